@@ -1,0 +1,174 @@
+"""The agent WebSocket endpoint: `/ws/agent`, authenticated by session cookie or bearer token."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from chatserver.endpoint import choose_format, receive_loop
+from chatserver.frames import conversation_summary
+from chatserver.hub import AgentConn
+from chatserver.protocol import ProtocolError
+from chatserver.services import Services
+
+CLOSE_UNAUTHORIZED = 4401
+SESSION_COOKIE = "cs_session"
+
+
+def session_token(ws: WebSocket) -> str | None:
+    auth = ws.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE)
+
+
+async def authenticate(services: Services, token: str | None) -> dict[str, str] | None:
+    if not token or len(token) > 200:
+        return None
+    agent_id = await services.store.session_agent(token)
+    if agent_id is None:
+        return None
+    account = await services.store.get_account(agent_id)
+    if account is None or account.get("active", "1") != "1":
+        return None
+    return account
+
+
+async def agent_endpoint(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    fmt, subprotocol = choose_format(ws)
+    account = await authenticate(services, session_token(ws))
+    await ws.accept(subprotocol=subprotocol)
+    if account is None:
+        # Accept first so the browser can read why: a refused handshake shows no reason.
+        conn = AgentConn(ws, fmt, "agent", "-", 8)
+        conn.send(ProtocolError("unauthorized", "log in first").frame())
+        await conn.flush()
+        await ws.close(CLOSE_UNAUTHORIZED)
+        return
+    conn = AgentConn(ws, fmt, "agent", account["site"], services.settings.outbound_queue)
+    conn.agent_id, conn.name, conn.account = account["id"], account.get("name", ""), account
+    conn.log = conn.log.bind(agent=conn.agent_id)
+    session = AgentSession(services, conn)
+    try:
+        await receive_loop(ws, conn, services.agent_codec, services.settings, session.handle)
+    finally:
+        services.hub.remove(conn)
+
+
+class AgentSession:
+    def __init__(self, services: Services, conn: AgentConn) -> None:
+        self.s = services
+        self.conn = conn
+        self.ready = False
+
+    async def handle(self, f: dict[str, Any]) -> None:
+        ftype = f["type"]
+        if ftype == "hello":
+            if self.ready:
+                raise ProtocolError("already_hello", "hello was already received")
+            await self.hello(f)
+            return
+        if not self.ready:
+            raise ProtocolError("not_ready", "send hello first")
+        conn, store, hub = self.conn, self.s.store, self.s.hub
+        if ftype == "message":
+            res = await store.send_message(
+                conn.site,
+                f["conversation_id"],
+                "agent",
+                conn.agent_id,
+                conn.name,
+                f["client_id"],
+                f["text"],
+                hub.clock(),
+            )
+            conn.send(
+                {
+                    "type": "ack",
+                    "client_id": f["client_id"],
+                    "id": res.id,
+                    "ts": res.ts,
+                    "conversation_id": f["conversation_id"],
+                    "duplicate": res.duplicate,
+                }
+            )
+        elif ftype == "typing":
+            await self._require_mine(f["conversation_id"])
+            await store.publish(conn.site, ["t", f["conversation_id"], "agent", f["state"], ""])
+        elif ftype == "read":
+            await self._require_mine(f["conversation_id"])
+            await store.publish(conn.site, ["rd", f["conversation_id"], "agent", f["id"]])
+        elif ftype == "sync":
+            await self._require_mine(f["conversation_id"])
+            await hub.track(conn, f["conversation_id"], f.get("after"))
+        elif ftype == "claim":
+            await store.claim(
+                conn.site, f["conversation_id"], [conn.agent_id], hub.clock(), manual=True
+            )
+        elif ftype == "resolve":
+            await store.resolve(
+                conn.site, f["conversation_id"], "agent", conn.agent_id, conn.name, hub.clock()
+            )
+        elif ftype == "status":
+            await self.set_status(f["status"])
+        elif ftype == "ping":
+            conn.send({"type": "pong", "server_time": hub.clock()})
+
+    async def _require_mine(self, conv_id: str) -> None:
+        if conv_id in self.conn.cursors or conv_id in self.conn.syncing:
+            return
+        conv = await self.s.store.get_conversation(self.conn.site, conv_id)
+        if conv is None or conv.get("agent") != self.conn.agent_id:
+            raise ProtocolError("forbidden", "that conversation is not yours", ref=conv_id)
+
+    async def set_status(self, status: str) -> None:
+        conn, settings = self.conn, self.s.settings
+        departments = [d for d in conn.account.get("departments", "").split(",") if d]
+        await self.s.store.set_agent_status(
+            conn.site,
+            conn.agent_id,
+            conn.name,
+            int(conn.account.get("capacity", "3")),
+            status,
+            settings.presence_ttl,
+            departments,
+        )
+        conn.status = status
+
+    async def hello(self, f: dict[str, Any]) -> None:
+        conn, store, hub = self.conn, self.s.store, self.s.hub
+        await hub.add_agent(conn)
+        await self.set_status(f.get("status", "online"))
+        conv_ids = await store.agent_conversation_ids(conn.site, conn.agent_id)
+        convs = await store.get_conversations(conn.site, conv_ids)
+        visitors = await asyncio.gather(
+            *(store.load_visitor(conn.site, c.get("visitor", "")) for c in convs)
+        )
+        state = await store.agent_state(conn.site, conn.agent_id)
+        conn.send(
+            {
+                "type": "welcome",
+                "agent": {
+                    "id": conn.agent_id,
+                    "name": conn.name,
+                    "email": conn.account.get("email", ""),
+                    "role": conn.account.get("role", "agent"),
+                    "site": conn.site,
+                    "capacity": int(state.get("capacity") or 0),
+                    "load": len(conv_ids),
+                    "status": conn.status,
+                },
+                "conversations": [
+                    conversation_summary(c, v) for c, v in zip(convs, visitors, strict=True)
+                ],
+                "queue": await hub.queue_items(conn.site),
+                "server_time": hub.clock(),
+            }
+        )
+        self.ready = True
+        cursors = f.get("cursors") or {}
+        for c in convs:
+            await hub.track(conn, c["id"], cursors.get(c["id"]))

@@ -1,0 +1,99 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from chatserver import __version__
+from chatserver.agent_ws import agent_endpoint
+from chatserver.config import Settings
+from chatserver.log import get_logger
+from chatserver.services import Services
+from chatserver.visitor_ws import visitor_endpoint
+from console.routes import routes as console_routes
+
+log = get_logger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDGET_DIR = ROOT / "widget"
+CONSOLE_STATIC = ROOT / "console" / "static"
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        await services.store.ping()
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "redis": str(exc)[:200]}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def chat_page(request: Request) -> Response:
+    return FileResponse(WIDGET_DIR / "chat.html", media_type="text/html")
+
+
+async def index(request: Request) -> Response:
+    site = request.app.state.services.settings.default_site
+    return HTMLResponse(
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        "<title>chatserver</title><link rel=stylesheet href=/static/console/console.css>"
+        "<main class=index><h1>chatserver</h1><ul>"
+        f"<li><a href='/chat?site={site}'>Visitor chat (site {site})</a></li>"
+        "<li><a href='/agent'>Agent console</a></li>"
+        "<li><a href='/healthz'>Health</a> · <a href='/readyz'>Readiness</a></li>"
+        "</ul></main></html>"
+    )
+
+
+def create_app(settings: Settings, redis_url: str) -> Starlette:
+    """Build the app. ``settings`` must already carry a secret key (see config.ensure_secret)."""
+    services = Services.build(settings, redis_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.store.scripts.load_all()
+        await services.store.ensure_site(settings.default_site)
+        await services.hub.start()
+        log.info("hub_started", redis=_redact(redis_url))
+        try:
+            yield
+        finally:
+            await services.hub.stop()
+            await services.store.close()
+            log.info("hub_stopped")
+
+    routes = [
+        Route("/", index),
+        Route("/chat", chat_page),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        WebSocketRoute("/ws/visitor", visitor_endpoint),
+        WebSocketRoute("/ws/agent", agent_endpoint),
+        *console_routes,
+        Mount("/static/widget", StaticFiles(directory=WIDGET_DIR), name="widget"),
+        Mount("/static/console", StaticFiles(directory=CONSOLE_STATIC), name="console"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+def _redact(url: str) -> str:
+    """Drop any password from a Redis URL before it reaches a log."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

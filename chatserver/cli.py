@@ -1,0 +1,272 @@
+"""`chatserver` command line: serve, manage agents and sites."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import uvicorn
+
+from chatserver.auth import ROLES, hash_password
+from chatserver.config import (
+    ConfigError,
+    Settings,
+    ensure_secret,
+    settings_from_env,
+    valid_site_name,
+)
+from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.log import configure_logging, get_logger
+from chatserver.store import Store, StoreError
+
+log = get_logger("chatserver.cli")
+T = TypeVar("T")
+
+DEMO_EMAIL = "admin@example.com"
+
+
+def _say(text: str) -> None:
+    """User-facing output of the CLI (the banner and command results), not logs."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _redis_for(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
+    """The Redis URL to use, starting the embedded server when REDIS_URL is unset.
+
+    If a server is already running on the embedded socket (``chatserver serve`` in another
+    shell), use it rather than starting a second one on the same files.
+    """
+    if settings.redis_url:
+        return settings.redis_url, None
+    embedded = EmbeddedRedis(settings.data_dir / "redis")
+    if embedded.socket_path is not None and embedded.socket_path.exists():
+        import redis
+
+        try:
+            if redis.Redis.from_url(embedded.url, socket_timeout=1).ping():
+                return embedded.url, None
+        except redis.RedisError:
+            pass
+    return embedded.start(), embedded
+
+
+def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[T]]) -> T:
+    url, embedded = _redis_for(settings)
+
+    async def run() -> T:
+        store = Store.from_url(url, settings.key_prefix)
+        try:
+            return await fn(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _ensure_demo(store: Store, settings: Settings) -> Awaitable[str | None]:
+    async def run() -> str | None:
+        await store.ensure_site(settings.default_site)
+        if await store.account_id_by_email(DEMO_EMAIL):
+            path = settings.data_dir / "demo-password"
+            return path.read_text().strip() if path.is_file() else None
+        password = secrets.token_urlsafe(9)
+        await store.create_account(
+            {
+                "email": DEMO_EMAIL,
+                "name": "Demo Admin",
+                "role": "admin",
+                "site": settings.default_site,
+                "capacity": "5",
+                "active": "1",
+                "password_hash": hash_password(password),
+            }
+        )
+        path = settings.data_dir / "demo-password"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+        return password
+
+    return run()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from chatserver.app import create_app
+
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    url, embedded = _redis_for(settings)
+    try:
+        if args.demo:
+
+            async def demo(store: Store) -> str | None:
+                return await _ensure_demo(store, settings)
+
+            password = asyncio.run(_one_store(url, settings, demo))
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        port = sock.getsockname()[1]
+        if args.port_file:
+            Path(args.port_file).write_text(str(port))
+        app = create_app(settings, url)
+        base = (
+            settings.public_url
+            or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+        )
+        _say(f"chatserver listening on {base}")
+        _say(f"  visitor demo page:  {base}/chat?site={settings.default_site}")
+        _say(f"  agent console:      {base}/agent")
+        _say(f"  health:             {base}/healthz")
+        if args.demo:
+            _say(f"  log in as {DEMO_EMAIL} with password {password or '(see var/demo-password)'}")
+        where = f"embedded, data in {settings.data_dir / 'redis'}" if embedded else "REDIS_URL"
+        _say(f"  redis: {where}")
+        config = uvicorn.Config(
+            app,
+            ws="websockets",
+            ws_per_message_deflate=False,
+            ws_max_size=settings.max_frame_bytes * 4,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            proxy_headers=True,
+            loop="auto",
+        )
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _one_store(url: str, settings: Settings, fn: Callable[[Store], Awaitable[T]]) -> T:
+    store = Store.from_url(url, settings.key_prefix)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ConfigError("the passwords differ")
+    if len(password) < 8:
+        raise ConfigError("the password must have at least 8 characters")
+    return password
+
+
+def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
+    site = args.site or settings.default_site
+    if not valid_site_name(site):
+        raise ConfigError(f"bad site name {site!r}")
+    password = _read_password(args)
+    fields = {
+        "email": args.email,
+        "name": args.name or args.email.split("@")[0],
+        "role": args.role,
+        "site": site,
+        "capacity": str(args.capacity),
+        "departments": ",".join(
+            d.strip() for d in (args.departments or "").split(",") if d.strip()
+        ),
+        "active": "1",
+        "password_hash": hash_password(password),
+    }
+
+    async def run(store: Store) -> str:
+        await store.ensure_site(site)
+        return await store.create_account(fields)
+
+    agent_id = _with_store(settings, run)
+    _say(f"agent {args.email} added with id {agent_id} (site {site}, role {args.role})")
+    return 0
+
+
+def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
+    if not valid_site_name(args.site):
+        raise ConfigError("site names are 1-40 characters of a-z, 0-9, '-' and '_'")
+
+    async def run(store: Store) -> None:
+        await store.update_site(
+            args.site,
+            {"name": args.name or args.site, "allowed_origins": " ".join(args.origin or ["*"])},
+        )
+
+    _with_store(settings, run)
+    _say(f"site {args.site} saved")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatserver", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--port-file", help="write the bound port here (useful with --port 0)")
+    serve.add_argument("--demo", action="store_true", help="create a demo site and admin login")
+    agent = sub.add_parser("agent", help="manage agents")
+    agent_sub = agent.add_subparsers(dest="agent_command", required=True)
+    add = agent_sub.add_parser("add", help="add an agent (password from a prompt or stdin)")
+    add.add_argument("email")
+    add.add_argument("--name")
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--capacity", type=int, default=3)
+    add.add_argument("--site")
+    add.add_argument("--departments", help="comma-separated; empty serves all")
+    add.add_argument("--password-stdin", action="store_true")
+    site = sub.add_parser("site", help="manage sites")
+    site_sub = site.add_subparsers(dest="site_command", required=True)
+    sadd = site_sub.add_parser("add", help="create or update a site")
+    sadd.add_argument("site")
+    sadd.add_argument("--name")
+    sadd.add_argument("--origin", action="append", help="allowed origin (repeat); default *")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = ensure_secret(settings_from_env())
+    except (ConfigError, OSError) as exc:
+        sys.stderr.write(f"chatserver: configuration error: {exc}\n")
+        return 2
+    configure_logging(settings.log_level, json=settings.production)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args, settings)
+        if args.command == "agent":
+            return cmd_agent_add(args, settings)
+        if args.command == "site":
+            return cmd_site_add(args, settings)
+    except ConfigError as exc:
+        sys.stderr.write(f"chatserver: {exc}\n")
+        return 2
+    except StoreError as exc:
+        sys.stderr.write(f"chatserver: {exc.detail or exc.code}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""Settings from environment variables (and a `.env` file), validated once at start.
+
+Every setting has one environment variable; `docs/configuration.md` and the README table list
+them. Invalid values stop the server with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable and what it accepts."""
+
+
+def load_dotenv(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines; `#` comments and surrounding quotes are allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path}:{lineno}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    secret_key: str = ""
+    environment: str = "development"
+    log_level: str = "info"
+    default_site: str = "demo"
+    public_url: str | None = None
+    max_frame_bytes: int = 16 * 1024
+    max_message_length: int = 4000
+    presence_ttl: int = 30
+    session_ttl: int = 12 * 3600
+    visitor_token_ttl: int = 90 * 24 * 3600
+    outbound_queue: int = 512
+    frames_per_second: float = 20.0
+    frame_burst: int = 60
+    key_prefix: str = "cs"
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+
+_INT_VARS: dict[str, tuple[str, int, int]] = {
+    # variable: (field, minimum, maximum)
+    "CHATSERVER_PORT": ("port", 0, 65535),
+    "CHATSERVER_MAX_FRAME_BYTES": ("max_frame_bytes", 256, 1 << 20),
+    "CHATSERVER_MAX_MESSAGE_LENGTH": ("max_message_length", 1, 100_000),
+    "CHATSERVER_PRESENCE_TTL": ("presence_ttl", 3, 3600),
+    "CHATSERVER_SESSION_TTL": ("session_ttl", 60, 90 * 24 * 3600),
+    "CHATSERVER_VISITOR_TOKEN_TTL": ("visitor_token_ttl", 60, 3650 * 24 * 3600),
+    "CHATSERVER_OUTBOUND_QUEUE": ("outbound_queue", 8, 1_000_000),
+    "CHATSERVER_FRAME_BURST": ("frame_burst", 1, 100_000),
+}
+
+
+def _parse_int(name: str, raw: str, lo: int, hi: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def settings_from_env(
+    env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Build settings from ``env`` (default: the process environment) over a `.env` file.
+
+    Real environment variables win over `.env`. Raises :class:`ConfigError` on bad values.
+    """
+    merged: dict[str, str] = {}
+    if dotenv is not None:
+        merged.update(load_dotenv(dotenv))
+    merged.update(os.environ if env is None else env)
+    s = Settings()
+    updates: dict[str, object] = {}
+
+    if "CHATSERVER_HOST" in merged:
+        updates["host"] = merged["CHATSERVER_HOST"]
+    port_raw = merged.get("CHATSERVER_PORT") or merged.get("PORT")
+    if port_raw:
+        updates["port"] = _parse_int("PORT", port_raw, 0, 65535)
+    for name, (attr, lo, hi) in _INT_VARS.items():
+        if name != "CHATSERVER_PORT" and merged.get(name):
+            updates[attr] = _parse_int(name, merged[name], lo, hi)
+    if merged.get("CHATSERVER_FRAMES_PER_SECOND"):
+        try:
+            fps = float(merged["CHATSERVER_FRAMES_PER_SECOND"])
+        except ValueError:
+            raise ConfigError("CHATSERVER_FRAMES_PER_SECOND must be a number") from None
+        if fps <= 0:
+            raise ConfigError("CHATSERVER_FRAMES_PER_SECOND must be positive")
+        updates["frames_per_second"] = fps
+
+    redis_url = merged.get("REDIS_URL", "").strip()
+    if redis_url:
+        scheme = urlparse(redis_url).scheme
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ConfigError(
+                "REDIS_URL must start with redis://, rediss:// or unix://, "
+                f"got {scheme or redis_url!r}"
+            )
+        updates["redis_url"] = redis_url
+
+    if merged.get("CHATSERVER_DATA_DIR"):
+        updates["data_dir"] = Path(merged["CHATSERVER_DATA_DIR"])
+    env_name = merged.get("CHATSERVER_ENV", s.environment).strip().lower()
+    if env_name not in {"development", "production"}:
+        raise ConfigError(f"CHATSERVER_ENV must be development or production, got {env_name!r}")
+    updates["environment"] = env_name
+    level = merged.get("CHATSERVER_LOG_LEVEL", s.log_level).strip().lower()
+    if level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(
+            f"CHATSERVER_LOG_LEVEL must be debug, info, warning or error, got {level!r}"
+        )
+    updates["log_level"] = level
+
+    site = merged.get("CHATSERVER_DEFAULT_SITE", s.default_site).strip()
+    if not _valid_site(site):
+        raise ConfigError(
+            f"CHATSERVER_DEFAULT_SITE must be 1-40 characters of a-z, 0-9, '-' or '_', got {site!r}"
+        )
+    updates["default_site"] = site
+    if merged.get("CHATSERVER_PUBLIC_URL"):
+        updates["public_url"] = merged["CHATSERVER_PUBLIC_URL"].rstrip("/")
+    prefix = merged.get("CHATSERVER_KEY_PREFIX", s.key_prefix)
+    if not prefix or any(c in prefix for c in "{}: "):
+        raise ConfigError("CHATSERVER_KEY_PREFIX must be non-empty without '{', '}', ':' or spaces")
+    updates["key_prefix"] = prefix
+
+    secret = merged.get("CHATSERVER_SECRET_KEY", "")
+    if secret and len(secret) < 32:
+        raise ConfigError("CHATSERVER_SECRET_KEY must be at least 32 characters")
+    updates["secret_key"] = secret
+    s = replace(s, **updates)  # type: ignore[arg-type]
+    if not s.secret_key and s.production:
+        raise ConfigError(
+            "CHATSERVER_SECRET_KEY is required when CHATSERVER_ENV=production "
+            '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    return s
+
+
+def _valid_site(site: str) -> bool:
+    return 1 <= len(site) <= 40 and all(c.isascii() and (c.isalnum() or c in "-_") for c in site)
+
+
+def valid_site_name(site: str) -> bool:
+    """Site names end up inside Redis keys and URLs: keep them to a safe, lower-case alphabet."""
+    return _valid_site(site) and site == site.lower()
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Return settings with a secret key, generating and keeping one in the data dir if unset.
+
+    A kept key means visitor tokens and sessions survive restarts in development.
+    """
+    if settings.secret_key:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "secret_key"
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= 32:
+            return replace(settings, secret_key=key)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    return replace(settings, secret_key=key)

@@ -1,0 +1,94 @@
+"""The receive loop both WebSocket endpoints share: read a frame, validate, dispatch, answer.
+
+Any failure of one frame becomes an error frame with a documented code; the socket stays
+usable. Only floods and authentication failures close it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.websockets import WebSocket
+
+from chatserver.config import Settings
+from chatserver.connection import Connection
+from chatserver.core.ratelimit import TokenBucket
+from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
+from chatserver.store import StoreError
+
+CLOSE_FLOOD = 4008
+# Frames refused in a row for rate before the socket is closed as a flood.
+FLOOD_STRIKES = 50
+
+STORE_MESSAGES = {
+    "not_found": "no such conversation",
+    "forbidden": "that conversation is not yours",
+    "closed": "the conversation is closed",
+    "conflict": "someone else took that conversation",
+    "capacity": "you are at your capacity",
+    "none": "no agent could take it",
+}
+
+
+def choose_format(ws: WebSocket) -> tuple[str, str | None]:
+    """Wire format and the subprotocol to confirm, from what the client offered."""
+    offered = ws.scope.get("subprotocols") or []
+    if MSGPACK in offered:
+        return MSGPACK, MSGPACK
+    return JSON, (JSON if JSON in offered else None)
+
+
+def store_error(exc: StoreError, ref: str | None) -> ProtocolError:
+    code = "conversation_closed" if exc.code == "closed" else exc.code
+    return ProtocolError(code, STORE_MESSAGES.get(exc.code, exc.code), ref=ref)
+
+
+async def receive_loop(
+    ws: WebSocket,
+    conn: Connection,
+    codec: Codec,
+    settings: Settings,
+    handle: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
+    """Serve frames until the client goes away or floods."""
+    bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
+    strikes = 0
+    while not conn.closed:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data: str | bytes | None = message.get("text")
+        if data is None:
+            data = message.get("bytes")
+        if data is None:
+            continue
+        wait = bucket.take(time.monotonic())
+        if wait:
+            strikes += 1
+            conn.send(ProtocolError("rate_limited", "too many frames", retry_after=wait).frame())
+            if strikes >= FLOOD_STRIKES:
+                conn.log.warning("flood_disconnected")
+                await conn.flush(1.0)
+                conn.close(CLOSE_FLOOD)
+                return
+            continue
+        strikes = 0
+        ref: str | None = None
+        try:
+            frame = codec.decode(data)
+            ref = frame.get("client_id") or frame.get("conversation_id")
+            await handle(frame)
+        except ProtocolError as exc:
+            conn.send(exc.frame())
+        except StoreError as exc:
+            conn.send(store_error(exc, ref).frame())
+        except (RedisError, OSError, TimeoutError) as exc:
+            conn.log.warning("redis_unavailable", error=str(exc))
+            conn.send(
+                ProtocolError(
+                    "unavailable", "storage unreachable; nothing was stored; retry", ref=ref
+                ).frame()
+            )

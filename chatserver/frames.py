@@ -1,0 +1,80 @@
+"""Builders of server frames shared by both endpoints (see docs/protocol.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatserver.store import Stored
+
+
+def message_frame(
+    conv_id: str,
+    msg_id: str,
+    kind: str,
+    sender_id: str,
+    sender_name: str,
+    client_id: str,
+    text: str,
+    ts: int,
+    event: str = "",
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "type": "message",
+        "conversation_id": conv_id,
+        "id": msg_id,
+        "from": kind,
+        "author": {"id": sender_id, "name": sender_name},
+        "text": text,
+        "ts": ts,
+    }
+    if client_id:
+        frame["client_id"] = client_id
+    if event:
+        frame["event"] = event
+    return frame
+
+
+def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
+    return message_frame(
+        conv_id, m.id, m.kind, m.sender_id, m.sender_name, m.client_id, m.text, m.ts, m.event
+    )
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def visitor_summary(visitor_id: str, v: dict[str, str] | None) -> dict[str, Any]:
+    v = v or {}
+    return {
+        "id": visitor_id,
+        "name": v.get("name", ""),
+        "email": v.get("email", ""),
+        "locale": v.get("locale", ""),
+        "user_agent": v.get("user_agent", ""),
+        "page": {
+            "url": v.get("page_url", ""),
+            "title": v.get("page_title", ""),
+            "referrer": v.get("referrer", ""),
+        },
+        "first_seen": _int(v.get("created_at")),
+    }
+
+
+def conversation_summary(
+    conv: dict[str, str], visitor: dict[str, str] | None = None
+) -> dict[str, Any]:
+    agent_id = conv.get("agent", "")
+    return {
+        "id": conv.get("id", ""),
+        "status": conv.get("status", ""),
+        "department": conv.get("department", ""),
+        "agent": {"id": agent_id, "name": conv.get("agent_name", "")} if agent_id else None,
+        "created_at": _int(conv.get("created_at")),
+        "queued_at": _int(conv.get("queued_at")),
+        "assigned_at": _int(conv.get("assigned_at")),
+        "unanswered_since": _int(conv.get("unanswered_since")),
+        "last_id": conv.get("last_id", "0-0"),
+        "preview": conv.get("preview", ""),
+        "visitor": visitor_summary(conv.get("visitor", ""), visitor),
+    }

@@ -1,0 +1,442 @@
+"""The hub: which local connection follows which conversation, and what each event means.
+
+The bus hands every site event to :meth:`Hub.on_event`; the hub turns it into frames, encodes
+each frame once and queues the same bytes on every local connection that follows the
+conversation. Joining a conversation (:meth:`Hub.track`) buffers live events, replays the
+stream from the client's cursor, then merges the buffer, so nothing is missed or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from chatserver.bus import Bus
+from chatserver.config import Settings
+from chatserver.connection import Connection
+from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
+from chatserver.core.routing import free_capacity, online_count, total_capacity
+from chatserver.frames import conversation_summary, message_frame, stored_frame, visitor_summary
+from chatserver.log import get_logger
+from chatserver.protocol import ZERO_ID, OutFrame, parse_stream_id
+from chatserver.router import Router
+from chatserver.store import Store, now_ms
+
+log = get_logger(__name__)
+
+QUEUE_DEBOUNCE = 0.2  # seconds: coalesce a burst of queue moves into one update
+GAP_CHECK_INTERVAL = 15.0
+ROUTING_TICK = 5.0
+HISTORY_PAGE = 1000
+
+
+class VisitorConn(Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visitor_id = ""
+        self.name = ""
+        self.department = ""
+        self.conv_id: str | None = None
+        self.conv_status: str | None = None
+        self.last_queue: tuple[int, int | None] | None = None
+
+
+class AgentConn(Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent_id = ""
+        self.name = ""
+        self.account: dict[str, str] = {}
+        self.status = "online"
+
+
+class Hub:
+    def __init__(
+        self, store: Store, settings: Settings, redis_url: str, clock: Callable[[], int] = now_ms
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.bus = Bus(redis_url, store.k, self.on_event, self.resync_all)
+        self.router = Router(store, clock)
+        self.by_conv: dict[str, set[Connection]] = {}
+        self.visitors: dict[tuple[str, str], set[VisitorConn]] = {}
+        self.agents: dict[tuple[str, str], set[AgentConn]] = {}
+        self.site_visitors: dict[str, set[VisitorConn]] = {}
+        self.site_agents: dict[str, set[AgentConn]] = {}
+        self.handle_times: dict[str, HandleTimeEstimator] = {}
+        self._queue_timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.bus.start()
+        self._loops = [
+            asyncio.create_task(self._every(self.settings.presence_ttl / 3, self._heartbeat)),
+            asyncio.create_task(self._every(GAP_CHECK_INTERVAL, self._check_gaps)),
+            asyncio.create_task(self._every(ROUTING_TICK, self._routing_tick)),
+        ]
+
+    async def stop(self) -> None:
+        """Tell every client to reconnect elsewhere, then stop background work."""
+        conns: list[Connection] = [c for cs in self.site_visitors.values() for c in cs]
+        conns += [c for cs in self.site_agents.values() for c in cs]
+        frame = OutFrame({"type": "reconnect", "after_ms": 250})
+        for conn in conns:
+            conn.send(frame)
+        await asyncio.gather(*(c.flush(1.0) for c in conns), return_exceptions=True)
+        for task in self._loops:
+            task.cancel()
+        await self.router.stop()
+        await self.bus.stop()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            if isinstance(exc, RedisError | OSError):
+                log.warning("background_step_failed", error=str(exc))
+            else:
+                log.error("background_task_failed", error=repr(exc))
+
+    async def _every(self, seconds: float, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await step()
+            except (RedisError, OSError) as exc:
+                log.warning("periodic_step_failed", step=step.__name__, error=str(exc))
+            except Exception:
+                log.exception("periodic_step_crashed", step=step.__name__)
+
+    # --- registration ---------------------------------------------------------------------
+    async def add_visitor(self, conn: VisitorConn) -> None:
+        await self.bus.subscribe(conn.site)
+        self.visitors.setdefault((conn.site, conn.visitor_id), set()).add(conn)
+        self.site_visitors.setdefault(conn.site, set()).add(conn)
+
+    async def add_agent(self, conn: AgentConn) -> None:
+        await self.bus.subscribe(conn.site)
+        self.agents.setdefault((conn.site, conn.agent_id), set()).add(conn)
+        self.site_agents.setdefault(conn.site, set()).add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        conn.closed = True
+        for conv_id in list(conn.cursors) + list(conn.syncing):
+            self.untrack(conn, conv_id)
+        if isinstance(conn, VisitorConn):
+            _discard(self.visitors, (conn.site, conn.visitor_id), conn)
+            _discard(self.site_visitors, conn.site, conn)
+        elif isinstance(conn, AgentConn):
+            _discard(self.agents, (conn.site, conn.agent_id), conn)
+            _discard(self.site_agents, conn.site, conn)
+
+    def agent_connected(self, site: str, agent_id: str) -> bool:
+        return bool(self.agents.get((site, agent_id)))
+
+    # --- following conversations ----------------------------------------------------------
+    async def track(self, conn: Connection, conv_id: str, after: str | None) -> None:
+        """Follow a conversation: replay after ``after`` then go live, with no gap or double.
+
+        The site must already be subscribed (add_visitor/add_agent), so every event published
+        after the stream read below reaches the buffer or the live path.
+        """
+        if conv_id in conn.syncing:
+            return
+        buffer: list[tuple[str, str, OutFrame]] = []
+        conn.syncing[conv_id] = buffer
+        self.by_conv.setdefault(conv_id, set()).add(conn)
+        cursor_id = after or conn_cursor_id(conn, conv_id) or ZERO_ID
+        cursor = parse_stream_id(cursor_id)
+        try:
+            while True:
+                page = await self.store.read_messages(conn.site, conv_id, cursor_id, HISTORY_PAGE)
+                for m in page:
+                    mid = parse_stream_id(m.id)
+                    if mid > cursor:
+                        conn.send(stored_frame(conv_id, m))
+                        cursor, cursor_id = mid, m.id
+                if len(page) < HISTORY_PAGE:
+                    break
+        except BaseException:
+            conn.syncing.pop(conv_id, None)
+            if conv_id not in conn.cursors:
+                _discard(self.by_conv, conv_id, conn)
+            raise
+        conn.syncing.pop(conv_id, None)
+        for msg_id, _prev, frame in buffer:
+            mid = parse_stream_id(msg_id)
+            if mid > cursor:
+                conn.send(frame)
+                cursor, cursor_id = mid, msg_id
+        conn.cursors[conv_id] = cursor
+        conn.send({"type": "synced", "conversation_id": conv_id, "last_id": cursor_id})
+
+    def start_fresh(self, conn: Connection, conv_id: str) -> None:
+        """Follow a conversation this connection just created (its stream is empty)."""
+        self.by_conv.setdefault(conv_id, set()).add(conn)
+        conn.cursors.setdefault(conv_id, (0, 0))
+
+    def untrack(self, conn: Connection, conv_id: str) -> None:
+        conn.cursors.pop(conv_id, None)
+        conn.syncing.pop(conv_id, None)
+        _discard(self.by_conv, conv_id, conn)
+
+    async def resync(self, conn: Connection, conv_id: str) -> None:
+        if conn.closed or conv_id in conn.syncing or conv_id not in conn.cursors:
+            return
+        await self.track(conn, conv_id, conn_cursor_id(conn, conv_id))
+
+    async def resync_all(self) -> None:
+        """After the bus reconnects: events may have been lost, so re-read every stream."""
+        for conv_id, conns in list(self.by_conv.items()):
+            for conn in list(conns):
+                self.spawn(self.resync(conn, conv_id))
+        for site in set(self.site_visitors) | set(self.site_agents):
+            self.queue_changed(site)
+            self.router.kick(site)
+
+    async def _check_gaps(self) -> None:
+        """Compare cursors with each stream's last id and fill any gap the bus let through."""
+        by_site: dict[str, list[str]] = {}
+        for conv_id, conns in self.by_conv.items():
+            for conn in conns:
+                by_site.setdefault(conn.site, []).append(conv_id)
+                break
+        for site, conv_ids in by_site.items():
+            convs = await self.store.get_conversations(site, conv_ids)
+            last = {c.get("id", ""): c.get("last_id", ZERO_ID) for c in convs}
+            for conv_id in conv_ids:
+                head = parse_stream_id(last.get(conv_id, ZERO_ID))
+                for conn in list(self.by_conv.get(conv_id, ())):
+                    cursor = conn.cursors.get(conv_id)
+                    if cursor is not None and cursor < head:
+                        conn.log.info("gap_filled", conversation=conv_id)
+                        self.spawn(self.resync(conn, conv_id))
+
+    async def _heartbeat(self) -> None:
+        await self.store.heartbeat(
+            [key for key, conns in self.agents.items() if conns], self.settings.presence_ttl
+        )
+
+    async def _routing_tick(self) -> None:
+        for site in set(self.site_visitors) | set(self.site_agents):
+            self.router.kick(site)
+
+    # --- events from the bus --------------------------------------------------------------
+    def on_event(self, site: str, ev: list[Any]) -> None:
+        kind = ev[0]
+        if kind == "m":
+            self._on_message(site, ev)
+        elif kind == "o":
+            self._on_opened(site, ev[1], ev[2])
+        elif kind == "a":
+            self._on_assigned(site, ev[1], ev[2], ev[3], ev[4])
+        elif kind == "r":
+            self._on_resolved(site, ev)
+        elif kind == "q":
+            self.queue_changed(site)
+            self.router.kick(site)
+        elif kind == "s":
+            self._on_agent_status(site, ev[1], ev[2])
+        elif kind == "t":
+            self._on_typing(ev)
+        elif kind == "rd":
+            self._on_read(ev)
+        elif kind == "v":
+            self.spawn(self._on_visitor_changed(site, ev[1], ev[2]))
+
+    def _on_message(self, site: str, ev: list[Any]) -> None:
+        _, conv_id, msg_id, prev, kind, sender_id, sender_name, client_id, text, ts, event = ev
+        conns = self.by_conv.get(conv_id)
+        if kind == "visitor" and self.site_agents.get(site):
+            self.queue_changed(site)  # previews in the agents' queue list
+        if not conns:
+            return
+        frame = OutFrame(
+            message_frame(conv_id, msg_id, kind, sender_id, sender_name, client_id, text, ts, event)
+        )
+        for conn in list(conns):
+            if conn.deliver(conv_id, msg_id, prev, frame):
+                conn.log.info("gap_detected", conversation=conv_id, id=msg_id)
+                self.spawn(self.resync(conn, conv_id))
+
+    def _on_opened(self, site: str, conv_id: str, visitor_id: str) -> None:
+        for conn in list(self.visitors.get((site, visitor_id), ())):
+            if conn.conv_id != conv_id:
+                conn.conv_id, conn.conv_status = conv_id, "queued"
+                self.spawn(self.track(conn, conv_id, None))
+        self.queue_changed(site)
+        self.router.kick(site)
+
+    def _on_assigned(
+        self, site: str, conv_id: str, agent_id: str, name: str, visitor_id: str
+    ) -> None:
+        agent = {"id": agent_id, "name": name}
+        frame = OutFrame({"type": "assigned", "conversation_id": conv_id, "agent": agent})
+        for vconn in list(self.visitors.get((site, visitor_id), ())):
+            if vconn.conv_id == conv_id:
+                vconn.conv_status = "assigned"
+                vconn.last_queue = None
+                vconn.send(frame)
+        for aconn in list(self.agents.get((site, agent_id), ())):
+            self.spawn(self.send_assignment(aconn, conv_id))
+
+    async def send_assignment(self, conn: AgentConn, conv_id: str) -> None:
+        conv = await self.store.get_conversation(conn.site, conv_id)
+        if conv is None or conv.get("agent") != conn.agent_id:
+            return
+        visitor = await self.store.load_visitor(conn.site, conv.get("visitor", ""))
+        conn.send(
+            {
+                "type": "assigned",
+                "conversation_id": conv_id,
+                "agent": {"id": conn.agent_id, "name": conn.name},
+                "conversation": conversation_summary(conv, visitor),
+            }
+        )
+        await self.track(conn, conv_id, None)
+
+    def _on_resolved(self, site: str, ev: list[Any]) -> None:
+        _, conv_id, by_kind, visitor_id, agent_id, assigned_at, now = ev
+        frame = OutFrame({"type": "resolved", "conversation_id": conv_id, "by": by_kind})
+        for conn in list(self.by_conv.get(conv_id, ())):
+            conn.send(frame)
+            if isinstance(conn, VisitorConn):
+                self.untrack(conn, conv_id)
+        for vconn in self.visitors.get((site, visitor_id), ()):
+            if vconn.conv_id == conv_id:
+                vconn.conv_id = vconn.conv_status = None
+        if agent_id and assigned_at:
+            self.handle_times.setdefault(site, HandleTimeEstimator()).add(
+                (now - assigned_at) / 1000
+            )
+        self.router.kick(site)
+
+    def _on_agent_status(self, site: str, agent_id: str, status: str) -> None:
+        self.router.kick(site)
+        self.queue_changed(site)
+        frame = OutFrame({"type": "status", "status": status})
+        for conn in self.agents.get((site, agent_id), ()):
+            conn.status = status
+            conn.send(frame)
+
+    def _on_typing(self, ev: list[Any]) -> None:
+        _, conv_id, from_kind, state, preview = ev
+        base = {"type": "typing", "conversation_id": conv_id, "from": from_kind, "state": state}
+        plain = OutFrame(base)
+        with_preview = OutFrame({**base, "preview": preview}) if preview else plain
+        for conn in self.by_conv.get(conv_id, ()):
+            if conn.role != from_kind:
+                conn.send(with_preview if conn.role == "agent" else plain)
+
+    def _on_read(self, ev: list[Any]) -> None:
+        _, conv_id, from_kind, msg_id = ev
+        frame = OutFrame(
+            {"type": "read", "conversation_id": conv_id, "from": from_kind, "id": msg_id}
+        )
+        for conn in self.by_conv.get(conv_id, ()):
+            if conn.role != from_kind:
+                conn.send(frame)
+
+    async def _on_visitor_changed(self, site: str, conv_id: str, visitor_id: str) -> None:
+        conns = [c for c in self.by_conv.get(conv_id, ()) if c.role == "agent"]
+        if not conns:
+            return
+        visitor = await self.store.load_visitor(site, visitor_id)
+        frame = OutFrame(
+            {
+                "type": "visitor",
+                "conversation_id": conv_id,
+                "visitor": visitor_summary(visitor_id, visitor),
+            }
+        )
+        for conn in conns:
+            conn.send(frame)
+
+    # --- queue positions ------------------------------------------------------------------
+    def queue_changed(self, site: str) -> None:
+        """Schedule one debounced queue update for the site's local visitors and agents."""
+        if site in self._queue_timers:
+            return
+        loop = asyncio.get_running_loop()
+        self._queue_timers[site] = loop.call_later(
+            QUEUE_DEBOUNCE, lambda: self.spawn(self._queue_update(site))
+        )
+
+    async def _queue_update(self, site: str) -> None:
+        self._queue_timers.pop(site, None)
+        waiting = [
+            c for c in self.site_visitors.get(site, ()) if c.conv_id and c.conv_status == "queued"
+        ]
+        agent_conns = list(self.site_agents.get(site, ()))
+        if not waiting and not agent_conns:
+            return
+        agents = await self.store.agent_snapshots(site)
+        if waiting:
+            ranks = await self.store.queue_ranks(
+                site, [(c.conv_id or "", c.department) for c in waiting]
+            )
+            free, total, online = (
+                free_capacity(agents),
+                total_capacity(agents),
+                online_count(agents),
+            )
+            handle = self.handle_times.get(site, HandleTimeEstimator()).mean
+            for conn, rank in zip(waiting, ranks, strict=True):
+                if rank is None:
+                    continue
+                position = rank + 1
+                estimate = estimate_wait(position, free, total, online, handle)
+                if should_notify(conn.last_queue, (position, estimate)) or online == 0:
+                    conn.last_queue = (position, estimate)
+                    conn.send(
+                        {
+                            "type": "queue",
+                            "conversation_id": conn.conv_id,
+                            "position": position,
+                            "estimated_wait": estimate,
+                            "agents_online": online,
+                        }
+                    )
+        if agent_conns:
+            frame = OutFrame({"type": "queue", "items": await self.queue_items(site)})
+            for aconn in agent_conns:
+                aconn.send(frame)
+
+    async def queue_items(self, site: str, limit: int = 100) -> list[dict[str, Any]]:
+        entries = await self.store.queue_entries(site, limit)
+        convs = await self.store.get_conversations(site, [cid for cid, _, _ in entries])
+        by_id = {c.get("id"): c for c in convs}
+        items = []
+        for position, (conv_id, _dept, _score) in enumerate(entries, 1):
+            conv = by_id.get(conv_id)
+            if conv is None:
+                continue
+            summary = conversation_summary(conv)
+            summary["position"] = position
+            items.append(summary)
+        return items
+
+
+def conn_cursor_id(conn: Connection, conv_id: str) -> str | None:
+    cursor = conn.cursors.get(conv_id)
+    return None if cursor is None else f"{cursor[0]}-{cursor[1]}"
+
+
+def _discard(mapping: dict[Any, set[Any]], key: Any, conn: Any) -> None:
+    conns = mapping.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del mapping[key]

@@ -1,0 +1,88 @@
+"""Every Redis key and channel name, in one place.
+
+Keys of one site share the hash tag ``{site}`` so each Lua script touches a single Redis
+Cluster slot. Account and session keys are global (no script mixes them with site keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "cs"
+
+    # --- global ---------------------------------------------------------------------------
+    def sites(self) -> str:
+        return f"{self.prefix}:sites"
+
+    def account(self, agent_id: str) -> str:
+        return f"{self.prefix}:account:{agent_id}"
+
+    def accounts_by_email(self) -> str:
+        return f"{self.prefix}:accounts:email"
+
+    def session(self, token: str) -> str:
+        return f"{self.prefix}:session:{token}"
+
+    def agent_sessions(self, agent_id: str) -> str:
+        return f"{self.prefix}:account:{agent_id}:sessions"
+
+    # --- per site (hash-tagged) -------------------------------------------------------------
+    def _s(self, site: str) -> str:
+        return f"{self.prefix}:{{{site}}}"
+
+    def site(self, site: str) -> str:
+        """Hash: the site's settings (allowed origins, greeting, ...)."""
+        return f"{self._s(site)}:site"
+
+    def channel(self, site: str) -> str:
+        """Pub/sub channel that rings the doorbell for every event of the site."""
+        return f"{self._s(site)}:events"
+
+    def conversation(self, site: str, conv_id: str) -> str:
+        return f"{self._s(site)}:conv:{conv_id}"
+
+    def messages(self, site: str, conv_id: str) -> str:
+        """Stream: the conversation's messages; the stream id is the message id."""
+        return f"{self._s(site)}:msgs:{conv_id}"
+
+    def client_ids(self, site: str, conv_id: str) -> str:
+        """Hash client_id -> 'stream_id ts': makes sends idempotent."""
+        return f"{self._s(site)}:cids:{conv_id}"
+
+    def queue(self, site: str, department: str) -> str:
+        """Sorted set of queued conversation ids, by priority then queued_at."""
+        return f"{self._s(site)}:queue:{department or '_'}"
+
+    def departments(self, site: str) -> str:
+        """Set of department names that have (had) a queue."""
+        return f"{self._s(site)}:departments"
+
+    def open_conversations(self, site: str) -> str:
+        """Sorted set conv_id -> created_at of every conversation not yet closed."""
+        return f"{self._s(site)}:open"
+
+    def visitor(self, site: str, visitor_id: str) -> str:
+        return f"{self._s(site)}:visitor:{visitor_id}"
+
+    def visitor_conversations(self, site: str, visitor_id: str) -> str:
+        """Sorted set of all the visitor's conversations by created_at (history)."""
+        return f"{self._s(site)}:visitor:{visitor_id}:convs"
+
+    def agents(self, site: str) -> str:
+        """Set of agent ids that work this site."""
+        return f"{self._s(site)}:agents"
+
+    def agent_state(self, site: str, agent_id: str) -> str:
+        """Hash: name, status, capacity, load, last_assigned, departments."""
+        return f"{self._s(site)}:agent:{agent_id}"
+
+    def agent_conversations(self, site: str, agent_id: str) -> str:
+        """Set of conversation ids the agent holds now (its size is the true load)."""
+        return f"{self._s(site)}:agent:{agent_id}:convs"
+
+    def presence(self, site: str, agent_id: str) -> str:
+        """String with a TTL, refreshed while the agent has a live socket."""
+        return f"{self._s(site)}:presence:{agent_id}"

@@ -1,0 +1,91 @@
+"""Auto-assignment: runs routing rounds for a site when something changed.
+
+Every node may run rounds at once; the claim script keeps that safe. Rounds are coalesced
+per site (a kick during a round makes one more round, not one per kick).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from redis.exceptions import RedisError
+
+from chatserver.core.routing import rank_candidates
+from chatserver.log import get_logger
+from chatserver.store import Store, StoreError, now_ms
+
+log = get_logger(__name__)
+
+# Candidates passed to one claim: enough to survive a few racing nodes, few enough to keep
+# the script short.
+MAX_CANDIDATES = 8
+
+
+class Router:
+    def __init__(self, store: Store, clock: Callable[[], int] = now_ms) -> None:
+        self.store = store
+        self.clock = clock
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self.assigned = 0
+
+    def kick(self, site: str) -> None:
+        if site in self._running:
+            self._again.add(site)
+            return
+        self._running[site] = asyncio.get_running_loop().create_task(self._loop(site))
+
+    async def stop(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self, site: str) -> None:
+        try:
+            while True:
+                self._again.discard(site)
+                try:
+                    await self.round(site)
+                except (RedisError, OSError) as exc:
+                    log.warning("routing_round_failed", site=site, error=str(exc))
+                if site not in self._again:
+                    break
+        finally:
+            self._running.pop(site, None)
+
+    async def round(self, site: str) -> int:
+        """Assign as many queued conversations as free capacity allows; returns how many."""
+        entries = await self.store.queue_entries(site)
+        if not entries:
+            return 0
+        agents = await self.store.agent_snapshots(site)
+        if not any(a.available for a in agents):
+            return 0
+        assigned = 0
+        for conv_id, dept, _ in entries:
+            candidates = rank_candidates(agents, dept)[:MAX_CANDIDATES]
+            if not candidates:
+                continue
+            try:
+                agent_id = await self.store.claim(site, conv_id, candidates, self.clock())
+            except StoreError as exc:
+                if exc.code == "none":
+                    # Our snapshot was stale: someone else filled these agents. Look again.
+                    agents = await self.store.agent_snapshots(site)
+                    if not any(a.available for a in agents):
+                        break
+                continue
+            assigned += 1
+            self.assigned += 1
+            now = self.clock()
+            agents = [
+                a if a.agent_id != agent_id else replace(a, load=a.load + 1, last_assigned_at=now)
+                for a in agents
+            ]
+            if not any(a.available for a in agents):
+                break
+        return assigned

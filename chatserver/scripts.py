@@ -1,0 +1,110 @@
+"""Lua scripts and the pipelined runner that sends them.
+
+Calls made in the same event-loop turn go to Redis in one pipeline (one round trip), each
+still answered on its own future. That is how the hot path stays at one round trip or fewer
+per message under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, ResponseError
+
+SCRIPT_NAMES = ("send", "open", "claim", "resolve", "agent_status")
+
+Arg = str | int | float | bytes
+
+
+def _load(name: str) -> str:
+    lib = resources.files("chatserver.lua").joinpath("_lib.lua").read_text(encoding="utf-8")
+    body = resources.files("chatserver.lua").joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    return lib + "\n" + body
+
+
+class Script:
+    __slots__ = ("name", "sha", "source")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.source = _load(name)
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+
+
+class ScriptRunner:
+    """Runs scripts by SHA in per-turn pipelines, loading them again after a Redis restart."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self.scripts = {name: Script(name) for name in SCRIPT_NAMES}
+        self._pending: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]] = []
+        self._scheduled = False
+        self.round_trips = 0
+
+    async def load_all(self) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for script in self.scripts.values():
+            pipe.script_load(script.source)
+        await pipe.execute()
+
+    def run(self, name: str, keys: Sequence[str], args: Sequence[Arg]) -> asyncio.Future[Any]:
+        """Queue a script call for this loop turn's pipeline; await the returned future."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((self.scripts[name], keys, args, fut))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return fut
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if batch:
+            asyncio.get_running_loop().create_task(self._execute(batch))
+
+    async def _execute(
+        self, batch: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]]
+    ) -> None:
+        try:
+            results = await self._pipeline(batch)
+            retry = [
+                (item, i) for i, item in enumerate(batch) if isinstance(results[i], NoScriptError)
+            ]
+            if retry:
+                # Redis restarted (or was flushed) and forgot the scripts: load and re-run only
+                # those; a NOSCRIPT reply means the script did not run, so this cannot store twice.
+                await self.load_all()
+                again = await self._pipeline([item for item, _ in retry])
+                for (_, i), res in zip(retry, again, strict=True):
+                    results[i] = res
+        except Exception as exc:  # connection lost, timeout: every caller learns it
+            for *_, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for (*_, fut), res in zip(batch, results, strict=True):
+            if fut.done():
+                continue
+            if isinstance(res, Exception):
+                fut.set_exception(res)
+            else:
+                fut.set_result(res)
+
+    async def _pipeline(
+        self, batch: Sequence[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]]
+    ) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for script, keys, args, _ in batch:
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+        self.round_trips += 1
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        return [
+            NoScriptError(str(r)) if isinstance(r, ResponseError) and "NOSCRIPT" in str(r) else r
+            for r in results
+        ]

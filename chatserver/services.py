@@ -1,0 +1,33 @@
+"""What the endpoints share: settings, store, hub and codecs, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatserver.config import Settings
+from chatserver.hub import Hub
+from chatserver.protocol import AGENT_FRAMES, VISITOR_FRAMES, Codec
+from chatserver.store import Store
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    hub: Hub
+    visitor_codec: Codec
+    agent_codec: Codec
+
+    @classmethod
+    def build(cls, settings: Settings, redis_url: str) -> Services:
+        store = Store.from_url(redis_url, settings.key_prefix)
+        hub = Hub(store, settings, redis_url)
+        return cls(
+            settings=settings,
+            store=store,
+            hub=hub,
+            visitor_codec=Codec(
+                VISITOR_FRAMES, settings.max_frame_bytes, settings.max_message_length
+            ),
+            agent_codec=Codec(AGENT_FRAMES, settings.max_frame_bytes, settings.max_message_length),
+        )

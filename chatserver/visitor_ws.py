@@ -1,0 +1,238 @@
+"""The visitor WebSocket endpoint: `/ws/visitor?site=SITE`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from chatserver.auth import verify_visitor_token, visitor_token
+from chatserver.config import valid_site_name
+from chatserver.core.states import CLOSED_STATUSES, Status
+from chatserver.endpoint import choose_format, receive_loop
+from chatserver.frames import conversation_summary
+from chatserver.hub import VisitorConn
+from chatserver.protocol import ProtocolError
+from chatserver.services import Services
+from chatserver.store import StoreError, new_id
+
+CLOSE_BAD_ORIGIN = 4403
+CLOSE_UNKNOWN_SITE = 4404
+
+
+def origin_allowed(origin: str | None, allowed: str) -> bool:
+    """``allowed`` is '*' or a space/comma separated list of origins (scheme://host[:port])."""
+    entries = {o.strip().rstrip("/") for o in allowed.replace(",", " ").split() if o.strip()}
+    if "*" in entries:
+        return True
+    return origin is not None and origin.rstrip("/") in entries
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    site = ws.query_params.get("site") or services.settings.default_site
+    if not valid_site_name(site):
+        await ws.close(CLOSE_UNKNOWN_SITE)
+        return
+    site_cfg = await services.store.get_site(site)
+    if site_cfg is None:
+        await ws.close(CLOSE_UNKNOWN_SITE)
+        return
+    if not origin_allowed(ws.headers.get("origin"), site_cfg.get("allowed_origins", "")):
+        await ws.close(CLOSE_BAD_ORIGIN)
+        return
+    fmt, subprotocol = choose_format(ws)
+    await ws.accept(subprotocol=subprotocol)
+    conn = VisitorConn(ws, fmt, "visitor", site, services.settings.outbound_queue)
+    session = VisitorSession(services, conn, ws)
+    try:
+        await receive_loop(ws, conn, services.visitor_codec, services.settings, session.handle)
+    finally:
+        services.hub.remove(conn)
+
+
+class VisitorSession:
+    def __init__(self, services: Services, conn: VisitorConn, ws: WebSocket) -> None:
+        self.s = services
+        self.conn = conn
+        self.ws = ws
+        self.ready = False
+        self.last_typing = 0
+
+    async def handle(self, f: dict[str, Any]) -> None:
+        ftype = f["type"]
+        if ftype == "hello":
+            if self.ready:
+                raise ProtocolError("already_hello", "hello was already received")
+            await self.hello(f)
+            return
+        if not self.ready:
+            raise ProtocolError("not_ready", "send hello first")
+        if ftype == "message":
+            await self.message(f["client_id"], f["text"])
+        elif ftype == "typing":
+            await self.typing(f["state"], f.get("preview", ""))
+        elif ftype == "ping":
+            self.conn.send({"type": "pong", "server_time": self.s.hub.clock()})
+        elif ftype == "sync":
+            self._own(f["conversation_id"])
+            await self.s.hub.track(self.conn, f["conversation_id"], f.get("after"))
+        elif ftype == "read":
+            self._own(f["conversation_id"])
+            await self.s.store.publish(
+                self.conn.site, ["rd", f["conversation_id"], "visitor", f["id"]]
+            )
+        elif ftype == "page":
+            await self.page(f["page"])
+        elif ftype == "resolve":
+            await self.resolve()
+
+    def _own(self, conv_id: str) -> None:
+        # Visitors only ever follow their current conversation; any other id is refused
+        # without saying whether it exists.
+        if conv_id != self.conn.conv_id:
+            raise ProtocolError("forbidden", "that conversation is not yours", ref=conv_id)
+
+    async def hello(self, f: dict[str, Any]) -> None:
+        settings, store, conn = self.s.settings, self.s.store, self.conn
+        now = self.s.hub.clock()
+        visitor_id = None
+        if f.get("token"):
+            visitor_id = verify_visitor_token(
+                settings.secret_key, f["token"], conn.site, now // 1000
+            )
+        visitor = await store.load_visitor(conn.site, visitor_id) if visitor_id else None
+        if visitor is None:
+            visitor_id = new_id("v")
+            visitor = {"id": visitor_id, "site": conn.site, "created_at": str(now)}
+        assert visitor_id is not None
+        page = f.get("page") or {}
+        fields = {
+            **visitor,
+            "last_seen": str(now),
+            "user_agent": self.ws.headers.get("user-agent", "")[:400],
+        }
+        for key, src in (("page_url", "url"), ("page_title", "title"), ("referrer", "referrer")):
+            if src in page:
+                fields[key] = page[src]
+        for key in ("locale", "name", "email"):
+            if f.get(key):
+                fields[key] = f[key]
+        fields.pop("open_conv", None)  # owned by the scripts, never rewritten from here
+        await store.save_visitor(conn.site, visitor_id, fields)
+        conn.visitor_id = visitor_id
+        conn.name = fields.get("name", "")
+        conn.department = f.get("department", "")
+        conn.log = conn.log.bind(visitor=visitor_id)
+        await self.s.hub.add_visitor(conn)
+        conv = None
+        if visitor.get("open_conv"):
+            conv = await store.get_conversation(conn.site, visitor["open_conv"])
+            if conv is not None and conv.get("status") in CLOSED_STATUSES:
+                conv = None
+        token = visitor_token(
+            settings.secret_key, conn.site, visitor_id, now // 1000, settings.visitor_token_ttl
+        )
+        summary = None
+        if conv is not None:
+            full = conversation_summary(conv)
+            summary = {k: full[k] for k in ("id", "status", "agent", "created_at", "department")}
+        conn.send(
+            {
+                "type": "welcome",
+                "visitor_id": visitor_id,
+                "token": token,
+                "site": conn.site,
+                "conversation": summary,
+                "server_time": now,
+            }
+        )
+        self.ready = True
+        if conv is not None:
+            conn.conv_id, conn.conv_status = conv["id"], conv.get("status")
+            conn.department = conv.get("department", "")
+            await self.s.hub.track(conn, conv["id"], f.get("cursor"))
+            if conn.conv_status == Status.QUEUED:
+                self.s.hub.queue_changed(conn.site)
+
+    async def _ensure_conversation(self) -> str:
+        conn, hub = self.conn, self.s.hub
+        if conn.conv_id is not None:
+            return conn.conv_id
+        created, conv_id = await self.s.store.open_conversation(
+            conn.site, conn.visitor_id, hub.clock(), conn.department, visitor_name=conn.name
+        )
+        conn.conv_id, conn.conv_status = conv_id, Status.QUEUED.value
+        conn.log = conn.log.bind(conversation=conv_id)
+        if created:
+            hub.start_fresh(conn, conv_id)
+        else:
+            await hub.track(conn, conv_id, None)
+        return conv_id
+
+    async def message(self, client_id: str, text: str) -> None:
+        conn, store = self.conn, self.s.store
+        for _ in range(2):
+            conv_id = await self._ensure_conversation()
+            try:
+                res = await store.send_message(
+                    conn.site,
+                    conv_id,
+                    "visitor",
+                    conn.visitor_id,
+                    conn.name,
+                    client_id,
+                    text,
+                    self.s.hub.clock(),
+                )
+            except StoreError as exc:
+                if exc.code in ("closed", "not_found"):
+                    # Resolved meanwhile (by the agent, in another tab): start a new chat.
+                    self.s.hub.untrack(conn, conv_id)
+                    conn.conv_id = conn.conv_status = None
+                    continue
+                raise
+            conn.send(
+                {
+                    "type": "ack",
+                    "client_id": client_id,
+                    "id": res.id,
+                    "ts": res.ts,
+                    "conversation_id": conv_id,
+                    "duplicate": res.duplicate,
+                }
+            )
+            return
+        raise ProtocolError("conversation_closed", "the conversation is closed", ref=client_id)
+
+    async def typing(self, state: bool, preview: str) -> None:
+        if self.conn.conv_id is None:
+            return
+        now = self.s.hub.clock()
+        # At most a few typing events a second reach the bus; the last state always does.
+        if state and now - self.last_typing < 300:
+            return
+        self.last_typing = now if state else 0
+        await self.s.store.publish(
+            self.conn.site, ["t", self.conn.conv_id, "visitor", state, preview if state else ""]
+        )
+
+    async def page(self, page: dict[str, str]) -> None:
+        conn = self.conn
+        fields = {
+            key: page[src]
+            for key, src in (("page_url", "url"), ("page_title", "title"), ("referrer", "referrer"))
+            if src in page
+        }
+        if fields:
+            await self.s.store.save_visitor(conn.site, conn.visitor_id, fields)
+            if conn.conv_id:
+                await self.s.store.publish(conn.site, ["v", conn.conv_id, conn.visitor_id])
+
+    async def resolve(self) -> None:
+        conn = self.conn
+        if conn.conv_id is None:
+            raise ProtocolError("not_found", "no open conversation")
+        await self.s.store.resolve(
+            conn.site, conn.conv_id, "visitor", conn.visitor_id, conn.name, self.s.hub.clock()
+        )

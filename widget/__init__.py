@@ -1,0 +1,3 @@
+"""Static files of the visitor side (served by chatserver.app)."""
+
+from __future__ import annotations
