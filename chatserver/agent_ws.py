@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.endpoint import choose_format, receive_loop
@@ -14,6 +15,7 @@ from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN = 1013
 SESSION_COOKIE = "cs_session"
 
 
@@ -39,7 +41,11 @@ async def authenticate(services: Services, token: str | None) -> dict[str, str] 
 async def agent_endpoint(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     fmt, subprotocol = choose_format(ws)
-    account = await authenticate(services, session_token(ws))
+    try:
+        account = await authenticate(services, session_token(ws))
+    except (RedisError, OSError):
+        await ws.close(CLOSE_TRY_AGAIN)
+        return
     await ws.accept(subprotocol=subprotocol)
     if account is None:
         # Accept first so the browser can read why: a refused handshake shows no reason.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import os
 import secrets
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from chatserver.config import (
     valid_site_name,
 )
 from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
 from chatserver.store import Store, StoreError
 
@@ -37,6 +39,34 @@ def _say(text: str) -> None:
     """User-facing output of the CLI (the banner and command results), not logs."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with the hub told before the sockets close, and a final step.
+
+    uvicorn closes WebSockets before the app's shutdown hook runs, so the hub would be too late
+    to send `reconnect`; and it re-raises SIGTERM after serving, which would skip any cleanup
+    placed after ``run()`` (the embedded Redis would be left running).
+    """
+
+    def __init__(self, config: uvicorn.Config, hub: Hub, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.hub = hub
+        self.on_exit = on_exit
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting before asking clients to go elsewhere
+        await self.hub.drain()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self.on_exit()
 
 
 def _redis_for(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
@@ -109,6 +139,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     url, embedded = _redis_for(settings)
+
+    def stop_embedded() -> None:
+        if embedded is not None:
+            embedded.stop()
+
     try:
         if args.demo:
 
@@ -147,11 +182,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             proxy_headers=True,
             loop="auto",
         )
-        server = uvicorn.Server(config)
+        server = _Server(config, app.state.services.hub, stop_embedded)
         server.run(sockets=[sock])
     finally:
-        if embedded is not None:
-            embedded.stop()
+        stop_embedded()
     return 0
 
 

@@ -31,6 +31,7 @@ QUEUE_DEBOUNCE = 0.2  # seconds: coalesce a burst of queue moves into one update
 GAP_CHECK_INTERVAL = 15.0
 ROUTING_TICK = 5.0
 HISTORY_PAGE = 1000
+SITE_CACHE_SECONDS = 5.0
 
 
 class VisitorConn(Connection):
@@ -71,6 +72,8 @@ class Hub:
         self._queue_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._sites: dict[str, tuple[float, dict[str, str] | None]] = {}
+        self.draining = False
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,14 +84,33 @@ class Hub:
             asyncio.create_task(self._every(ROUTING_TICK, self._routing_tick)),
         ]
 
-    async def stop(self) -> None:
-        """Tell every client to reconnect elsewhere, then stop background work."""
+    async def site_config(self, site: str) -> dict[str, str] | None:
+        """The site's settings, cached for a few seconds (every handshake needs them)."""
+        loop_now = asyncio.get_running_loop().time()
+        cached = self._sites.get(site)
+        if cached is not None and cached[0] > loop_now:
+            return cached[1]
+        config = await self.store.get_site(site)
+        self._sites[site] = (loop_now + SITE_CACHE_SECONDS, config)
+        return config
+
+    async def drain(self) -> None:
+        """Before the server closes its sockets: ask every client to reconnect elsewhere.
+
+        Clients resume from their cursors on any node, so nothing is lost in between.
+        """
+        self.draining = True
         conns: list[Connection] = [c for cs in self.site_visitors.values() for c in cs]
         conns += [c for cs in self.site_agents.values() for c in cs]
         frame = OutFrame({"type": "reconnect", "after_ms": 250})
         for conn in conns:
             conn.send(frame)
         await asyncio.gather(*(c.flush(1.0) for c in conns), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop background work (after :meth:`drain`)."""
+        if not self.draining:
+            await self.drain()
         for task in self._loops:
             task.cancel()
         await self.router.stop()
@@ -326,7 +348,21 @@ class Hub:
     def _on_agent_status(self, site: str, agent_id: str, status: str) -> None:
         self.router.kick(site)
         self.queue_changed(site)
-        frame = OutFrame({"type": "status", "status": status})
+        conns = self.agents.get((site, agent_id))
+        if conns:
+            self.spawn(self._send_status(site, agent_id, status))
+
+    async def _send_status(self, site: str, agent_id: str, status: str) -> None:
+        state = await self.store.agent_state(site, agent_id)
+        load = len(await self.store.agent_conversation_ids(site, agent_id))
+        frame = OutFrame(
+            {
+                "type": "status",
+                "status": status,
+                "load": load,
+                "capacity": int(state.get("capacity") or 0),
+            }
+        )
         for conn in self.agents.get((site, agent_id), ()):
             conn.status = status
             conn.send(frame)
@@ -417,13 +453,14 @@ class Hub:
     async def queue_items(self, site: str, limit: int = 100) -> list[dict[str, Any]]:
         entries = await self.store.queue_entries(site, limit)
         convs = await self.store.get_conversations(site, [cid for cid, _, _ in entries])
-        by_id = {c.get("id"): c for c in convs}
+        visitors = await self.store.load_visitors(site, [c.get("visitor", "") for c in convs])
+        by_id = {c.get("id"): (c, v) for c, v in zip(convs, visitors, strict=True)}
         items = []
         for position, (conv_id, _dept, _score) in enumerate(entries, 1):
-            conv = by_id.get(conv_id)
-            if conv is None:
+            found = by_id.get(conv_id)
+            if found is None:
                 continue
-            summary = conversation_summary(conv)
+            summary = conversation_summary(*found)
             summary["position"] = position
             items.append(summary)
         return items

@@ -276,9 +276,9 @@ def _check_cursors(value: dict[Any, Any], ref: str | None) -> dict[str, str]:
 
 
 def _loads_binary(data: bytes) -> Any:
-    # strict_map_key keeps keys to str/bytes; small limits stop a hostile frame from
-    # allocating far more than its size.
-    return msgpack.unpackb(data, raw=False, strict_map_key=True, max_buffer_size=len(data) + 1)
+    # strict_map_key keeps keys to str/bytes; unpackb bounds every length by the frame's size,
+    # so a hostile frame cannot allocate far more than it sent.
+    return msgpack.unpackb(data, raw=False, strict_map_key=True)
 
 
 class OutFrame:

@@ -84,18 +84,21 @@ class Store:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "cs", max_connections: int = 64) -> Store:
-        client = aioredis.Redis.from_url(
+        # A blocking pool makes a burst of callers wait for a free connection instead of
+        # failing; pipelining keeps the number each caller needs at one.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             max_connections=max_connections,
+            timeout=10,
             health_check_interval=15,
             socket_connect_timeout=5,
             socket_timeout=10,
         )
-        return cls(client, Keys(prefix))
+        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
 
     async def close(self) -> None:
-        await self.r.aclose()
+        await self.r.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
         return bool(await self.r.ping())
@@ -125,6 +128,15 @@ class Store:
     async def load_visitor(self, site: str, visitor_id: str) -> dict[str, str] | None:
         data: dict[str, str] = await self.r.hgetall(self.k.visitor(site, visitor_id))
         return data or None
+
+    async def load_visitors(self, site: str, visitor_ids: Sequence[str]) -> list[dict[str, str]]:
+        if not visitor_ids:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for vid in visitor_ids:
+            pipe.hgetall(self.k.visitor(site, vid))
+        result: list[dict[str, str]] = await pipe.execute()
+        return result
 
     async def save_visitor(self, site: str, visitor_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.visitor(site, visitor_id), mapping=fields)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.auth import verify_visitor_token, visitor_token
@@ -18,6 +19,7 @@ from chatserver.store import StoreError, new_id
 
 CLOSE_BAD_ORIGIN = 4403
 CLOSE_UNKNOWN_SITE = 4404
+CLOSE_TRY_AGAIN = 1013
 
 
 def origin_allowed(origin: str | None, allowed: str) -> bool:
@@ -34,7 +36,11 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     if not valid_site_name(site):
         await ws.close(CLOSE_UNKNOWN_SITE)
         return
-    site_cfg = await services.store.get_site(site)
+    try:
+        site_cfg = await services.hub.site_config(site)
+    except (RedisError, OSError):
+        await ws.close(CLOSE_TRY_AGAIN)
+        return
     if site_cfg is None:
         await ws.close(CLOSE_UNKNOWN_SITE)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections.abc import Callable
@@ -24,6 +25,7 @@ class Client:
         self._seen = 0
         self._new = asyncio.Event()
         self.closed_code: int | None = None
+        self.token: str | None = None  # a visitor's token from its welcome
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -59,9 +61,7 @@ class Client:
 
     async def send(self, frame: dict[str, Any] | str | bytes) -> None:
         if isinstance(frame, dict):
-            data: str | bytes = (
-                msgpack.packb(frame) if self.fmt == "msgpack" else json.dumps(frame)
-            )
+            data: str | bytes = msgpack.packb(frame) if self.fmt == "msgpack" else json.dumps(frame)
         else:
             data = frame
         await self.ws.send(data)
@@ -88,10 +88,8 @@ class Client:
             if remaining <= 0:
                 raise AssertionError(f"timed out waiting for {ftype}; have {self.frames[-5:]}")
             self._new.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), remaining)
-            except TimeoutError:
-                pass
             self._seen = 0
 
     def of_type(self, ftype: str) -> list[dict[str, Any]]:
@@ -107,8 +105,12 @@ def client_id() -> str:
 
 
 async def visitor(
-    ws_url: str, site: str = "demo", token: str | None = None, cursor: str | None = None,
-    fmt: str = "json", **hello: Any,
+    ws_url: str,
+    site: str = "demo",
+    token: str | None = None,
+    cursor: str | None = None,
+    fmt: str = "json",
+    **hello: Any,
 ) -> tuple[Client, dict[str, Any]]:
     """Connect a visitor and say hello; returns (client, welcome frame)."""
     c = await Client.connect(f"{ws_url}/ws/visitor?site={site}", fmt)
@@ -119,14 +121,20 @@ async def visitor(
         frame["cursor"] = cursor
     await c.send(frame)
     welcome = await c.expect("welcome")
+    c.token = welcome["token"]
     return c, welcome
 
 
 async def agent(
-    ws_url: str, token: str, cursors: dict[str, str] | None = None, status: str = "online",
+    ws_url: str,
+    token: str,
+    cursors: dict[str, str] | None = None,
+    status: str = "online",
     fmt: str = "json",
 ) -> tuple[Client, dict[str, Any]]:
-    c = await Client.connect(f"{ws_url}/ws/agent", fmt, headers={"Authorization": f"Bearer {token}"})
+    c = await Client.connect(
+        f"{ws_url}/ws/agent", fmt, headers={"Authorization": f"Bearer {token}"}
+    )
     await c.send({"type": "hello", "cursors": cursors or {}, "status": status})
     welcome = await c.expect("welcome")
     return c, welcome

@@ -84,9 +84,22 @@ class ServerProcess:
         }
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatserver", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--port-file", str(port_file)],
-            cwd=self.data_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "chatserver",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+            ],
+            cwd=self.data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,9 +186,16 @@ class LiveServer:
             try:
                 await store.ensure_site(site)
                 return await store.create_account(
-                    {"email": email, "name": name, "role": role, "site": site,
-                     "capacity": str(capacity), "active": "1", "departments": departments,
-                     "password_hash": password_hash(password)}
+                    {
+                        "email": email,
+                        "name": name,
+                        "role": role,
+                        "site": site,
+                        "capacity": str(capacity),
+                        "active": "1",
+                        "departments": departments,
+                        "password_hash": password_hash(password),
+                    }
                 )
             finally:
                 await store.close()

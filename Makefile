@@ -1,0 +1,57 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run install install-test chromium test lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test chromium
+
+# Debian's Chromium: Playwright's own browser download does not work on these machines.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "installing Chromium with apt-get"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+run: install
+	$(VENV)/bin/chatserver serve --demo
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check chatserver console tests bench
+	$(VENV)/bin/ruff format --check chatserver console tests bench
+	$(VENV)/bin/mypy --strict chatserver console
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff format chatserver console tests bench
+	$(VENV)/bin/ruff check --fix chatserver console tests bench
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: install-test lint
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

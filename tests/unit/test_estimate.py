@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+
+from chatserver.core.estimate import (
+    IMMEDIATE_SECONDS,
+    HandleTimeEstimator,
+    estimate_wait,
+    should_notify,
+)
+
+
+def test_nobody_online_means_unknown() -> None:
+    assert estimate_wait(1, 0, 0, 0) is None
+
+
+def test_free_slot_means_almost_immediate() -> None:
+    assert estimate_wait(2, free_slots=2, total_capacity=6, agents_online=2) == IMMEDIATE_SECONDS
+
+
+def test_wait_grows_with_position_and_shrinks_with_capacity() -> None:
+    # 3 places past the free slots, chats of 300 s, 6 slots: 3 * 300 / 6 = 150 s.
+    assert estimate_wait(3, 0, 6, 2, 300) == IMMEDIATE_SECONDS + 150
+    assert estimate_wait(6, 0, 6, 2, 300) == IMMEDIATE_SECONDS + 300
+    assert estimate_wait(6, 0, 12, 4, 300) == IMMEDIATE_SECONDS + 150
+
+
+def test_position_is_one_based() -> None:
+    with pytest.raises(ValueError):
+        estimate_wait(0, 0, 1, 1)
+
+
+def test_handle_time_follows_samples() -> None:
+    est = HandleTimeEstimator()
+    est.add(100)
+    assert est.mean == 100
+    for _ in range(100):
+        est.add(200)
+    assert 199 < est.mean <= 200
+    est.add(-5)  # nonsense samples are ignored
+    assert est.samples == 101
+
+
+def test_should_notify_debounces_small_drifts() -> None:
+    assert should_notify(None, (1, 30))
+    assert should_notify((2, 30), (1, 30))
+    assert not should_notify((1, 30), (1, 40))
+    assert should_notify((1, 30), (1, 60))
+    assert should_notify((1, None), (1, 30))
+    assert not should_notify((1, None), (1, None))
