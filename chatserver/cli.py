@@ -172,7 +172,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"  redis: {where}")
         config = uvicorn.Config(
             app,
-            ws="websockets",
+            ws="websockets-sansio",
             ws_per_message_deflate=False,
             ws_max_size=settings.max_frame_bytes * 4,
             log_config=None,

@@ -72,7 +72,8 @@ async def receive_loop(
             if strikes >= FLOOD_STRIKES:
                 conn.log.warning("flood_disconnected")
                 await conn.flush(1.0)
-                conn.close(CLOSE_FLOOD)
+                conn.closed = True
+                await ws.close(CLOSE_FLOOD)
                 return
             continue
         strikes = 0
