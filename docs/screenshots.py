@@ -1,0 +1,66 @@
+"""Take the README's screenshots: a real server, a real chat, headless Chromium.
+
+Run: .venv/bin/python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.async_api import async_playwright  # noqa: E402
+
+from chatserver.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.servers import LiveServer  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "img"
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = EmbeddedRedis(Path(tmp) / "redis", port=free_port())
+        redis.start()
+        live = LiveServer(redis, Path(tmp) / "srv")
+        live.start_node()
+        try:
+            await asyncio.to_thread(live.add_agent, "sara@example.com", "password123", "Sara")
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                agent = await (
+                    await browser.new_context(viewport={"width": 1200, "height": 720})
+                ).new_page()
+                await agent.goto(f"{live.base_url}/login")
+                await agent.get_by_label("Email").fill("sara@example.com")
+                await agent.get_by_label("Password").fill("password123")
+                await agent.get_by_role("button", name="Sign in").click()
+                await agent.get_by_test_id("agent-status").wait_for()
+                ctx = await browser.new_context(
+                    viewport={"width": 400, "height": 720}, locale="fa-IR"
+                )
+                visitor = await ctx.new_page()
+                await visitor.goto(f"{live.base_url}/chat?site=demo")
+                for text in ("سلام، سفارشم کجاست؟", "Order #4521, placed on Monday"):
+                    await visitor.get_by_test_id("composer").fill(text)
+                    await visitor.get_by_test_id("composer").press("Enter")
+                await agent.get_by_test_id("conversation").first.click()
+                await agent.get_by_test_id("composer").fill(
+                    "سلام! It left our warehouse this morning."
+                )
+                await agent.get_by_test_id("composer").press("Enter")
+                await visitor.get_by_text("warehouse").wait_for()
+                await asyncio.sleep(0.5)
+                await visitor.screenshot(path=str(OUT / "visitor.png"))
+                await agent.screenshot(path=str(OUT / "agent.png"))
+                await browser.close()
+        finally:
+            live.stop()
+            redis.kill()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
