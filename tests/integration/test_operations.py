@@ -180,3 +180,41 @@ async def test_compatible_with_the_system_redis_7(tmp_path: Path) -> None:
         for key in r.scan_iter(f"{prefix}:*"):
             r.delete(key)
         r.close()
+
+
+def test_cli_agent_add_then_login(live_server: LiveServer, tmp_path: Path) -> None:
+    env = {**os.environ, "REDIS_URL": live_server.redis_url, "CHATSERVER_DATA_DIR": str(tmp_path)}
+    add = [
+        sys.executable,
+        "-m",
+        "chatserver",
+        "agent",
+        "add",
+        "nima@example.com",
+        "--name",
+        "Nima",
+        "--role",
+        "supervisor",
+        "--capacity",
+        "4",
+        "--password-stdin",
+    ]
+    done = subprocess.run(add, input=b"s3cret-pass\n", env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert b"nima@example.com" in done.stdout
+    again = subprocess.run(add, input=b"s3cret-pass\n", env=env, capture_output=True, timeout=60)
+    assert again.returncode == 1 and b"exists" in again.stderr
+    short = subprocess.run(
+        [*add[:5], "other@example.com", "--password-stdin"],
+        input=b"short\n",
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert short.returncode == 2 and b"at least 8" in short.stderr
+    assert live_server.login("nima@example.com", "s3cret-pass")
+    bad_env = {**env, "REDIS_URL": "http://nope"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "chatserver", "serve"], env=bad_env, capture_output=True, timeout=60
+    )
+    assert bad.returncode == 2 and b"REDIS_URL" in bad.stderr
