@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 CHROMIUM ?= /usr/bin/chromium
+PY_DIRS := chatserver console tests docs $(wildcard bench)
 
 .PHONY: run install install-test chromium test lint format bench clean
 
@@ -37,13 +38,13 @@ run: install
 	$(VENV)/bin/chatserver serve --demo
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check chatserver console tests bench
-	$(VENV)/bin/ruff format --check chatserver console tests bench
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	$(VENV)/bin/mypy --strict chatserver console
 
 format: $(VENV)/.installed-test
-	$(VENV)/bin/ruff format chatserver console tests bench
-	$(VENV)/bin/ruff check --fix chatserver console tests bench
+	$(VENV)/bin/ruff format $(PY_DIRS)
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: install-test lint
