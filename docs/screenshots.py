@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.async_api import async_playwright  # noqa: E402
+from playwright.async_api import async_playwright
 
-from chatserver.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.servers import LiveServer  # noqa: E402
+from chatserver.embedded_redis import EmbeddedRedis, free_port
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.servers import LiveServer
 
 OUT = Path(__file__).resolve().parent / "img"
 
