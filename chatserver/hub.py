@@ -247,9 +247,26 @@ class Hub:
                         self.spawn(self.resync(conn, conv_id))
 
     async def _heartbeat(self) -> None:
-        await self.store.heartbeat(
-            [key for key, conns in self.agents.items() if conns], self.settings.presence_ttl
-        )
+        """Keep every connected agent present (one pipelined round trip for all of them)."""
+        beats = []
+        for (site, agent_id), conns in self.agents.items():
+            conn = next(iter(conns), None)
+            if conn is None or not conn.account:
+                continue
+            departments = [d for d in conn.account.get("departments", "").split(",") if d]
+            beats.append(
+                self.store.set_agent_status(
+                    site,
+                    agent_id,
+                    conn.name,
+                    int(conn.account.get("capacity", "3")),
+                    conn.status,
+                    self.settings.presence_ttl,
+                    departments,
+                    announce=False,
+                )
+            )
+        await asyncio.gather(*beats)
 
     async def _routing_tick(self) -> None:
         for site in set(self.site_visitors) | set(self.site_agents):

@@ -351,23 +351,28 @@ class Store:
         status: str,
         ttl: int,
         departments: Iterable[str] = (),
+        announce: bool = True,
     ) -> None:
+        """Record the agent's state and presence; ``announce`` rings the doorbell (routing).
+
+        The heartbeat calls this with ``announce=False`` for every connected agent, so the
+        state is re-asserted even if Redis restarted and lost its last writes.
+        """
         k = self.k
         await self.scripts.run(
             "agent_status",
             [k.agent_state(site, agent_id), k.presence(site, agent_id), k.agents(site)],
-            [agent_id, name, capacity, status, ttl, ",".join(departments), k.channel(site)],
+            [
+                agent_id,
+                name,
+                capacity,
+                status,
+                ttl,
+                ",".join(departments),
+                k.channel(site),
+                "1" if announce else "0",
+            ],
         )
-
-    async def heartbeat(self, agents: Iterable[tuple[str, str]], ttl: int) -> None:
-        """Refresh presence for (site, agent id) pairs in one round trip."""
-        pipe = self.r.pipeline(transaction=False)
-        count = 0
-        for site, agent_id in agents:
-            pipe.set(self.k.presence(site, agent_id), "1", ex=ttl)
-            count += 1
-        if count:
-            await pipe.execute()
 
     async def drop_presence(self, site: str, agent_id: str) -> None:
         await self.r.delete(self.k.presence(site, agent_id))
