@@ -1,0 +1,198 @@
+"""`python -m bench [steady|idle|burst] [options]`: start a cluster, load it, report.
+
+The generator starts its own redis-server and chatserver processes on 127.0.0.1, runs one
+scenario, prints a table, writes the full result to bench/results/<scenario>-<time>.json
+and stops every child process, also on Ctrl-C, SIGTERM or error. Exit status: 0 when the
+scenario's checks pass, 1 when they fail (e.g. a lost or duplicated message), 2 when the run
+could not be carried out, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bench.burst import BurstConfig, render_burst, run_burst
+from bench.cluster import BenchError, Cluster, raise_fd_limit
+from bench.idle import IdleConfig, render_idle, run_idle
+from bench.report import write_json
+from bench.steady import SteadyConfig, render_steady, run_steady
+from bench.tracker import GcWatch
+from chatserver.log import configure_logging
+
+SCENARIOS = ("steady", "idle", "burst")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Load generator for chatserver: starts redis-server and chatserver "
+        "processes on 127.0.0.1, drives real WebSocket clients, reports.",
+    )
+    p.add_argument("scenario", nargs="?", choices=SCENARIOS, help="default: steady")
+    p.add_argument("--scenario", dest="scenario_opt", choices=SCENARIOS, help="same as above")
+    p.add_argument("--smoke", action="store_true", help="steady: a few seconds, small numbers")
+    p.add_argument("--servers", type=positive_int, help="server processes (steady/burst 2, idle 1)")
+    p.add_argument("--visitors", type=positive_int, help="steady 200, idle 2000, burst 1000")
+    p.add_argument("--agents", type=positive_int, help="steady 20, burst 50")
+    p.add_argument("--capacity", type=positive_int, help="chats per agent (steady: enough for all)")
+    p.add_argument("--rate", type=positive_float, help="steady: target msg/s, both sides (2000)")
+    p.add_argument("--duration", type=positive_float, help="steady: measured seconds (20)")
+    p.add_argument("--max-inflight", type=positive_int, help="steady: unacked per visitor (16)")
+    p.add_argument("--drain", type=positive_float, help="steady: max wait for deliveries (10)")
+    p.add_argument("--hold", type=positive_float, help="idle: seconds to stay connected (10)")
+    p.add_argument("--arrival", type=positive_float, help="burst: arrival window in seconds (10)")
+    p.add_argument("--settle", type=positive_float, help="burst: max wait for assignments (30)")
+    p.add_argument(
+        "--resolve-after", type=non_negative_float, help="burst: resolve chats after N s (0: never)"
+    )
+    p.add_argument("--msgpack", action="store_true", help="use the msgpack subprotocol")
+    p.add_argument("--out-dir", type=Path, help="where the JSON goes (bench/results)")
+    p.add_argument("--keep-data", action="store_true", help="keep the temp dir (logs, AOF)")
+    return p
+
+
+def _opts(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    """The options the user gave (not None), by config field name."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+Scenario = Callable[[Cluster], Coroutine[Any, Any, dict[str, Any]]]
+SMOKE = SteadyConfig(
+    visitors=20, agents=4, rate=200.0, duration=3.0, warmup_timeout=30.0, smoke=True
+)
+
+
+def make_run(
+    scenario: str, args: argparse.Namespace
+) -> tuple[int, Scenario, Callable[[dict[str, Any]], str], float]:
+    """(server processes, the scenario to run, its renderer, its time budget in seconds)."""
+    if scenario == "steady":
+        fields = ["visitors", "agents", "capacity", "rate", "duration", "max_inflight", "drain"]
+        base = SMOKE if args.smoke else SteadyConfig()
+        cfg = replace(base, **_opts(args, fields), msgpack=args.msgpack)
+        budget = 120 + cfg.warmup_timeout + cfg.duration + cfg.drain + cfg.visitors * 0.05
+        return args.servers or 2, lambda c: run_steady(c, cfg), render_steady, budget
+    if scenario == "idle":
+        cfg_i = IdleConfig(**_opts(args, ["visitors", "hold"]), msgpack=args.msgpack)
+        budget = 120 + cfg_i.hold + cfg_i.visitors * 0.05
+        return args.servers or 1, lambda c: run_idle(c, cfg_i), render_idle, budget
+    fields = ["visitors", "agents", "capacity", "arrival", "settle", "resolve_after"]
+    cfg_b = BurstConfig(**_opts(args, fields), msgpack=args.msgpack)
+    budget = 120 + cfg_b.arrival + cfg_b.settle + cfg_b.agents * 0.5
+    return args.servers or 2, lambda c: run_burst(c, cfg_b), render_burst, budget
+
+
+def run_loop(coro: Coroutine[Any, Any, dict[str, Any]], budget: float) -> dict[str, Any]:
+    """Run on uvloop when installed; the whole scenario is bounded by ``budget`` seconds."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    try:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(loop_factory=factory) as runner, GcWatch() as gc_watch:
+        result: dict[str, Any] = runner.run(_guarded(coro, budget))
+    result["event_loop"] = "uvloop" if factory else "asyncio"
+    result["generator_gc"] = gc_watch.summary()
+    return result
+
+
+async def _guarded(coro: Coroutine[Any, Any, dict[str, Any]], budget: float) -> dict[str, Any]:
+    """The scenario with a deadline; SIGTERM cancels it like Ctrl-C does (asyncio.Runner)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await asyncio.wait_for(coro, budget)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: Any) -> NoReturn:
+    """Outside the event loop (start-up, shutdown), SIGTERM unwinds like Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    scenario = args.scenario_opt or args.scenario or "steady"
+    if args.smoke and scenario != "steady":
+        sys.stderr.write("--smoke applies to the steady scenario only\n")
+        return 2
+    servers, factory, render, budget = make_run(scenario, args)
+    configure_logging("warning")  # chatserver's own loggers (embedded redis): stderr only
+    fd_limit = raise_fd_limit(max(4096, 2 * (args.visitors or 0) + 1024))
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    started = time.time()
+    cluster = Cluster(servers, keep_data=args.keep_data)
+    try:
+        cluster.start()
+        result = run_loop(factory(cluster), budget)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        sys.stderr.write("interrupted; stopping the cluster\n")
+        return 130
+    except (BenchError, TimeoutError, RuntimeError, OSError) as exc:
+        sys.stderr.write(f"bench {scenario} failed: {exc!r}\n")
+        for i, node in enumerate(cluster.nodes):
+            tail = node.log_tail(1500)
+            if tail:
+                sys.stderr.write(f"--- server {i} log tail ---\n{tail}\n")
+        return 2
+    finally:
+        cluster.stop()
+        if args.keep_data:
+            sys.stderr.write(f"data kept in {cluster.root}\n")
+    result["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))
+    result["elapsed_s"] = round(time.time() - started, 1)
+    result["host"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "fd_limit": fd_limit,
+    }
+    path = write_json(scenario, result, args.out_dir)
+    gcs = result["generator_gc"]
+    sys.stdout.write(
+        f"{render(result)}\n\nevent loop {result['event_loop']}; generator GC (off while "
+        f"measuring): {gcs['collections']} collections ({gcs['full_collections']} full), "
+        f"longest {gcs['max_ms']} ms\nresult JSON: {path}\n"
+    )
+    return 0 if result.get("passed") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
