@@ -90,7 +90,9 @@ async def test_race_50_agents_500_visitors_two_nodes(live_server: LiveServer) ->
         for cid in conv_ids:
             conv = r.hgetall(K.conversation("demo", cid))
             if cid in holders:
-                assert conv["status"] == "assigned" and conv["agent"] == holders[cid][0]
+                # waiting_on_agent when the visitor's message landed just after the claim.
+                assert conv["status"] in ("assigned", "waiting_on_agent")
+                assert conv["agent"] == holders[cid][0]
                 assert r.zscore(K.queue("demo", ""), cid) is None
             else:
                 assert conv["status"] == "queued"
