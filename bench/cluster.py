@@ -246,20 +246,8 @@ class Cluster:
         store = Store.from_url(self.redis.url)
         emails = [f"agent{i}@bench.test" for i in range(count)]
         try:
-            await store.ensure_site(SITE)
             for i, email in enumerate(emails):
-                await store.create_account(
-                    {
-                        "email": email,
-                        "name": f"Agent {i}",
-                        "role": "agent",
-                        "site": SITE,
-                        "capacity": str(capacity),
-                        "active": "1",
-                        "departments": "",
-                        "password_hash": pw_hash,
-                    }
-                )
+                await store.create_agent(email, f"Agent {i}", pw_hash, site=SITE, capacity=capacity)
         finally:
             await store.close()
         return emails

@@ -113,16 +113,13 @@ def _ensure_demo(store: Store, settings: Settings) -> Awaitable[str | None]:
             path = settings.data_dir / "demo-password"
             return path.read_text().strip() if path.is_file() else None
         password = secrets.token_urlsafe(9)
-        await store.create_account(
-            {
-                "email": DEMO_EMAIL,
-                "name": "Demo Admin",
-                "role": "admin",
-                "site": settings.default_site,
-                "capacity": "5",
-                "active": "1",
-                "password_hash": hash_password(password),
-            }
+        await store.create_agent(
+            DEMO_EMAIL,
+            "Demo Admin",
+            hash_password(password),
+            site=settings.default_site,
+            role="admin",
+            capacity=5,
         )
         path = settings.data_dir / "demo-password"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -213,23 +210,19 @@ def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
     site = args.site or settings.default_site
     if not valid_site_name(site):
         raise ConfigError(f"bad site name {site!r}")
-    password = _read_password(args)
-    fields = {
-        "email": args.email,
-        "name": args.name or args.email.split("@")[0],
-        "role": args.role,
-        "site": site,
-        "capacity": str(args.capacity),
-        "departments": ",".join(
-            d.strip() for d in (args.departments or "").split(",") if d.strip()
-        ),
-        "active": "1",
-        "password_hash": hash_password(password),
-    }
+    password_hash = hash_password(_read_password(args))
+    departments = [d.strip() for d in (args.departments or "").split(",") if d.strip()]
 
     async def run(store: Store) -> str:
-        await store.ensure_site(site)
-        return await store.create_account(fields)
+        return await store.create_agent(
+            args.email,
+            args.name or args.email.split("@")[0],
+            password_hash,
+            site=site,
+            role=args.role,
+            capacity=args.capacity,
+            departments=departments,
+        )
 
     agent_id = _with_store(settings, run)
     _say(f"agent {args.email} added with id {agent_id} (site {site}, role {args.role})")

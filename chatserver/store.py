@@ -427,6 +427,36 @@ class Store:
         )
         return agent_id
 
+    async def create_agent(
+        self,
+        email: str,
+        name: str,
+        password_hash: str,
+        *,
+        site: str,
+        role: str = "agent",
+        capacity: int = 3,
+        departments: Iterable[str] = (),
+    ) -> str:
+        """Create an active agent account of ``site`` (creating the site if new); returns its id.
+
+        ``password_hash`` comes from :func:`chatserver.auth.hash_password`. Raises
+        StoreError('conflict') if the email is taken.
+        """
+        await self.ensure_site(site)
+        return await self.create_account(
+            {
+                "email": email,
+                "name": name,
+                "role": role,
+                "site": site,
+                "capacity": str(capacity),
+                "departments": ",".join(departments),
+                "active": "1",
+                "password_hash": password_hash,
+            }
+        )
+
     async def update_account(self, agent_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.account(agent_id), mapping=fields)
 

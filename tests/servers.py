@@ -184,18 +184,14 @@ class LiveServer:
         async def run() -> str:
             store = Store.from_url(self.redis_url)
             try:
-                await store.ensure_site(site)
-                return await store.create_account(
-                    {
-                        "email": email,
-                        "name": name,
-                        "role": role,
-                        "site": site,
-                        "capacity": str(capacity),
-                        "active": "1",
-                        "departments": departments,
-                        "password_hash": password_hash(password),
-                    }
+                return await store.create_agent(
+                    email,
+                    name,
+                    password_hash(password),
+                    site=site,
+                    role=role,
+                    capacity=capacity,
+                    departments=[d for d in departments.split(",") if d],
                 )
             finally:
                 await store.close()
