@@ -131,18 +131,8 @@ class AgentSession:
             raise ProtocolError("forbidden", "that conversation is not yours", ref=conv_id)
 
     async def set_status(self, status: str) -> None:
-        conn, settings = self.conn, self.s.settings
-        departments = [d for d in conn.account.get("departments", "").split(",") if d]
-        await self.s.store.set_agent_status(
-            conn.site,
-            conn.agent_id,
-            conn.name,
-            int(conn.account.get("capacity", "3")),
-            status,
-            settings.presence_ttl,
-            departments,
-        )
-        conn.status = status
+        await self.s.hub.record_agent(self.conn, status)
+        self.conn.status = status
 
     async def hello(self, f: dict[str, Any]) -> None:
         conn, store, hub = self.conn, self.s.store, self.s.hub

@@ -246,26 +246,26 @@ class Hub:
                         conn.log.info("gap_filled", conversation=conv_id)
                         self.spawn(self.resync(conn, conv_id))
 
+    async def record_agent(self, conn: AgentConn, status: str, announce: bool = True) -> None:
+        """Store the agent's state and presence from its account; ``announce`` rings the bell."""
+        await self.store.set_agent_status(
+            conn.site,
+            conn.agent_id,
+            conn.name,
+            int(conn.account.get("capacity", "3")),
+            status,
+            self.settings.presence_ttl,
+            [d for d in conn.account.get("departments", "").split(",") if d],
+            announce=announce,
+        )
+
     async def _heartbeat(self) -> None:
         """Keep every connected agent present (one pipelined round trip for all of them)."""
-        beats = []
-        for (site, agent_id), conns in self.agents.items():
-            conn = next(iter(conns), None)
-            if conn is None or not conn.account:
-                continue
-            departments = [d for d in conn.account.get("departments", "").split(",") if d]
-            beats.append(
-                self.store.set_agent_status(
-                    site,
-                    agent_id,
-                    conn.name,
-                    int(conn.account.get("capacity", "3")),
-                    conn.status,
-                    self.settings.presence_ttl,
-                    departments,
-                    announce=False,
-                )
-            )
+        beats = [
+            self.record_agent(conn, conn.status, announce=False)
+            for conns in self.agents.values()
+            if (conn := next(iter(conns), None)) is not None and conn.account
+        ]
         await asyncio.gather(*beats)
 
     async def _routing_tick(self) -> None:
