@@ -71,7 +71,9 @@ class Router:
             if not candidates:
                 continue
             try:
-                agent_id = await self.store.claim(site, conv_id, candidates, self.clock())
+                agent_id = await self.store.claim(
+                    site, conv_id, candidates, self.clock(), department=dept
+                )
             except StoreError as exc:
                 if exc.code == "none":
                     # Our snapshot was stale: someone else filled these agents. Look again.

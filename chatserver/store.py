@@ -130,13 +130,8 @@ class Store:
         return data or None
 
     async def load_visitors(self, site: str, visitor_ids: Sequence[str]) -> list[dict[str, str]]:
-        if not visitor_ids:
-            return []
-        pipe = self.r.pipeline(transaction=False)
-        for vid in visitor_ids:
-            pipe.hgetall(self.k.visitor(site, vid))
-        result: list[dict[str, str]] = await pipe.execute()
-        return result
+        """One hash per id, in order ({} for an unknown visitor)."""
+        return await self._hgetall_many([self.k.visitor(site, vid) for vid in visitor_ids])
 
     async def save_visitor(self, site: str, visitor_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.visitor(site, visitor_id), mapping=fields)
@@ -238,25 +233,37 @@ class Store:
         return data or None
 
     async def get_conversations(self, site: str, conv_ids: Sequence[str]) -> list[dict[str, str]]:
-        if not conv_ids:
+        """The conversations that exist among ``conv_ids``, in order."""
+        keys = [self.k.conversation(site, cid) for cid in conv_ids]
+        return [conv for conv in await self._hgetall_many(keys) if conv]
+
+    async def _hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        if not keys:
             return []
         pipe = self.r.pipeline(transaction=False)
-        for cid in conv_ids:
-            pipe.hgetall(self.k.conversation(site, cid))
+        for key in keys:
+            pipe.hgetall(key)
         results: list[dict[str, str]] = await pipe.execute()
-        return [r for r in results if r]
+        return results
 
     async def claim(
-        self, site: str, conv_id: str, candidates: Sequence[str], now: int, manual: bool = False
+        self,
+        site: str,
+        conv_id: str,
+        candidates: Sequence[str],
+        now: int,
+        manual: bool = False,
+        department: str | None = None,
     ) -> str:
         """Assign to the first candidate that qualifies at this instant; returns its id.
 
-        Raises StoreError('not_found' | 'conflict' | 'capacity' | 'none').
+        Pass ``department`` when known (the router read it with the queue) to save a round
+        trip. Raises StoreError('not_found' | 'conflict' | 'capacity' | 'none').
         """
         k = self.k
-        keys = [k.conversation(site, conv_id), "", k.messages(site, conv_id)]
-        conv_dept = await self.r.hget(k.conversation(site, conv_id), "department")
-        keys[1] = k.queue(site, conv_dept or "")
+        if department is None:
+            department = await self.r.hget(k.conversation(site, conv_id), "department") or ""
+        keys = [k.conversation(site, conv_id), k.queue(site, department), k.messages(site, conv_id)]
         for agent_id in candidates:
             keys += [
                 k.agent_state(site, agent_id),
@@ -373,10 +380,6 @@ class Store:
                 "1" if announce else "0",
             ],
         )
-
-    async def drop_presence(self, site: str, agent_id: str) -> None:
-        await self.r.delete(self.k.presence(site, agent_id))
-        await self.publish(site, ["s", agent_id, "offline"])
 
     async def agent_snapshots(self, site: str) -> list[AgentSnapshot]:
         k = self.k
