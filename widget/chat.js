@@ -42,32 +42,7 @@
     cursor: null,
   };
 
-  // Ids are Redis stream ids "ms-seq": string order is wrong once the lengths differ.
-  function compareIds(a, b) {
-    const [am, as] = String(a).split("-").map(Number);
-    const [bm, bs] = String(b).split("-").map(Number);
-    return am - bm || (as || 0) - (bs || 0);
-  }
-
-  // randomUUID needs a secure context; a plain-http LAN install still needs unique ids.
-  function newClientId() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return Array.from(crypto.getRandomValues(new Uint8Array(16)),
-      (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  const timeOf = (ts) => new Date(ts || Date.now())
-    .toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "testid") node.setAttribute("data-testid", value);
-      else node[key] = value;
-    }
-    node.append(...children); // strings become text nodes, never markup
-    return node;
-  }
+  const { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder } = window.ChatCommon;
 
   // ---- messages --------------------------------------------------------------------------
 
@@ -87,25 +62,6 @@
     return li;
   }
 
-  function setDelivery(li, text, failed = false) {
-    const delivery = li.querySelector(".delivery");
-    if (delivery) delivery.textContent = text;
-    li.classList.toggle("failed", failed);
-  }
-
-  // Keep the list in id order; unacknowledged messages (no id yet) stay at the end.
-  function place(li) {
-    const id = li.dataset.id;
-    let before = null;
-    for (let node = ui.list.lastElementChild; id && node; node = node.previousElementSibling) {
-      if (node.dataset.id && compareIds(node.dataset.id, id) < 0) break;
-      before = node;
-    }
-    const atBottom = ui.list.scrollHeight - ui.list.scrollTop - ui.list.clientHeight < 80;
-    ui.list.insertBefore(li, before);
-    if (atBottom || !id) ui.list.scrollTop = ui.list.scrollHeight;
-  }
-
   function showMessage(msg) {
     if (state.byId.has(msg.id)) return;
     // My own message comes back twice (ack and echo), in either order.
@@ -119,7 +75,7 @@
     setDelivery(li, "sent");
     state.byId.set(msg.id, li);
     if (msg.from === "visitor" && msg.client_id) state.byClientId.set(msg.client_id, li);
-    place(li);
+    placeInOrder(ui.list, li);
     remember(msg);
   }
 
@@ -128,7 +84,7 @@
     state.byId.set(msg.id, li);
     setDelivery(li, "sent");
     li.remove();
-    place(li);
+    placeInOrder(ui.list, li);
     dropFromOutbox(msg.client_id);
     remember({ ...msg, from: "visitor" });
   }
@@ -137,7 +93,7 @@
     const li = buildMessage({ from: "visitor", text: item.text, ts: item.ts });
     setDelivery(li, "sending…");
     state.byClientId.set(item.client_id, li);
-    place(li);
+    placeInOrder(ui.list, li);
   }
 
   function remember(msg) {

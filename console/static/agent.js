@@ -37,32 +37,7 @@
     transcripts: saved.transcripts || {}, // conversation id -> cached messages, until restored
   };
 
-  // Ids are Redis stream ids "ms-seq": string order is wrong once the lengths differ.
-  function compareIds(a, b) {
-    const [am, as] = String(a).split("-").map(Number);
-    const [bm, bs] = String(b).split("-").map(Number);
-    return am - bm || (as || 0) - (bs || 0);
-  }
-
-  // randomUUID needs a secure context; a plain-http LAN install still needs unique ids.
-  function newClientId() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    return Array.from(crypto.getRandomValues(new Uint8Array(16)),
-      (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  const timeOf = (ts) => new Date(ts || Date.now())
-    .toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (key === "testid") node.setAttribute("data-testid", value);
-      else node[key] = value;
-    }
-    node.append(...children); // strings become text nodes, never markup
-    return node;
-  }
+  const { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder } = window.ChatCommon;
 
   const visitorLabel = (v) => (v && (v.name || v.email)) ||
     (v && v.id ? `Visitor ${String(v.id).slice(-4)}` : "Visitor");
@@ -198,26 +173,6 @@
     return li;
   }
 
-  function setDelivery(li, text, failed = false) {
-    const delivery = li.querySelector(".delivery");
-    if (delivery) delivery.textContent = text;
-    li.classList.toggle("failed", failed);
-  }
-
-  // Keep id order; unacknowledged messages (no id yet) stay at the end.
-  function place(conv, li) {
-    const { list } = conv;
-    const id = li.dataset.id;
-    let before = null;
-    for (let node = list.lastElementChild; id && node; node = node.previousElementSibling) {
-      if (node.dataset.id && compareIds(node.dataset.id, id) < 0) break;
-      before = node;
-    }
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    list.insertBefore(li, before);
-    if (atBottom || !id) list.scrollTop = list.scrollHeight;
-  }
-
   function record(conv, msg) {
     const { id, client_id, from, author, text, ts, event } = msg;
     conv.messages.set(id, { id, client_id, from, author, text, ts, event });
@@ -242,7 +197,7 @@
     setDelivery(li, "sent");
     conv.byId.set(msg.id, li);
     if (msg.client_id && msg.from === "agent") conv.byClientId.set(msg.client_id, li);
-    place(conv, li);
+    placeInOrder(conv.list, li);
     record(conv, msg);
     return true;
   }
@@ -252,7 +207,7 @@
     conv.byId.set(msg.id, li);
     setDelivery(li, "sent");
     li.remove();
-    place(conv, li);
+    placeInOrder(conv.list, li);
     state.outbox.delete(msg.client_id);
     record(conv, { ...msg, from: "agent", author: { id: me.id, name: me.name } });
     refresh(conv);
@@ -281,7 +236,7 @@
     const li = buildMessage({ from: "agent", text, ts: item.ts });
     setDelivery(li, "sending…");
     conv.byClientId.set(item.client_id, li);
-    place(conv, li);
+    placeInOrder(conv.list, li);
     ui.composer.value = conv.draft = "";
     stopTyping();
     transmit(item);
