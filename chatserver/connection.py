@@ -41,7 +41,7 @@ class Connection:
         # conversation id -> last message id delivered (as a comparable tuple)
         self.cursors: dict[str, tuple[int, int]] = {}
         # conversation id -> events that arrived while its history was being replayed
-        self.syncing: dict[str, list[tuple[str, str, OutFrame]]] = {}
+        self.syncing: dict[str, list[tuple[str, str, OutFrame | None]]] = {}
         self.log = log.bind(conn=self.id, site=site, role=role)
 
     def send(self, frame: OutFrame | dict[str, Any]) -> None:
@@ -90,8 +90,9 @@ class Connection:
         with contextlib.suppress(Exception):
             await self.ws.close(code)
 
-    def deliver(self, conv_id: str, msg_id: str, prev: str, frame: OutFrame) -> bool:
-        """Deliver a published message once and in order.
+    def deliver(self, conv_id: str, msg_id: str, prev: str, frame: OutFrame | None) -> bool:
+        """Deliver a published message once and in order (``frame`` None: only move the
+        cursor past a message this connection must not see).
 
         Returns True when the message does not follow this connection's cursor (a gap: some
         event was missed); the caller must then resync the conversation from the stream.
@@ -109,5 +110,6 @@ class Connection:
         if parse_stream_id(prev) != cursor:
             return True
         self.cursors[conv_id] = mid
-        self.send(frame)
+        if frame is not None:
+            self.send(frame)
         return False

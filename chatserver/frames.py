@@ -6,6 +6,15 @@ from typing import Any
 
 from chatserver.store import Stored
 
+# System events that only agents see (visitors see the effect, not the bookkeeping).
+AGENT_ONLY_EVENTS = frozenset({"sla_breach", "note", "transfer_note", "reassigned"})
+
+
+def agent_only(kind: str, event: str = "") -> bool:
+    """True for stream entries a visitor must never receive: private notes and agent-only
+    system events. Visitors' cursors still move past them, so resume works unchanged."""
+    return kind == "note" or (kind == "system" and event in AGENT_ONLY_EVENTS)
+
 
 def message_frame(
     conv_id: str,

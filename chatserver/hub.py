@@ -19,7 +19,13 @@ from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
 from chatserver.core.routing import free_capacity, online_count, total_capacity
-from chatserver.frames import conversation_summary, message_frame, stored_frame, visitor_summary
+from chatserver.frames import (
+    agent_only,
+    conversation_summary,
+    message_frame,
+    stored_frame,
+    visitor_summary,
+)
 from chatserver.log import get_logger
 from chatserver.protocol import ZERO_ID, OutFrame, parse_stream_id
 from chatserver.router import Router
@@ -175,7 +181,7 @@ class Hub:
         """
         if conv_id in conn.syncing:
             return
-        buffer: list[tuple[str, str, OutFrame]] = []
+        buffer: list[tuple[str, str, OutFrame | None]] = []
         conn.syncing[conv_id] = buffer
         self.by_conv.setdefault(conv_id, set()).add(conn)
         cursor_id = after or conn_cursor_id(conn, conv_id) or ZERO_ID
@@ -186,7 +192,8 @@ class Hub:
                 for m in page:
                     mid = parse_stream_id(m.id)
                     if mid > cursor:
-                        conn.send(stored_frame(conv_id, m))
+                        if conn.role == "agent" or not agent_only(m.kind, m.event):
+                            conn.send(stored_frame(conv_id, m))
                         cursor, cursor_id = mid, m.id
                 if len(page) < HISTORY_PAGE:
                     break
@@ -199,7 +206,8 @@ class Hub:
         for msg_id, _prev, frame in buffer:
             mid = parse_stream_id(msg_id)
             if mid > cursor:
-                conn.send(frame)
+                if frame is not None:
+                    conn.send(frame)
                 cursor, cursor_id = mid, msg_id
         conn.cursors[conv_id] = cursor
         conn.send({"type": "synced", "conversation_id": conv_id, "last_id": cursor_id})
@@ -305,8 +313,10 @@ class Hub:
         frame = OutFrame(
             message_frame(conv_id, msg_id, kind, sender_id, sender_name, client_id, text, ts, event)
         )
+        hidden = agent_only(kind, event)
         for conn in list(conns):
-            if conn.deliver(conv_id, msg_id, prev, frame):
+            shown = None if hidden and conn.role == "visitor" else frame
+            if conn.deliver(conv_id, msg_id, prev, shown):
                 conn.log.info("gap_detected", conversation=conv_id, id=msg_id)
                 self.spawn(self.resync(conn, conv_id))
 

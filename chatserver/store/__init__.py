@@ -1,0 +1,26 @@
+"""The Redis store: the only part of the server that talks to Redis.
+
+Single-key reads and writes are plain commands; every step that touches several keys is one
+Lua script (see `chatserver/lua/`). Key names come from :mod:`chatserver.keys`. The store is
+one class assembled from one module per concern.
+"""
+
+from __future__ import annotations
+
+from chatserver.store.agents import AgentStore
+from chatserver.store.base import (
+    MAPS,
+    SendResult,
+    Stored,
+    StoreError,
+    new_id,
+    now_ms,
+)
+from chatserver.store.conversations import ConversationStore
+from chatserver.store.sites import SiteStore
+
+__all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
+
+
+class Store(ConversationStore, AgentStore, SiteStore):
+    """Every Redis operation the server performs."""

@@ -1,0 +1,127 @@
+"""Shared pieces of the store: the client, key names, scripts, errors and value types."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import msgpack
+import redis.asyncio as aioredis
+
+from chatserver.core.states import Event, Status, transition
+from chatserver.keys import Keys
+from chatserver.scripts import ScriptRunner
+
+
+def _transition_map(event: Event) -> str:
+    """Serialise one event's row of the state table for the scripts (see lua/_lib.lua)."""
+    pairs = []
+    for status in Status:
+        try:
+            pairs.append(f"{status.value}={transition(status, event).value}")
+        except ValueError:
+            continue
+    return ";".join(pairs)
+
+
+MAPS = {event: _transition_map(event) for event in Event}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class StoreError(Exception):
+    """A script refused the step; ``code`` is the protocol error code to show the client."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A message as it lies in a conversation's stream."""
+
+    id: str
+    kind: str  # visitor | agent | system
+    sender_id: str
+    sender_name: str
+    client_id: str
+    text: str
+    ts: int
+    event: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    id: str
+    ts: int
+    duplicate: bool
+    response_ms: int | None = None
+
+
+class StoreBase:
+    """The Redis client, key names and script runner every part of the store uses."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys | None = None) -> None:
+        # redis-py types replies as bytes | str whatever decode_responses says; this client
+        # always decodes, so the store treats replies as str and checks shapes itself.
+        self.r: Any = client
+        self.k = keys or Keys()
+        self.scripts = ScriptRunner(client)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "cs", max_connections: int = 64) -> Self:
+        # A blocking pool makes a burst of callers wait for a free connection instead of
+        # failing; pipelining keeps the number each caller needs at one.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=10,
+            health_check_interval=15,
+            socket_connect_timeout=5,
+            socket_timeout=10,
+        )
+        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
+
+    async def close(self) -> None:
+        await self.r.aclose(close_connection_pool=True)
+
+    async def ping(self) -> bool:
+        return bool(await self.r.ping())
+
+    async def _hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
+        if not keys:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        results: list[dict[str, str]] = await pipe.execute()
+        return results
+
+    # --- doorbell -------------------------------------------------------------------------
+    async def publish(self, site: str, event: list[Any]) -> None:
+        await self.r.publish(self.k.channel(site), msgpack.packb(event, use_bin_type=True))
+
+
+def _stored(entry_id: str, f: dict[str, str]) -> Stored:
+    return Stored(
+        id=entry_id,
+        kind=f.get("k", ""),
+        sender_id=f.get("s", ""),
+        sender_name=f.get("n", ""),
+        client_id=f.get("c", ""),
+        text=f.get("t", ""),
+        ts=int(f.get("ts") or 0),
+        event=f.get("e", ""),
+    )

@@ -1,0 +1,222 @@
+"""Conversations, their messages and the queues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatserver.core.routing import queue_score
+from chatserver.core.states import Event
+from chatserver.store.base import (
+    MAPS,
+    SendResult,
+    StoreBase,
+    Stored,
+    StoreError,
+    _stored,
+    new_id,
+)
+
+
+class ConversationStore(StoreBase):
+    # --- conversations --------------------------------------------------------------------
+    async def open_conversation(
+        self,
+        site: str,
+        visitor_id: str,
+        now: int,
+        department: str = "",
+        priority: int = 0,
+        visitor_name: str = "",
+    ) -> tuple[bool, str]:
+        """Open and queue a conversation; returns (created, conversation id).
+
+        If the visitor already has an open conversation (another tab opened it), returns
+        (False, that id) and creates nothing.
+        """
+        conv_id = new_id("c")
+        k = self.k
+        res = await self.scripts.run(
+            "open",
+            [
+                k.visitor(site, visitor_id),
+                k.conversation(site, conv_id),
+                k.queue(site, department),
+                k.open_conversations(site),
+                k.departments(site),
+                k.visitor_conversations(site, visitor_id),
+            ],
+            [
+                conv_id,
+                visitor_id,
+                site,
+                department,
+                now,
+                queue_score(priority, now),
+                k.channel(site),
+                priority,
+                visitor_name,
+            ],
+        )
+        return res[0] == "ok", str(res[1])
+
+    async def send_message(
+        self,
+        site: str,
+        conv_id: str,
+        kind: str,
+        sender_id: str,
+        sender_name: str,
+        client_id: str,
+        text: str,
+        now: int,
+    ) -> SendResult:
+        """Store a message once (idempotent on client_id) and publish it.
+
+        Raises StoreError('not_found' | 'forbidden' | 'closed').
+        """
+        event = Event.VISITOR_MESSAGE if kind == "visitor" else Event.AGENT_MESSAGE
+        k = self.k
+        res = await self.scripts.run(
+            "send",
+            [k.conversation(site, conv_id), k.messages(site, conv_id), k.client_ids(site, conv_id)],
+            [
+                kind,
+                sender_id,
+                sender_name,
+                client_id,
+                text,
+                now,
+                k.channel(site),
+                conv_id,
+                MAPS[event],
+                text[:140],
+            ],
+        )
+        tag = res[0]
+        if tag == "ok":
+            return SendResult(str(res[1]), now, False, int(res[3]) if res[3] else None)
+        if tag == "dup":
+            stored_id, _, ts = str(res[1]).partition(" ")
+            return SendResult(stored_id, int(ts or 0), True)
+        raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+
+    async def read_messages(
+        self, site: str, conv_id: str, after: str | None, count: int = 1000
+    ) -> list[Stored]:
+        """Messages strictly after ``after`` (all with None), oldest first, up to ``count``."""
+        start = f"({after}" if after and after != "0-0" else "-"
+        entries = await self.r.xrange(
+            self.k.messages(site, conv_id), min=start, max="+", count=count
+        )
+        return [_stored(entry_id, fields) for entry_id, fields in entries]
+
+    async def get_conversation(self, site: str, conv_id: str) -> dict[str, str] | None:
+        data: dict[str, str] = await self.r.hgetall(self.k.conversation(site, conv_id))
+        return data or None
+
+    async def get_conversations(self, site: str, conv_ids: Sequence[str]) -> list[dict[str, str]]:
+        """The conversations that exist among ``conv_ids``, in order."""
+        keys = [self.k.conversation(site, cid) for cid in conv_ids]
+        return [conv for conv in await self._hgetall_many(keys) if conv]
+
+    async def claim(
+        self,
+        site: str,
+        conv_id: str,
+        candidates: Sequence[str],
+        now: int,
+        manual: bool = False,
+        department: str | None = None,
+    ) -> str:
+        """Assign to the first candidate that qualifies at this instant; returns its id.
+
+        Pass ``department`` when known (the router read it with the queue) to save a round
+        trip. Raises StoreError('not_found' | 'conflict' | 'capacity' | 'none').
+        """
+        k = self.k
+        if department is None:
+            department = await self.r.hget(k.conversation(site, conv_id), "department") or ""
+        keys = [k.conversation(site, conv_id), k.queue(site, department), k.messages(site, conv_id)]
+        for agent_id in candidates:
+            keys += [
+                k.agent_state(site, agent_id),
+                k.presence(site, agent_id),
+                k.agent_conversations(site, agent_id),
+            ]
+        res = await self.scripts.run(
+            "claim",
+            keys,
+            [
+                conv_id,
+                now,
+                k.channel(site),
+                "1" if manual else "0",
+                MAPS[Event.ASSIGN],
+                len(candidates),
+                *candidates,
+            ],
+        )
+        if res[0] == "ok":
+            return str(res[1])
+        raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+
+    async def resolve(
+        self, site: str, conv_id: str, kind: str, by_id: str, by_name: str, now: int
+    ) -> str:
+        """Resolve; returns the id of the 'resolved' system message.
+
+        Raises StoreError('not_found' | 'forbidden' | 'closed').
+        """
+        k = self.k
+        for _ in range(3):
+            conv = await self.r.hmget(
+                k.conversation(site, conv_id), ["agent", "visitor", "department"]
+            )
+            agent, visitor, dept = (v or "" for v in conv)
+            res = await self.scripts.run(
+                "resolve",
+                [
+                    k.conversation(site, conv_id),
+                    k.messages(site, conv_id),
+                    k.queue(site, dept),
+                    k.open_conversations(site),
+                    k.visitor(site, visitor),
+                    k.agent_conversations(site, agent),
+                ],
+                [conv_id, now, k.channel(site), kind, by_id, by_name, MAPS[Event.RESOLVE], agent],
+            )
+            if res[0] == "ok":
+                return str(res[1])
+            if res[0] != "retry":
+                raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+        raise StoreError("conflict", "the conversation kept changing hands")
+
+    async def departments(self, site: str) -> list[str]:
+        return sorted(await self.r.smembers(self.k.departments(site)))
+
+    async def queue_entries(self, site: str, limit: int = 200) -> list[tuple[str, str, float]]:
+        """(conversation id, department, score) of queued conversations, best first."""
+        depts = await self.departments(site)
+        if not depts:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for dept in depts:
+            pipe.zrange(self.k.queue(site, dept), 0, limit - 1, withscores=True)
+        results = await pipe.execute()
+        merged = [
+            (cid, dept, float(score))
+            for dept, entries in zip(depts, results, strict=True)
+            for cid, score in entries
+        ]
+        merged.sort(key=lambda e: e[2])
+        return merged[:limit]
+
+    async def queue_ranks(self, site: str, items: Sequence[tuple[str, str]]) -> list[int | None]:
+        """0-based rank of each (conversation id, department) in its queue; None if absent."""
+        if not items:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for cid, dept in items:
+            pipe.zrank(self.k.queue(site, dept), cid)
+        ranks: list[int | None] = await pipe.execute()
+        return ranks
