@@ -29,6 +29,8 @@ class Event(StrEnum):
     VISITOR_LEFT = "visitor_left"  # visitor gone before any agent answered
     ABANDON = "abandon"  # visitor gone, unresolved past policy
     REOPEN = "reopen"  # visitor writes again after the conversation ended
+    TRANSFER = "transfer"  # handed straight to another agent
+    AGENT_REOPEN = "agent_reopen"  # an agent takes an ended conversation up again, as its own
 
 
 OPEN_STATUSES = frozenset(
@@ -62,9 +64,12 @@ _allow(HANDLED_STATUSES, Event.AGENT_MESSAGE, Status.WAITING_ON_VISITOR)
 _allow({Status.QUEUED}, Event.ASSIGN, Status.ASSIGNED)
 _allow(HANDLED_STATUSES, Event.REQUEUE, Status.QUEUED)
 _allow(OPEN_STATUSES, Event.RESOLVE, Status.RESOLVED)
-_allow({Status.QUEUED}, Event.VISITOR_LEFT, Status.MISSED)
+# Missed means nobody answered: the scripts also require that no agent reply was ever stored.
+_allow({Status.QUEUED, Status.ASSIGNED, Status.WAITING_ON_AGENT}, Event.VISITOR_LEFT, Status.MISSED)
 _allow(OPEN_STATUSES, Event.ABANDON, Status.ABANDONED)
 _allow(CLOSED_STATUSES, Event.REOPEN, Status.QUEUED)
+_allow(HANDLED_STATUSES, Event.TRANSFER, Status.ASSIGNED)
+_allow(CLOSED_STATUSES, Event.AGENT_REOPEN, Status.ASSIGNED)
 
 
 def transition(status: Status, event: Event) -> Status:
