@@ -1,0 +1,70 @@
+"""A site's lifecycle policy: how long each durable timer waits, with sensible defaults.
+
+Plain data read from the site's settings hash (field name = attribute name, value in whole
+seconds, 0 turns a timer off). The admin pages edit these fields; the timers read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class SitePolicy:
+    # An agent whose last socket closed keeps their chats this long, then they are requeued.
+    agent_grace_s: int = 60
+    # An assigned agent who has not answered the waiting visitor by then loses the chat.
+    assign_timeout_s: int = 120
+    # Service-level targets: first agent reply after the visitor's first message, and every
+    # later reply after the visitor's first unanswered message.
+    sla_first_response_s: int = 60
+    sla_next_response_s: int = 120
+    # A visitor silent this long after an agent's reply gets a nudge; silent again as long
+    # after the nudge, the chat is parked as waiting on the visitor.
+    nudge_after_s: int = 300
+    park_after_s: int = 300
+    # Queued this long without an agent: the visitor is offered to leave an email (the
+    # conversation stays queued).
+    queue_timeout_s: int = 300
+    # A visitor whose last socket closed: a chat nobody answered yet becomes missed after
+    # visitor_grace_s; an answered one becomes abandoned after abandon_after_s.
+    visitor_grace_s: int = 120
+    abandon_after_s: int = 1800
+    # A visitor writing within this long after the end reopens the same conversation.
+    reopen_window_s: int = 86400
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str] | None) -> SitePolicy:
+        """Read the policy from a site's settings; missing or malformed fields keep defaults."""
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            raw = (settings or {}).get(f.name)
+            if raw is None or raw == "":
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                continue
+            if value >= 0:
+                values[f.name] = value
+        return cls(**values)
+
+    @staticmethod
+    def labels() -> dict[str, str]:
+        """Human labels for the admin page, in display order."""
+        return dict(_LABELS)
+
+
+_LABELS = (
+    ("sla_first_response_s", "First response target"),
+    ("sla_next_response_s", "Next response target"),
+    ("agent_grace_s", "Agent disconnect grace"),
+    ("assign_timeout_s", "Reassign if the agent has not answered within"),
+    ("queue_timeout_s", "Offer the offline form after queuing for"),
+    ("nudge_after_s", "Nudge a silent visitor after"),
+    ("park_after_s", "Park the chat after a further"),
+    ("visitor_grace_s", "Visitor gone: missed after"),
+    ("abandon_after_s", "Visitor gone: abandoned after"),
+    ("reopen_window_s", "A visitor may reopen a resolved chat within"),
+)
