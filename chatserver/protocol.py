@@ -52,6 +52,7 @@ class ProtocolError(Exception):
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
 _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,9 @@ class Field:
     pattern: re.Pattern[str] | None = None
     choices: frozenset[str] | None = None
     strip: bool = False
+    # Inclusive bounds of an int field.
+    lowest: int | None = None
+    highest: int | None = None
 
 
 _PAGE = Field(dict)
@@ -77,12 +81,23 @@ VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "name": Field(str, max_len=100, strip=True),
         "email": Field(str, max_len=254, strip=True),
         "department": Field(str, max_len=40),
+        "timezone": Field(str, pattern=_TIMEZONE),
     },
     "message": {
         "client_id": Field(str, required=True, pattern=_CLIENT_ID),
         "text": Field(str, required=True, min_len=1, strip=True),
     },
     "typing": {"state": Field(bool, required=True), "preview": Field(str, max_len=200)},
+    "identify": {
+        "name": Field(str, max_len=100, strip=True),
+        "email": Field(str, max_len=254, strip=True),
+        "department": Field(str, max_len=40),
+    },
+    "rate": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "score": Field(int, required=True, lowest=1, highest=5),
+        "comment": Field(str, max_len=1000, strip=True),
+    },
     "read": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
         "id": Field(str, required=True, pattern=_STREAM_ID),
@@ -232,6 +247,13 @@ class Codec:
                 raise ProtocolError(
                     "invalid_field", f"{key} must be one of {allowed}", field=key, ref=ref
                 )
+        if isinstance(value, int) and (
+            (spec.lowest is not None and value < spec.lowest)
+            or (spec.highest is not None and value > spec.highest)
+        ):
+            raise ProtocolError(
+                "invalid_field", f"{key} must be {spec.lowest}-{spec.highest}", field=key, ref=ref
+            )
         if isinstance(value, dict):
             if key in ("page",):
                 return _check_page(value, ref)

@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-SCRIPT_NAMES = ("send", "open", "claim", "resolve", "agent_status")
+SCRIPT_NAMES = ("send", "open", "claim", "resolve", "agent_status", "rate")
 
 Arg = str | int | float | bytes
 

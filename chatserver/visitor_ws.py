@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
@@ -16,6 +17,7 @@ from chatserver.hub import VisitorConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
+from chatserver.visitor_forms import identify, rate
 
 CLOSE_BAD_ORIGIN = 4403
 CLOSE_UNKNOWN_SITE = 4404
@@ -28,6 +30,12 @@ def origin_allowed(origin: str | None, allowed: str) -> bool:
     if "*" in entries:
         return True
     return origin is not None and origin.rstrip("/") in entries
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """The page is served by this server (the widget's frame, /chat): the site's origins are
+    enforced on the page that frames it instead (CSP frame-ancestors)."""
+    return bool(origin and host) and urlsplit(origin or "").netloc == host
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:
@@ -44,7 +52,11 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     if site_cfg is None:
         await ws.close(CLOSE_UNKNOWN_SITE)
         return
-    if not origin_allowed(ws.headers.get("origin"), site_cfg.get("allowed_origins", "")):
+    origin = ws.headers.get("origin")
+    if not (
+        origin_allowed(origin, site_cfg.get("allowed_origins", ""))
+        or same_origin(origin, ws.headers.get("host"))
+    ):
         await ws.close(CLOSE_BAD_ORIGIN)
         return
     fmt, subprotocol = choose_format(ws)
@@ -92,6 +104,10 @@ class VisitorSession:
             await self.page(f["page"])
         elif ftype == "resolve":
             await self.resolve()
+        elif ftype == "identify":
+            await identify(self.s, self.conn, f)
+        elif ftype == "rate":
+            await rate(self.s, self.conn, f)
 
     def _own(self, conv_id: str) -> None:
         # Visitors only ever follow their current conversation; any other id is refused
@@ -121,7 +137,7 @@ class VisitorSession:
         for key, src in (("page_url", "url"), ("page_title", "title"), ("referrer", "referrer")):
             if src in page:
                 fields[key] = page[src]
-        for key in ("locale", "name", "email"):
+        for key in ("locale", "name", "email", "timezone"):
             if f.get(key):
                 fields[key] = f[key]
         fields.pop("open_conv", None)  # owned by the scripts, never rewritten from here

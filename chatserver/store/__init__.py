@@ -17,10 +17,11 @@ from chatserver.store.base import (
     now_ms,
 )
 from chatserver.store.conversations import ConversationStore
+from chatserver.store.feedback import FeedbackStore
 from chatserver.store.sites import SiteStore
 
 __all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
 
 
-class Store(ConversationStore, AgentStore, SiteStore):
+class Store(FeedbackStore, ConversationStore, AgentStore, SiteStore):
     """Every Redis operation the server performs."""
