@@ -90,6 +90,7 @@ class AgentSession:
                 f["client_id"],
                 f["text"],
                 hub.clock(),
+                await hub.lifecycle.policy(conn.site),
             )
             conn.send(
                 {
@@ -112,7 +113,12 @@ class AgentSession:
             await hub.track(conn, f["conversation_id"], f.get("after"))
         elif ftype == "claim":
             await store.claim(
-                conn.site, f["conversation_id"], [conn.agent_id], hub.clock(), manual=True
+                conn.site,
+                f["conversation_id"],
+                [conn.agent_id],
+                hub.clock(),
+                manual=True,
+                policy=await hub.lifecycle.policy(conn.site),
             )
         elif ftype == "resolve":
             await store.resolve(

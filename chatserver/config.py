@@ -59,6 +59,9 @@ class Settings:
     frames_per_second: float = 20.0
     frame_burst: int = 60
     key_prefix: str = "cs"
+    # How often each node polls the durable timers and reconciles state (seconds).
+    timer_interval: int = 1
+    sweep_interval: int = 30
 
     @property
     def production(self) -> bool:
@@ -75,6 +78,8 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_VISITOR_TOKEN_TTL": ("visitor_token_ttl", 60, 3650 * 24 * 3600),
     "CHATSERVER_OUTBOUND_QUEUE": ("outbound_queue", 8, 1_000_000),
     "CHATSERVER_FRAME_BURST": ("frame_burst", 1, 100_000),
+    "CHATSERVER_TIMER_INTERVAL": ("timer_interval", 1, 60),
+    "CHATSERVER_SWEEP_INTERVAL": ("sweep_interval", 1, 3600),
 }
 
 

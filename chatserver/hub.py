@@ -26,6 +26,7 @@ from chatserver.frames import (
     stored_frame,
     visitor_summary,
 )
+from chatserver.lifecycle import Lifecycle
 from chatserver.log import get_logger
 from chatserver.protocol import ZERO_ID, OutFrame, parse_stream_id
 from chatserver.router import Router
@@ -68,7 +69,8 @@ class Hub:
         self.settings = settings
         self.clock = clock
         self.bus = Bus(redis_url, store.k, self.on_event, self.resync_all)
-        self.router = Router(store, clock)
+        self.lifecycle = Lifecycle(store, settings, self.site_config, clock)
+        self.router = Router(store, clock, self.lifecycle.policy)
         self.by_conv: dict[str, set[Connection]] = {}
         self.visitors: dict[tuple[str, str], set[VisitorConn]] = {}
         self.agents: dict[tuple[str, str], set[AgentConn]] = {}
@@ -88,6 +90,8 @@ class Hub:
             asyncio.create_task(self._every(self.settings.presence_ttl / 3, self._heartbeat)),
             asyncio.create_task(self._every(GAP_CHECK_INTERVAL, self._check_gaps)),
             asyncio.create_task(self._every(ROUTING_TICK, self._routing_tick)),
+            asyncio.create_task(self._every(self.settings.timer_interval, self.lifecycle.tick)),
+            asyncio.create_task(self._every(self.settings.sweep_interval, self.lifecycle.sweep)),
         ]
 
     async def site_config(self, site: str) -> dict[str, str] | None:
@@ -152,6 +156,7 @@ class Hub:
         await self.bus.subscribe(conn.site)
         self.visitors.setdefault((conn.site, conn.visitor_id), set()).add(conn)
         self.site_visitors.setdefault(conn.site, set()).add(conn)
+        await self.lifecycle.visitors_here({conn.site: [conn.visitor_id]})
 
     async def add_agent(self, conn: AgentConn) -> None:
         await self.bus.subscribe(conn.site)
@@ -165,9 +170,13 @@ class Hub:
         if isinstance(conn, VisitorConn):
             _discard(self.visitors, (conn.site, conn.visitor_id), conn)
             _discard(self.site_visitors, conn.site, conn)
+            if conn.visitor_id and (conn.site, conn.visitor_id) not in self.visitors:
+                self.spawn(self.lifecycle.visitor_left(conn.site, conn.visitor_id, conn.conv_id))
         elif isinstance(conn, AgentConn):
             _discard(self.agents, (conn.site, conn.agent_id), conn)
             _discard(self.site_agents, conn.site, conn)
+            if conn.account and (conn.site, conn.agent_id) not in self.agents:
+                self.spawn(self.lifecycle.agent_left(conn.site, conn.agent_id))
 
     def agent_connected(self, site: str, agent_id: str) -> bool:
         return bool(self.agents.get((site, agent_id)))
@@ -274,7 +283,10 @@ class Hub:
             for conns in self.agents.values()
             if (conn := next(iter(conns), None)) is not None and conn.account
         ]
-        await asyncio.gather(*beats)
+        visitors: dict[str, list[str]] = {}
+        for site, visitor_id in self.visitors:
+            visitors.setdefault(site, []).append(visitor_id)
+        await asyncio.gather(*beats, self.lifecycle.visitors_here(visitors))
 
     async def _routing_tick(self) -> None:
         for site in set(self.site_visitors) | set(self.site_agents):
@@ -302,6 +314,8 @@ class Hub:
             self._on_read(ev)
         elif kind == "v":
             self.spawn(self._on_visitor_changed(site, ev[1], ev[2]))
+        elif kind == "x":
+            self._on_unassigned(site, ev[1], ev[2], ev[3])
 
     def _on_message(self, site: str, ev: list[Any]) -> None:
         _, conv_id, msg_id, prev, kind, sender_id, sender_name, client_id, text, ts, event = ev
@@ -356,13 +370,25 @@ class Hub:
         )
         await self.track(conn, conv_id, None)
 
+    def _on_unassigned(self, site: str, conv_id: str, agent_id: str, reason: str) -> None:
+        """The agent lost the chat (grace ran out, reassigned): it is queued again."""
+        frame = OutFrame({"type": "unassigned", "conversation_id": conv_id, "reason": reason})
+        for aconn in list(self.agents.get((site, agent_id), ())):
+            aconn.send(frame)
+            self.untrack(aconn, conv_id)
+        for vconn in self.by_conv.get(conv_id, ()):
+            if isinstance(vconn, VisitorConn) and vconn.conv_id == conv_id:
+                vconn.conv_status, vconn.last_queue = "queued", None
+
     def _on_resolved(self, site: str, ev: list[Any]) -> None:
-        _, conv_id, by_kind, visitor_id, agent_id, assigned_at, now = ev
-        frame = OutFrame({"type": "resolved", "conversation_id": conv_id, "by": by_kind})
+        _, conv_id, by_kind, visitor_id, agent_id, assigned_at, now, status = ev
+        frame = OutFrame(
+            {"type": "resolved", "conversation_id": conv_id, "by": by_kind, "status": status}
+        )
+        # Visitors keep following the conversation (and their cursor): if they write again
+        # it reopens and continues where they are, with nothing replayed twice.
         for conn in list(self.by_conv.get(conv_id, ())):
             conn.send(frame)
-            if isinstance(conn, VisitorConn):
-                self.untrack(conn, conv_id)
         for vconn in self.visitors.get((site, visitor_id), ()):
             if vconn.conv_id == conv_id:
                 vconn.conv_id = vconn.conv_status = None

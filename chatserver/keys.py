@@ -83,6 +83,18 @@ class Keys:
         """Set of conversation ids the agent holds now (its size is the true load)."""
         return f"{self._s(site)}:agent:{agent_id}:convs"
 
+    def timers(self, site: str) -> str:
+        """Sorted set of durable timers 'kind|subject' -> due time (ms); see timers.py."""
+        return f"{self._s(site)}:timers"
+
+    def latency(self, site: str) -> str:
+        """Stream of latency records (wait, first response, response, resolution), capped."""
+        return f"{self._s(site)}:latency"
+
+    def visitor_presence(self, site: str, visitor_id: str) -> str:
+        """Hash node id -> expiry (ms) for each node holding a socket of the visitor."""
+        return f"{self._s(site)}:vpresence:{visitor_id}"
+
     def presence(self, site: str, agent_id: str) -> str:
         """String with a TTL, refreshed while the agent has a live socket."""
         return f"{self._s(site)}:presence:{agent_id}"

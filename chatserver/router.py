@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from redis.exceptions import RedisError
 
+from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import rank_candidates
 from chatserver.log import get_logger
 from chatserver.store import Store, StoreError, now_ms
@@ -25,9 +26,15 @@ MAX_CANDIDATES = 8
 
 
 class Router:
-    def __init__(self, store: Store, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], int] = now_ms,
+        policy: Callable[[str], Awaitable[SitePolicy]] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.policy = policy
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self.assigned = 0
@@ -66,13 +73,14 @@ class Router:
         if not any(a.available for a in agents):
             return 0
         assigned = 0
+        policy = await self.policy(site) if self.policy else DEFAULT_POLICY
         for conv_id, dept, _ in entries:
             candidates = rank_candidates(agents, dept)[:MAX_CANDIDATES]
             if not candidates:
                 continue
             try:
                 agent_id = await self.store.claim(
-                    site, conv_id, candidates, self.clock(), department=dept
+                    site, conv_id, candidates, self.clock(), department=dept, policy=policy
                 )
             except StoreError as exc:
                 if exc.code == "none":

@@ -16,7 +16,19 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-SCRIPT_NAMES = ("send", "open", "claim", "resolve", "agent_status", "rate")
+SCRIPT_NAMES = (
+    "send",
+    "open",
+    "claim",
+    "resolve",
+    "agent_status",
+    # the lifecycle: durable timers and the sweeper's repairs
+    "timer",
+    "grace",
+    "repair",
+    # the widget's satisfaction rating
+    "rate",
+)
 
 Arg = str | int | float | bytes
 

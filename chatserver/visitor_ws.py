@@ -181,12 +181,17 @@ class VisitorSession:
         conn, hub = self.conn, self.s.hub
         if conn.conv_id is not None:
             return conn.conv_id
-        created, conv_id = await self.s.store.open_conversation(
-            conn.site, conn.visitor_id, hub.clock(), conn.department, visitor_name=conn.name
+        outcome, conv_id = await self.s.store.open_conversation(
+            conn.site,
+            conn.visitor_id,
+            hub.clock(),
+            conn.department,
+            visitor_name=conn.name,
+            policy=await hub.lifecycle.policy(conn.site),
         )
         conn.conv_id, conn.conv_status = conv_id, Status.QUEUED.value
         conn.log = conn.log.bind(conversation=conv_id)
-        if created:
+        if outcome == "ok":
             hub.start_fresh(conn, conv_id)
         else:
             await hub.track(conn, conv_id, None)
@@ -206,6 +211,7 @@ class VisitorSession:
                     client_id,
                     text,
                     self.s.hub.clock(),
+                    await self.s.hub.lifecycle.policy(conn.site),
                 )
             except StoreError as exc:
                 if exc.code in ("closed", "not_found"):

@@ -26,6 +26,11 @@ SECRET = "test-secret-" + "x" * 40
 _HASHES: dict[str, str] = {}
 
 
+def report(line: str) -> None:
+    """Print a test's counts (shown with `pytest -s`; the issue asks tests to report them)."""
+    sys.stdout.write(line + "\n")
+
+
 def password_hash(password: str) -> str:
     if password not in _HASHES:
         _HASHES[password] = hash_password(password)

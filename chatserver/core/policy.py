@@ -50,11 +50,17 @@ class SitePolicy:
                 values[f.name] = value
         return cls(**values)
 
+    def ms(self, name: str) -> int:
+        """A delay in milliseconds, as the scripts take it (0: off)."""
+        return int(getattr(self, name)) * 1000
+
     @staticmethod
     def labels() -> dict[str, str]:
         """Human labels for the admin page, in display order."""
         return dict(_LABELS)
 
+
+DEFAULT_POLICY = SitePolicy()
 
 _LABELS = (
     ("sla_first_response_s", "First response target"),

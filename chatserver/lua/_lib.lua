@@ -21,3 +21,85 @@ local function system_message(conv_key, stream_key, channel, conv_id, event, age
     '', text, tonumber(now), event}))
   return id
 end
+
+-- Durable timers: one sorted set per site, member 'kind|subject', score the due time; a
+-- later schedule of the same member moves its deadline.
+-- A delay of 0 means the site turned that timer off.
+local function schedule(timers_key, member, now, delay_ms)
+  local delay = tonumber(delay_ms)
+  if delay and delay > 0 then
+    redis.call('ZADD', timers_key, tonumber(now) + delay, member)
+  end
+end
+
+-- Latency records for the dashboard, written when the moment happens (capped stream).
+local function record_latency(latency_key, kind, conv_id, agent_id, ms, now)
+  redis.call('XADD', latency_key, 'MAXLEN', '~', 200000, '*', 'k', kind, 'c', conv_id,
+    'a', agent_id or '', 'ms', ms, 'ts', now)
+end
+
+-- Put a handled conversation back in its queue ahead of newer arrivals (it keeps its place
+-- by creation time) and free the agent's slot; the visitor is told why.
+local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel, conv_id,
+                       agent_id, status_to, now, event, text)
+  local c = redis.call('HMGET', conv_key, 'priority', 'created_at', 'department')
+  local score = (99 - math.max(0, math.min(99, tonumber(c[1] or '0')))) * 8796093022208
+    + tonumber(c[2] or now)
+  redis.call('HSET', conv_key, 'status', status_to, 'agent', '', 'agent_name', '',
+    'queued_at', now, 'skip_agent', agent_id)
+  redis.call('SREM', agent_convs_key, conv_id)
+  redis.call('ZADD', queue_key, score, conv_id)
+  local id = system_message(conv_key, stream_key, channel, conv_id, event, '', '', text, now)
+  redis.call('PUBLISH', channel, cmsgpack.pack({'x', conv_id, agent_id, event}))
+  redis.call('PUBLISH', channel, cmsgpack.pack({'q', c[3] or ''}))
+  return id
+end
+
+local TIMER_KINDS = {'frt', 'nrt', 'nudge', 'park', 'qto', 'assign', 'vgone', 'abandon'}
+
+-- End a conversation (resolved, missed or abandoned): it leaves the queue, the open set and
+-- its agent's load together, its timers are dropped, and the visitor may reopen it later.
+-- k: conv, stream, queue, open, visitor, agent_convs, timers, latency (keys)
+local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, now, event, text)
+  local c = redis.call('HMGET', k.conv, 'agent', 'visitor', 'department', 'assigned_at',
+    'created_at')
+  local agent = c[1] or ''
+  redis.call('HSET', k.conv, 'status', status_to, 'ended_at', now, 'ended_by', by_kind,
+    'unanswered_since', '')
+  if status_to == 'resolved' then
+    redis.call('HSET', k.conv, 'resolved_at', now, 'resolved_by', by_kind)
+    local ms = tostring(tonumber(now) - tonumber(c[5] or now))
+    redis.call('HSET', k.conv, 'resolution_ms', ms)
+    record_latency(k.latency, 'resolution', conv_id, agent, ms, now)
+  end
+  if agent ~= '' then redis.call('SREM', k.agent_convs, conv_id) end
+  local was_queued = redis.call('ZREM', k.queue, conv_id)
+  redis.call('ZREM', k.open, conv_id)
+  if redis.call('HGET', k.visitor, 'open_conv') == conv_id then
+    redis.call('HDEL', k.visitor, 'open_conv')
+  end
+  redis.call('HSET', k.visitor, 'last_conv', conv_id)
+  for _, kind in ipairs(TIMER_KINDS) do redis.call('ZREM', k.timers, kind .. '|' .. conv_id) end
+  local id = system_message(k.conv, k.stream, channel, conv_id, event, by_id, by_name, text, now)
+  redis.call('PUBLISH', channel, cmsgpack.pack({'r', conv_id, by_kind, c[2] or '', agent,
+    tonumber(c[4] or '0'), tonumber(now), status_to}))
+  if was_queued == 1 then redis.call('PUBLISH', channel, cmsgpack.pack({'q', c[3] or ''})) end
+  return id
+end
+
+-- Whether an agent can take one more chat at this instant: present (heartbeat alive), online
+-- (or away when acting by hand) and under capacity. The set of held conversations is the load:
+-- no counter that could drift from the truth. Returns ok, the agent's name and, when not ok,
+-- the error code ('agent_unavailable' or 'capacity').
+local function can_take(state_key, presence_key, convs_key, by_hand)
+  local a = redis.call('HMGET', state_key, 'status', 'capacity', 'name')
+  local name = a[3] or ''
+  if redis.call('EXISTS', presence_key) ~= 1
+      or not (a[1] == 'online' or (by_hand and a[1] == 'away')) then
+    return false, name, 'agent_unavailable'
+  end
+  if redis.call('SCARD', convs_key) >= tonumber(a[2] or '0') then
+    return false, name, 'capacity'
+  end
+  return true, name, ''
+end

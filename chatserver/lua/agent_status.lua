@@ -1,6 +1,6 @@
 -- An agent comes online, goes away, or refreshes its settings; rings the doorbell so
 -- routing runs again.
--- KEYS: 1 agent state hash, 2 presence key, 3 site's agents set
+-- KEYS: 1 agent state hash, 2 presence key, 3 site's agents set, 4 timers zset
 -- ARGV: 1 agent id, 2 name, 3 capacity, 4 status, 5 presence ttl (s), 6 departments, 7 channel,
 --       8 '1' to ring the doorbell ('0' for a heartbeat, which re-asserts the same state so
 --       that an agent survives a Redis that lost its last writes)
@@ -11,6 +11,8 @@ if not redis.call('HGET', KEYS[1], 'last_assigned') then
 end
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[1])
+-- A connected agent is not gone: whatever disconnect grace was running is over.
+redis.call('ZREM', KEYS[4], 'grace|' .. ARGV[1])
 if ARGV[8] == '1' then
   redis.call('PUBLISH', ARGV[7], cmsgpack.pack({'s', ARGV[1], ARGV[4]}))
 end

@@ -2,32 +2,43 @@
 -- The only place assignments happen: the conversation must still be queued and the agent
 -- present, online (or picking by hand) and under capacity, all checked in this one step.
 -- KEYS: 1 conversation hash, 2 queue zset, 3 messages stream, then for each candidate:
---       agent state hash, presence key, agent's conversations set
+--       agent state hash, presence key, agent's conversations set; then timers zset,
+--       latency stream
 -- ARGV: 1 conversation id, 2 now, 3 channel, 4 manual ('1' or '0'), 5 transition map (assign),
---       6 number of candidates, 7.. candidate agent ids
-local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor', 'department')
+--       6 reassign-if-silent delay (ms, 0 off), 7 number of candidates, 8.. candidate ids
+local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor', 'department',
+  'queued_at', 'unanswered_since', 'skip_agent')
 if not c[1] then return {'err', 'not_found'} end
 local target = transition(ARGV[5], c[1])
 if not target then return {'err', 'conflict', c[2] or ''} end
 local now = ARGV[2]
 local manual = ARGV[4] == '1'
-for i = 1, tonumber(ARGV[6]) do
-  local agent_id = ARGV[6 + i]
+local n = tonumber(ARGV[7])
+local timers_key, latency_key = KEYS[n * 3 + 4], KEYS[n * 3 + 5]
+-- An agent who let this chat time out is tried last, so it moves on when anyone else can.
+local order = {}
+local skipped = nil
+for i = 1, n do
+  if not manual and ARGV[7 + i] == c[7] and n > 1 then skipped = i else order[#order + 1] = i end
+end
+if skipped then order[#order + 1] = skipped end
+for _, i in ipairs(order) do
+  local agent_id = ARGV[7 + i]
   local state_key, presence_key, convs_key = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
-  local a = redis.call('HMGET', state_key, 'status', 'capacity', 'name')
-  -- The set of held conversations is the load: no counter that could drift from the truth.
-  local load = redis.call('SCARD', convs_key)
-  if redis.call('EXISTS', presence_key) == 1 and (a[1] == 'online' or (manual and a[1] == 'away'))
-      and load < tonumber(a[2] or '0') then
-    local name = a[3] or ''
+  local ok, name = can_take(state_key, presence_key, convs_key, manual)
+  if ok then
     redis.call('ZREM', KEYS[2], ARGV[1])
     redis.call('HSET', KEYS[1], 'status', target, 'agent', agent_id, 'agent_name', name,
       'assigned_at', now)
+    local wait = tostring(tonumber(now) - tonumber(c[5] or now))
     if not redis.call('HGET', KEYS[1], 'first_assigned_at') then
-      redis.call('HSET', KEYS[1], 'first_assigned_at', now)
+      redis.call('HSET', KEYS[1], 'first_assigned_at', now, 'wait_ms', wait)
     end
+    record_latency(latency_key, 'wait', ARGV[1], agent_id, wait, now)
     redis.call('SADD', convs_key, ARGV[1])
     redis.call('HSET', state_key, 'last_assigned', now)
+    redis.call('ZREM', timers_key, 'qto|' .. ARGV[1])
+    if c[6] and c[6] ~= '' then schedule(timers_key, 'assign|' .. ARGV[1], now, ARGV[6]) end
     local id = system_message(KEYS[1], KEYS[3], ARGV[3], ARGV[1], 'assigned', agent_id, name,
       name .. ' joined the chat', now)
     redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'a', ARGV[1], agent_id, name, c[3]}))

@@ -18,10 +18,11 @@ from chatserver.store.base import (
 )
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.feedback import FeedbackStore
+from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.sites import SiteStore
 
 __all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
 
 
-class Store(FeedbackStore, ConversationStore, AgentStore, SiteStore):
+class Store(FeedbackStore, ConversationStore, LifecycleStore, AgentStore, SiteStore):
     """Every Redis operation the server performs."""

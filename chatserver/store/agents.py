@@ -33,7 +33,12 @@ class AgentStore(SiteStore):
         k = self.k
         await self.scripts.run(
             "agent_status",
-            [k.agent_state(site, agent_id), k.presence(site, agent_id), k.agents(site)],
+            [
+                k.agent_state(site, agent_id),
+                k.presence(site, agent_id),
+                k.agents(site),
+                k.timers(site),
+            ],
             [
                 agent_id,
                 name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.states import Event
 from chatserver.store.base import (
@@ -27,37 +28,55 @@ class ConversationStore(StoreBase):
         department: str = "",
         priority: int = 0,
         visitor_name: str = "",
-    ) -> tuple[bool, str]:
-        """Open and queue a conversation; returns (created, conversation id).
+        policy: SitePolicy = DEFAULT_POLICY,
+    ) -> tuple[str, str]:
+        """Open and queue a conversation; returns (outcome, conversation id).
 
-        If the visitor already has an open conversation (another tab opened it), returns
-        (False, that id) and creates nothing.
+        The outcome is "ok" (created), "reopened" (the visitor's last conversation had ended
+        within the policy's reopen window: it is queued again, same id) or "exists" (the
+        visitor already has an open one, e.g. opened by another tab: nothing changes).
         """
         conv_id = new_id("c")
         k = self.k
-        res = await self.scripts.run(
-            "open",
-            [
-                k.visitor(site, visitor_id),
-                k.conversation(site, conv_id),
-                k.queue(site, department),
-                k.open_conversations(site),
-                k.departments(site),
-                k.visitor_conversations(site, visitor_id),
-            ],
-            [
-                conv_id,
-                visitor_id,
-                site,
-                department,
-                now,
-                queue_score(priority, now),
-                k.channel(site),
-                priority,
-                visitor_name,
-            ],
-        )
-        return res[0] == "ok", str(res[1])
+        for _ in range(3):
+            last = await self.r.hget(k.visitor(site, visitor_id), "last_conv") or ""
+            last_dept = (
+                await self.r.hget(k.conversation(site, last), "department") or "" if last else ""
+            )
+            res = await self.scripts.run(
+                "open",
+                [
+                    k.visitor(site, visitor_id),
+                    k.conversation(site, conv_id),
+                    k.queue(site, department),
+                    k.open_conversations(site),
+                    k.departments(site),
+                    k.visitor_conversations(site, visitor_id),
+                    k.timers(site),
+                    k.conversation(site, last or conv_id),
+                    k.messages(site, last or conv_id),
+                    k.queue(site, last_dept),
+                ],
+                [
+                    conv_id,
+                    visitor_id,
+                    site,
+                    department,
+                    now,
+                    queue_score(priority, now),
+                    k.channel(site),
+                    priority,
+                    visitor_name,
+                    policy.ms("queue_timeout_s"),
+                    last,
+                    last_dept,
+                    policy.ms("reopen_window_s"),
+                    MAPS[Event.REOPEN],
+                ],
+            )
+            if res[0] != "retry":
+                return str(res[0]), str(res[1])
+        raise StoreError("conflict", "the visitor's conversations kept changing")
 
     async def send_message(
         self,
@@ -69,6 +88,7 @@ class ConversationStore(StoreBase):
         client_id: str,
         text: str,
         now: int,
+        policy: SitePolicy = DEFAULT_POLICY,
     ) -> SendResult:
         """Store a message once (idempotent on client_id) and publish it.
 
@@ -78,7 +98,13 @@ class ConversationStore(StoreBase):
         k = self.k
         res = await self.scripts.run(
             "send",
-            [k.conversation(site, conv_id), k.messages(site, conv_id), k.client_ids(site, conv_id)],
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.client_ids(site, conv_id),
+                k.timers(site),
+                k.latency(site),
+            ],
             [
                 kind,
                 sender_id,
@@ -90,6 +116,9 @@ class ConversationStore(StoreBase):
                 conv_id,
                 MAPS[event],
                 text[:140],
+                policy.ms("sla_first_response_s"),
+                policy.ms("sla_next_response_s"),
+                policy.ms("nudge_after_s"),
             ],
         )
         tag = res[0]
@@ -127,6 +156,7 @@ class ConversationStore(StoreBase):
         now: int,
         manual: bool = False,
         department: str | None = None,
+        policy: SitePolicy = DEFAULT_POLICY,
     ) -> str:
         """Assign to the first candidate that qualifies at this instant; returns its id.
 
@@ -143,6 +173,7 @@ class ConversationStore(StoreBase):
                 k.presence(site, agent_id),
                 k.agent_conversations(site, agent_id),
             ]
+        keys += [k.timers(site), k.latency(site)]
         res = await self.scripts.run(
             "claim",
             keys,
@@ -152,6 +183,7 @@ class ConversationStore(StoreBase):
                 k.channel(site),
                 "1" if manual else "0",
                 MAPS[Event.ASSIGN],
+                policy.ms("assign_timeout_s"),
                 len(candidates),
                 *candidates,
             ],
@@ -182,6 +214,8 @@ class ConversationStore(StoreBase):
                     k.open_conversations(site),
                     k.visitor(site, visitor),
                     k.agent_conversations(site, agent),
+                    k.timers(site),
+                    k.latency(site),
                 ],
                 [conv_id, now, k.channel(site), kind, by_id, by_name, MAPS[Event.RESOLVE], agent],
             )

@@ -1,0 +1,76 @@
+"""This node's part in the conversation lifecycle.
+
+It keeps this node's visitors present, sets the durable timers that a closing socket calls
+for (an agent's grace, a visitor gone), and runs the timer and sweeper loops. What happens
+when a timer fires is in the scripts; this module only decides when to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from chatserver.config import Settings
+from chatserver.core.policy import SitePolicy
+from chatserver.log import get_logger
+from chatserver.store import Store, new_id
+from chatserver.sweeper import Sweeper
+from chatserver.timers import TimerRunner
+
+log = get_logger(__name__)
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        site_config: Callable[[str], Awaitable[dict[str, str] | None]],
+        clock: Callable[[], int],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.site_config = site_config
+        self.clock = clock
+        self.node = new_id("n")
+        self.timers = TimerRunner(store, self.policy, clock)
+        self.sweeper = Sweeper(store, self.policy, clock)
+
+    async def policy(self, site: str) -> SitePolicy:
+        return SitePolicy.from_settings(await self.site_config(site))
+
+    def _presence_until(self) -> int:
+        return self.clock() + self.settings.presence_ttl * 1000
+
+    async def visitors_here(self, by_site: dict[str, list[str]]) -> None:
+        """Mark these visitors present on this node (called on connect and every beat)."""
+        until = self._presence_until()
+        await asyncio.gather(
+            *(
+                self.store.visitors_present(site, ids, self.node, until)
+                for site, ids in by_site.items()
+            )
+        )
+
+    async def visitor_left(self, site: str, visitor_id: str, conv_id: str | None) -> None:
+        """The visitor's last socket on this node closed."""
+        await self.store.visitor_gone(site, visitor_id, self.node)
+        if conv_id:
+            policy = await self.policy(site)
+            due = self.clock() + policy.ms("visitor_grace_s")
+            await self.store.schedule_timer(site, f"vgone|{conv_id}", due)
+
+    async def agent_left(self, site: str, agent_id: str) -> None:
+        """The agent's last socket on this node closed: its chats wait out the grace."""
+        policy = await self.policy(site)
+        await self.store.schedule_timer(
+            site, f"grace|{agent_id}", self.clock() + policy.ms("agent_grace_s")
+        )
+
+    async def tick(self) -> None:
+        await self.timers.tick()
+
+    async def sweep(self) -> None:
+        report = await self.sweeper.sweep()
+        if report.repairs:
+            log.warning("sweep_repaired", repairs=report.repairs)

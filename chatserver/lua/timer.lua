@@ -1,0 +1,116 @@
+-- Fire one conversation timer, exactly once: the member is claimed (removed) in the same
+-- atomic step that acts on it, so of several nodes polling the same deadline one acts.
+-- Every action re-checks the conversation: a timer whose reason has passed does nothing.
+-- KEYS: 1 timers zset, 2 conversation hash, 3 messages stream, 4 its queue zset, 5 open zset,
+--       6 visitor hash, 7 visitor presence hash, 8 its agent's conversations set,
+--       9 latency stream
+-- ARGV: 1 member, 2 kind, 3 conversation id, 4 now, 5 channel, 6 agent id, 7 department,
+--       8 visitor id (6-8 as the caller read them), 9 first-response target, 10 next-response
+--       target, 11 nudge delay, 12 park delay, 13 visitor grace, 14 abandon delay,
+--       15 reassign delay (all ms), 16 requeue map, 17 visitor-left map, 18 abandon map,
+--       19 offline-offer delay (ms)
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local now = tonumber(ARGV[4])
+if not score or tonumber(score) > now then return {'gone'} end
+local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
+local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
+  'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
+  'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked')
+local status = c[1]
+if not status then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return {'gone'}
+end
+if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8] then
+  return {'retry'}
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local open = status == 'queued' or status == 'assigned' or status == 'waiting_on_agent'
+  or status == 'waiting_on_visitor'
+if not open then return {'noop'} end
+local function n(v) return tonumber(v or '') or 0 end
+local function later(at, delay)  -- the deadline moved: wait for it instead
+  redis.call('ZADD', KEYS[1], at + delay, ARGV[1])
+  return {'later'}
+end
+local function say(event, text)
+  return system_message(KEYS[2], KEYS[3], channel, conv_id, event, '', '', text, ARGV[4])
+end
+local function visitor_present()
+  local p = redis.call('HGETALL', KEYS[7])
+  for i = 2, #p, 2 do if tonumber(p[i]) > now then return true end end
+  return false
+end
+local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
+  visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9]}
+
+if kind == 'frt' then
+  if c[6] or not c[5] then return {'noop'} end
+  local ms = now - n(c[5])
+  if ms < n(ARGV[9]) then return later(n(c[5]), n(ARGV[9])) end
+  redis.call('HSET', KEYS[2], 'sla_first_breached_at', ARGV[4])
+  record_latency(KEYS[9], 'sla_first_breach', conv_id, c[2], tostring(ms), ARGV[4])
+  say('sla_breach', 'First response target missed')
+  redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'first', c[2] or ''}))
+  return {'fired'}
+elseif kind == 'nrt' then
+  if not c[6] or not c[7] or c[7] == '' then return {'noop'} end
+  local ms = now - n(c[7])
+  if ms < n(ARGV[10]) then return later(n(c[7]), n(ARGV[10])) end
+  redis.call('HINCRBY', KEYS[2], 'sla_next_breaches', 1)
+  record_latency(KEYS[9], 'sla_next_breach', conv_id, c[2], tostring(ms), ARGV[4])
+  say('sla_breach', 'Next response target missed')
+  redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'next', c[2] or ''}))
+  return {'fired'}
+elseif kind == 'nudge' or kind == 'park' then
+  if status ~= 'waiting_on_visitor' or n(c[9]) > n(c[8]) then return {'noop'} end
+  if kind == 'nudge' then
+    if now - n(c[8]) < n(ARGV[11]) then return later(n(c[8]), n(ARGV[11])) end
+    say('nudge', 'Are you still there?')
+    schedule(KEYS[1], 'park|' .. conv_id, ARGV[4], ARGV[12])
+  else
+    if c[13] and c[13] ~= '' then return {'noop'} end
+    redis.call('HSET', KEYS[2], 'parked', ARGV[4])
+    say('parked', 'This chat is paused. Write any time to continue.')
+  end
+  return {'fired'}
+elseif kind == 'qto' then
+  if status ~= 'queued' or (c[12] and c[12] ~= '') then return {'noop'} end
+  if now - n(c[10]) < n(ARGV[19]) then return later(n(c[10]), n(ARGV[19])) end
+  redis.call('HSET', KEYS[2], 'offline_offered', ARGV[4])
+  say('queue_timeout', 'All our agents are busy right now. Leave your email and we will get back to you.')
+  return {'fired'}
+elseif kind == 'assign' then
+  if not (status == 'assigned' or status == 'waiting_on_agent') or c[2] == nil or c[2] == ''
+      or n(c[8]) >= n(c[11]) or not c[7] or c[7] == '' then
+    return {'noop'}
+  end
+  if now - n(c[11]) < n(ARGV[15]) then return later(n(c[11]), n(ARGV[15])) end
+  local to = transition(ARGV[16], status)
+  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
+    'requeued', 'Your chat is passing to the next available agent')
+  return {'fired'}
+elseif kind == 'vgone' or kind == 'abandon' then
+  if visitor_present() then return {'present'} end
+  local email = redis.call('HGET', KEYS[6], 'email') or ''
+  -- A visitor who left an email is waiting for a reply by mail: keep it queued.
+  if status == 'queued' and email ~= '' then return {'noop'} end
+  if kind == 'vgone' and not c[6] then
+    local to = transition(ARGV[17], status)
+    if to then
+      finish(keys, channel, conv_id, to, 'system', '', '', ARGV[4], 'missed',
+        'The visitor left before anyone answered')
+      return {'fired'}
+    end
+  end
+  if kind == 'vgone' then
+    local rest = n(ARGV[14]) - n(ARGV[13])
+    schedule(KEYS[1], 'abandon|' .. conv_id, ARGV[4], tostring(math.max(rest, 1)))
+    return {'later'}
+  end
+  local to = transition(ARGV[18], status)
+  finish(keys, channel, conv_id, to, 'system', '', '', ARGV[4], 'abandoned',
+    'The visitor left and the chat was closed')
+  return {'fired'}
+end
+return {'unknown'}
