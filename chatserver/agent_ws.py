@@ -8,8 +8,9 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
+from chatserver.agent_actions import CONSOLE_FRAMES, console_action
 from chatserver.endpoint import choose_format, receive_loop
-from chatserver.frames import conversation_summary
+from chatserver.frames import ack_frame, conversation_summary
 from chatserver.hub import AgentConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
@@ -92,16 +93,7 @@ class AgentSession:
                 hub.clock(),
                 await hub.lifecycle.policy(conn.site),
             )
-            conn.send(
-                {
-                    "type": "ack",
-                    "client_id": f["client_id"],
-                    "id": res.id,
-                    "ts": res.ts,
-                    "conversation_id": f["conversation_id"],
-                    "duplicate": res.duplicate,
-                }
-            )
+            conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
             await store.publish(conn.site, ["t", f["conversation_id"], "agent", f["state"], ""])
@@ -126,6 +118,8 @@ class AgentSession:
             )
         elif ftype == "status":
             await self.set_status(f["status"])
+        elif ftype in CONSOLE_FRAMES:
+            await console_action(self.s, conn, f)
         elif ftype == "ping":
             conn.send({"type": "pong", "server_time": hub.clock()})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.store import Stored
+from chatserver.store import SendResult, Stored
 
 # System events that only agents see (visitors see the effect, not the bookkeeping).
 AGENT_ONLY_EVENTS = frozenset({"sla_breach", "note", "transfer_note", "reassigned"})
@@ -43,6 +43,18 @@ def message_frame(
     return frame
 
 
+def ack_frame(client_id: str, conv_id: str, res: SendResult) -> dict[str, Any]:
+    """The sender's receipt: the message (or note) is stored under ``res.id``."""
+    return {
+        "type": "ack",
+        "client_id": client_id,
+        "id": res.id,
+        "ts": res.ts,
+        "conversation_id": conv_id,
+        "duplicate": res.duplicate,
+    }
+
+
 def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
     return message_frame(
         conv_id, m.id, m.kind, m.sender_id, m.sender_name, m.client_id, m.text, m.ts, m.event
@@ -61,6 +73,7 @@ def visitor_summary(visitor_id: str, v: dict[str, str] | None) -> dict[str, Any]
         "email": v.get("email", ""),
         "locale": v.get("locale", ""),
         "user_agent": v.get("user_agent", ""),
+        "timezone": v.get("timezone", ""),
         "page": {
             "url": v.get("page_url", ""),
             "title": v.get("page_title", ""),

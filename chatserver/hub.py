@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from chatserver.bus import Bus
 from chatserver.config import Settings
 from chatserver.connection import Connection
+from chatserver.console_events import CONSOLE_EVENTS, on_console_event
 from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
 from chatserver.core.routing import free_capacity, online_count, total_capacity
 from chatserver.frames import (
@@ -314,6 +315,8 @@ class Hub:
             self._on_read(ev)
         elif kind == "v":
             self.spawn(self._on_visitor_changed(site, ev[1], ev[2]))
+        elif kind in CONSOLE_EVENTS:
+            on_console_event(self, site, ev)
         elif kind == "x":
             self._on_unassigned(site, ev[1], ev[2], ev[3])
 

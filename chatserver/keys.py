@@ -98,3 +98,7 @@ class Keys:
     def presence(self, site: str, agent_id: str) -> str:
         """String with a TTL, refreshed while the agent has a live socket."""
         return f"{self._s(site)}:presence:{agent_id}"
+
+    def canned(self, site: str) -> str:
+        """Hash shortcut -> text: the site's canned responses (``/shortcut`` in the composer)."""
+        return f"{self._s(site)}:canned"

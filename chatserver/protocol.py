@@ -53,6 +53,7 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
 _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
+_AGENT_ID = re.compile(r"^a_[A-Za-z0-9_-]{1,40}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,18 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
     "claim": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
     "resolve": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
     "status": {"status": Field(str, required=True, choices=frozenset({"online", "away"}))},
+    "note": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "client_id": Field(str, required=True, pattern=_CLIENT_ID),
+        "text": Field(str, required=True, min_len=1, strip=True),
+    },
+    "transfer": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "agent_id": Field(str, pattern=_AGENT_ID),
+        "department": Field(str, max_len=40, strip=True),
+        "note": Field(str, max_len=1000, strip=True),
+    },
+    "reopen": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
     "ping": {},
 }
 

@@ -26,6 +26,12 @@ SCRIPT_NAMES = (
     "timer",
     "grace",
     "repair",
+    # the agent console's steps
+    "note",
+    "transfer",
+    "transfer_department",
+    "agent_reopen",
+    "agent_deactivate",
     # the widget's satisfaction rating
     "rate",
 )

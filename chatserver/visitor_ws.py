@@ -12,7 +12,7 @@ from chatserver.auth import verify_visitor_token, visitor_token
 from chatserver.config import valid_site_name
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import choose_format, receive_loop
-from chatserver.frames import conversation_summary
+from chatserver.frames import ack_frame, conversation_summary
 from chatserver.hub import VisitorConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
@@ -220,16 +220,7 @@ class VisitorSession:
                     conn.conv_id = conn.conv_status = None
                     continue
                 raise
-            conn.send(
-                {
-                    "type": "ack",
-                    "client_id": client_id,
-                    "id": res.id,
-                    "ts": res.ts,
-                    "conversation_id": conv_id,
-                    "duplicate": res.duplicate,
-                }
-            )
+            conn.send(ack_frame(client_id, conv_id, res))
             return
         raise ProtocolError("conversation_closed", "the conversation is closed", ref=client_id)
 

@@ -7,6 +7,7 @@ one class assembled from one module per concern.
 
 from __future__ import annotations
 
+from chatserver.store.admin import AdminStore
 from chatserver.store.agents import AgentStore
 from chatserver.store.base import (
     MAPS,
@@ -16,6 +17,7 @@ from chatserver.store.base import (
     new_id,
     now_ms,
 )
+from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.lifecycle import LifecycleStore
@@ -24,5 +26,13 @@ from chatserver.store.sites import SiteStore
 __all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
 
 
-class Store(FeedbackStore, ConversationStore, LifecycleStore, AgentStore, SiteStore):
+class Store(
+    ConsoleStore,
+    AdminStore,
+    FeedbackStore,
+    ConversationStore,
+    LifecycleStore,
+    AgentStore,
+    SiteStore,
+):
     """Every Redis operation the server performs."""

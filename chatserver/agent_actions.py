@@ -1,0 +1,91 @@
+"""The agent console's frames beyond chatting: private notes, transfers and reopening.
+
+:func:`console_action` is called by the agent endpoint for frame types it does not handle
+itself. Every step is one script that re-checks, atomically, who holds the conversation and
+whether the receiving agent can take it, so the checks here only shape the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatserver.frames import ack_frame
+from chatserver.hub import AgentConn
+from chatserver.protocol import ProtocolError
+from chatserver.services import Services
+from chatserver.store import StoreError
+
+CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen"})
+
+_REFUSALS = {
+    "agent_unavailable": "that agent is not online now",
+    "capacity": "that agent has no free capacity",
+    "forbidden": "that conversation is not yours",
+    "not_found": "no such conversation",
+    "closed": "the conversation is closed",
+}
+
+
+def site_departments(site: dict[str, str] | None, queued: list[str]) -> list[str]:
+    """The departments a chat can be sent to: the site's list and any existing queue's."""
+    names = {d.strip() for d in (site or {}).get("departments", "").split(",") if d.strip()}
+    return sorted(names | {d for d in queued if d})
+
+
+async def console_action(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    """Serve one ``note`` / ``transfer`` / ``reopen`` frame (see docs/protocol.md)."""
+    ftype, conv_id = f["type"], f["conversation_id"]
+    try:
+        if ftype == "note":
+            await _note(services, conn, f)
+        elif ftype == "transfer":
+            await _transfer(services, conn, f)
+        elif ftype == "reopen":
+            await services.store.agent_reopen(
+                conn.site, conv_id, conn.agent_id, services.hub.clock()
+            )
+    except StoreError as exc:
+        if ftype == "note" or exc.code not in _REFUSALS:
+            raise
+        ref = f.get("client_id") or conv_id
+        code = "conversation_closed" if exc.code == "closed" else exc.code
+        raise ProtocolError(code, _REFUSALS[exc.code], ref=ref) from None
+
+
+async def _note(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    res = await services.store.add_note(
+        conn.site,
+        f["conversation_id"],
+        conn.agent_id,
+        conn.name,
+        f["client_id"],
+        f["text"],
+        services.hub.clock(),
+    )
+    conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
+
+
+async def _transfer(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    store, conv_id, note = services.store, f["conversation_id"], f.get("note", "")
+    to_agent = f.get("agent_id")
+    if (to_agent is None) == ("department" not in f):
+        raise ProtocolError(
+            "invalid_field", "transfer needs agent_id or department", field="agent_id", ref=conv_id
+        )
+    now = services.hub.clock()
+    if to_agent is not None:
+        if to_agent == conn.agent_id:
+            raise ProtocolError(
+                "invalid_field", "that conversation is already yours", field="agent_id", ref=conv_id
+            )
+        await store.transfer_to_agent(
+            conn.site, conv_id, conn.agent_id, conn.name, to_agent, note, now
+        )
+        return
+    department = f["department"]
+    allowed = site_departments(await store.get_site(conn.site), await store.departments(conn.site))
+    if department and department not in allowed:
+        raise ProtocolError("invalid_field", "no such department", field="department", ref=conv_id)
+    await store.transfer_to_department(
+        conn.site, conv_id, conn.agent_id, conn.name, department, note, now
+    )

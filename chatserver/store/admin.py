@@ -1,0 +1,41 @@
+"""What the admin pages change: accounts (list, deactivate, sessions) beyond the basics."""
+
+from __future__ import annotations
+
+from chatserver.store.agents import AgentStore
+
+
+class AdminStore(AgentStore):
+    async def list_accounts(self) -> list[dict[str, str]]:
+        """Every agent account of the installation, sorted by email (no password hashes)."""
+        ids = sorted((await self.r.hgetall(self.k.accounts_by_email())).values())
+        accounts = await self._hgetall_many([self.k.account(aid) for aid in ids])
+        out = [{k: v for k, v in a.items() if k != "password_hash"} for a in accounts if a]
+        return sorted(out, key=lambda a: a.get("email", ""))
+
+    async def revoke_sessions(self, agent_id: str) -> int:
+        """End every login session of the agent; returns how many there were.
+
+        Deactivate the account first: every use of a session checks that the account is
+        active, so a login racing this call cannot leave a working session behind.
+        """
+        tokens = await self.r.smembers(self.k.agent_sessions(agent_id))
+        pipe = self.r.pipeline(transaction=False)
+        for token in tokens:
+            pipe.delete(self.k.session(token))
+        pipe.delete(self.k.agent_sessions(agent_id))
+        await pipe.execute()
+        return len(tokens)
+
+    async def disconnect_agent(self, site: str, agent_id: str) -> None:
+        """Take the agent out of routing now and close its sockets on every node."""
+        k = self.k
+        await self.scripts.run(
+            "agent_deactivate",
+            [k.agent_state(site, agent_id), k.presence(site, agent_id)],
+            [agent_id, k.channel(site)],
+        )
+
+    async def account_changed(self, site: str, agent_id: str) -> None:
+        """Tell every node to reload the agent's account (capacity, role, departments)."""
+        await self.publish(site, ["ac", agent_id])

@@ -1,0 +1,168 @@
+"""What the agent console does beyond chatting: notes, transfers, reopening, canned responses
+and the read-only views it shows (a visitor's earlier conversations, the team)."""
+
+from __future__ import annotations
+
+from chatserver.core.states import Event
+from chatserver.store.base import MAPS, SendResult, Stored, StoreError
+from chatserver.store.conversations import ConversationStore
+
+
+def _result(res: list[object]) -> str:
+    """The id a script returned, or its refusal as StoreError."""
+    if res[0] == "ok":
+        return str(res[1])
+    raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+
+
+class ConsoleStore(ConversationStore):
+    # --- conversation steps ---------------------------------------------------------------
+    async def add_note(
+        self,
+        site: str,
+        conv_id: str,
+        agent_id: str,
+        agent_name: str,
+        client_id: str,
+        text: str,
+        now: int,
+    ) -> SendResult:
+        """Store a private note once (idempotent on client_id); visitors never receive it.
+
+        Raises StoreError('not_found' | 'forbidden').
+        """
+        k = self.k
+        res = await self.scripts.run(
+            "note",
+            [k.conversation(site, conv_id), k.messages(site, conv_id), k.client_ids(site, conv_id)],
+            [agent_id, agent_name, client_id, text, now, k.channel(site), conv_id],
+        )
+        if res[0] == "dup":
+            stored_id, _, ts = str(res[1]).partition(" ")
+            return SendResult(stored_id, int(ts or 0), True)
+        return SendResult(_result(res), now, False)
+
+    async def transfer_to_agent(
+        self,
+        site: str,
+        conv_id: str,
+        holder_id: str,
+        holder_name: str,
+        target_id: str,
+        note: str,
+        now: int,
+    ) -> str:
+        """Hand the conversation to ``target_id`` if it can take it now; returns the id of the
+        'transferred' system message.
+
+        Raises StoreError('not_found' | 'forbidden' | 'closed' | 'agent_unavailable' |
+        'capacity').
+        """
+        k = self.k
+        res = await self.scripts.run(
+            "transfer",
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.agent_conversations(site, holder_id),
+                k.agent_state(site, target_id),
+                k.presence(site, target_id),
+                k.agent_conversations(site, target_id),
+            ],
+            [
+                conv_id,
+                now,
+                k.channel(site),
+                holder_id,
+                holder_name,
+                target_id,
+                MAPS[Event.TRANSFER],
+                note,
+            ],
+        )
+        return _result(res)
+
+    async def transfer_to_department(
+        self,
+        site: str,
+        conv_id: str,
+        holder_id: str,
+        holder_name: str,
+        department: str,
+        note: str,
+        now: int,
+    ) -> str:
+        """Put the conversation back in ``department``'s queue, ahead of newer arrivals.
+
+        Raises StoreError('not_found' | 'forbidden' | 'closed').
+        """
+        k = self.k
+        res = await self.scripts.run(
+            "transfer_department",
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.agent_conversations(site, holder_id),
+                k.queue(site, department),
+                k.departments(site),
+            ],
+            [
+                conv_id,
+                now,
+                k.channel(site),
+                holder_id,
+                holder_name,
+                department,
+                MAPS[Event.REQUEUE],
+                note,
+            ],
+        )
+        return _result(res)
+
+    async def agent_reopen(self, site: str, conv_id: str, agent_id: str, now: int) -> str:
+        """Reopen an ended conversation as ``agent_id``'s own, capacity checked.
+
+        Raises StoreError('not_found' | 'conflict' | 'agent_unavailable' | 'capacity').
+        """
+        k = self.k
+        visitor = await self.r.hget(k.conversation(site, conv_id), "visitor") or ""
+        res = await self.scripts.run(
+            "agent_reopen",
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.open_conversations(site),
+                k.visitor(site, visitor),
+                k.agent_state(site, agent_id),
+                k.presence(site, agent_id),
+                k.agent_conversations(site, agent_id),
+            ],
+            [conv_id, now, k.channel(site), agent_id, MAPS[Event.AGENT_REOPEN]],
+        )
+        return _result(res)
+
+    # --- what the console shows -----------------------------------------------------------
+    async def visitor_conversations(
+        self, site: str, visitor_id: str, limit: int = 20
+    ) -> list[dict[str, str]]:
+        """The visitor's conversations on ``site``, newest first."""
+        ids = await self.r.zrevrange(self.k.visitor_conversations(site, visitor_id), 0, limit - 1)
+        return await self.get_conversations(site, ids)
+
+    async def conversation_messages(
+        self, site: str, conv_id: str, limit: int = 500
+    ) -> list[Stored]:
+        """The first ``limit`` entries of a conversation's stream, notes included (agents)."""
+        return await self.read_messages(site, conv_id, None, limit)
+
+    # --- canned responses -----------------------------------------------------------------
+    async def canned_responses(self, site: str) -> dict[str, str]:
+        """shortcut -> text, sorted by shortcut."""
+        data: dict[str, str] = await self.r.hgetall(self.k.canned(site))
+        return dict(sorted(data.items()))
+
+    async def save_canned(self, site: str, shortcut: str, text: str) -> None:
+        await self.r.hset(self.k.canned(site), shortcut, text)
+
+    async def delete_canned(self, site: str, shortcut: str) -> None:
+        await self.r.hdel(self.k.canned(site), shortcut)
