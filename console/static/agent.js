@@ -1,5 +1,7 @@
 // Agent console. Speaks the v1 wire protocol (docs/protocol.md) over a JSON WebSocket that the
 // session cookie from /login authenticates. User text only ever reaches the page as text nodes.
+// Panels (visitor details, canned picker, transfer) live in agent-panels.js; helpers in
+// console-kit.js.
 "use strict";
 
 (() => {
@@ -11,16 +13,26 @@
   const TRANSCRIPT_LIMIT = 200;
   const TYPING_EVERY_MS = 1000;
   const ACK_TIMEOUT_MS = 10000;
+  const SLA_MS = (Number(root.dataset.slaNextResponse) || 0) * 1000;
   const CLOSED = new Set(["resolved", "missed", "abandoned", "closed"]);
+  const HANDLED = new Set(["assigned", "waiting_on_agent", "waiting_on_visitor"]);
+  const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
+  const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
+
+  const { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder } = window.ChatCommon;
+  const kit = window.ConsoleKit;
+  const panels = window.AgentPanels;
 
   const q = (id) => root.querySelector(`[data-testid="${id}"]`);
   const ui = {
     load: q("load"), status: q("agent-status"), queue: q("queue"), queueCount: q("queue-count"),
     queueEmpty: q("queue-empty"), convs: q("conversations"), convsEmpty: q("conversations-empty"),
-    placeholder: q("thread-placeholder"), body: root.querySelector(".thread-body"),
-    title: q("thread-title"), resolve: q("resolve"), messages: q("messages"),
-    details: q("visitor-details"), typing: q("typing"), form: q("composer-form"),
-    composer: q("composer"), send: q("send"), line: q("status-line"),
+    convsCount: q("conversations-count"), placeholder: q("thread-placeholder"),
+    body: root.querySelector(".thread-body"), title: q("thread-title"), threadStatus: q("thread-status"),
+    resolve: q("resolve"), reopen: q("reopen"), transfer: q("transfer"), messages: q("messages"),
+    typing: q("typing"), form: q("composer-form"), composer: q("composer"), send: q("send"),
+    modeReply: q("mode-reply"), modeNote: q("mode-note"), line: q("status-line"),
+    sound: q("setting-sound"), desktop: q("setting-desktop"),
   };
 
   const saved = (() => {
@@ -28,16 +40,16 @@
   })();
 
   const state = {
-    ws: null, ready: false, attempt: 0, reconnectTimer: null,
+    ws: null, ready: false, attempt: 0, reconnectTimer: null, clockSkew: 0,
     wanted: saved.status === "away" ? "away" : "online", // the status we announce in hello
     capacity: Number(root.dataset.agentCapacity) || 0,
-    queue: [], convs: new Map(), selected: null,
-    outbox: new Map(), // client_id -> {client_id, conversation_id, text, ts, sentAt}
+    queue: [], seenQueue: new Set(), convs: new Map(), selected: null, mode: "reply",
+    outbox: new Map(), // client_id -> {client_id, conversation_id, text, kind, ts, sentAt}
     cursors: saved.cursors || {}, // conversation id -> last message id seen
     transcripts: saved.transcripts || {}, // conversation id -> cached messages, until restored
   };
-
-  const { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder } = window.ChatCommon;
+  const now = () => Date.now() + state.clockSkew;
+  const reads = kit.readMarkers(me.id, () => { for (const conv of state.convs.values()) recount(conv); });
 
   const visitorLabel = (v) => (v && (v.name || v.email)) ||
     (v && v.id ? `Visitor ${String(v.id).slice(-4)}` : "Visitor");
@@ -66,16 +78,18 @@
   }
   window.addEventListener("pagehide", save);
 
+  // --- conversations -----------------------------------------------------------------------
   function conversation(id, summary) {
     let conv = state.convs.get(id);
     if (!conv) {
       conv = {
-        id, status: "assigned", visitor: null, unread: 0, cursor: null, synced: false,
-        typing: "", draft: "", preview: "",
+        id, status: "assigned", visitor: null, department: "", unread: 0, cursor: null,
+        synced: false, typing: "", draft: "", preview: "", unansweredSince: null, lastAt: 0,
         list: el("ol", { className: "messages", testid: "messages", ariaLabel: "Messages" }),
         byId: new Map(), byClientId: new Map(), messages: new Map(),
         item: el("li", { testid: "conversation" }),
       };
+      conv.list.setAttribute("aria-live", "polite");
       conv.item.dataset.id = id;
       conv.item.addEventListener("click", () => select(conv.id));
       state.convs.set(id, conv);
@@ -83,8 +97,14 @@
       for (const msg of state.transcripts[id] || []) addMessage(conv, msg);
       delete state.transcripts[id];
     }
-    if (summary && summary.status) conv.status = summary.status;
-    if (summary && summary.visitor) conv.visitor = summary.visitor;
+    if (summary) {
+      if (summary.status) conv.status = summary.status;
+      if (summary.visitor) conv.visitor = summary.visitor;
+      if (summary.department !== undefined) conv.department = summary.department;
+      if (summary.unanswered_since !== undefined) conv.unansweredSince = summary.unanswered_since;
+      if (!conv.preview && summary.preview) conv.preview = summary.preview;
+      conv.lastAt = Math.max(conv.lastAt, summary.assigned_at || summary.created_at || 0);
+    }
     refresh(conv);
     return conv;
   }
@@ -92,9 +112,26 @@
   function removeConversation(conv) {
     conv.item.remove();
     state.convs.delete(conv.id);
-    if (state.selected === conv.id) select(null);
+    if (state.selected === conv.id) select(nextConversation(conv.id));
     refreshTotals();
     saveSoon();
+  }
+
+  // Open chats whose visitor waits longest come first, then the rest by last activity;
+  // ended chats last.
+  function ordered() {
+    const rank = (c) => (CLOSED.has(c.status) ? 2 : c.unansweredSince ? 0 : 1);
+    return [...state.convs.values()].sort((a, b) => rank(a) - rank(b) ||
+      (rank(a) === 0 ? a.unansweredSince - b.unansweredSince : b.lastAt - a.lastAt));
+  }
+
+  function nextConversation(excluding) {
+    const open = ordered().filter((c) => c.id !== excluding && !CLOSED.has(c.status));
+    return open.length ? open[0].id : null;
+  }
+
+  function waitingText(conv) {
+    return conv.unansweredSince && !CLOSED.has(conv.status) ? `waiting ${kit.duration(now() - conv.unansweredSince)}` : "";
   }
 
   // Re-render a conversation's sidebar entry and, when it is open, the thread around it.
@@ -102,55 +139,89 @@
     const closed = CLOSED.has(conv.status);
     const badge = el("span", { className: "unread", testid: "unread" }, String(conv.unread));
     badge.hidden = !conv.unread;
-    conv.item.className = `conv${state.selected === conv.id ? " selected" : ""}${closed ? " closed" : ""}`;
+    badge.setAttribute("aria-label", `${conv.unread} unread`);
     conv.item.replaceChildren(el("button", { type: "button", className: "conv-button" },
       el("span", { className: "conv-name", dir: "auto" }, visitorLabel(conv.visitor)), badge,
       el("span", { className: "conv-preview", dir: "auto" },
-        closed ? "Resolved" : conv.typing ? "typing…" : conv.preview)));
-    refreshTotals();
-    if (state.selected !== conv.id) return;
+        closed ? panels.statusLabel(conv.status) : conv.typing ? "typing…" : conv.preview),
+      el("span", { className: "conv-wait", testid: "waiting" })));
+    tick(conv);
+    if (state.selected !== conv.id) return refreshTotals();
     ui.title.textContent = visitorLabel(conv.visitor);
+    ui.threadStatus.textContent = panels.statusLabel(conv.status) + (conv.department ? ` · ${conv.department}` : "");
     ui.resolve.textContent = closed ? "Close" : "Resolve";
+    ui.resolve.title = closed ? "Remove from my list" : "";
+    ui.reopen.hidden = !closed;
+    ui.transfer.hidden = closed;
     ui.composer.disabled = ui.send.disabled = closed;
-    ui.composer.placeholder = closed ? "This chat is resolved."
-      : "Write a reply… (Enter sends, Shift+Enter for a new line)";
+    setMode(state.mode);
+    if (closed) ui.composer.placeholder = "This chat has ended. Reopen it to write again.";
     ui.typing.hidden = !conv.typing;
     ui.typing.textContent = conv.typing ? `Visitor is typing: ${conv.typing}` : "";
-    // Show whatever the server knows about the visitor; nested objects read as "page url".
-    const rows = [];
-    const walk = (obj, prefix) => {
-      for (const [key, value] of Object.entries(obj || {})) {
-        const label = `${prefix}${key.replaceAll("_", " ")}`;
-        if (value === null || value === undefined || value === "") continue;
-        if (typeof value === "object" && !Array.isArray(value)) { walk(value, `${label} `); continue; }
-        const text = /(_at|_seen)$/.test(key) && typeof value === "number"
-          ? new Date(value).toLocaleString() : String(value);
-        rows.push(el("dt", {}, label), el("dd", { dir: "auto" }, text));
-      }
-    };
-    walk(conv.visitor, "");
-    ui.details.replaceChildren(...rows);
+    details.show(conv);
+    refreshTotals();
   }
 
+  // The waiting time and its highlight past the site's next-response target.
+  function tick(conv) {
+    const closed = CLOSED.has(conv.status);
+    const late = Boolean(SLA_MS && conv.unansweredSince && !closed && now() - conv.unansweredSince > SLA_MS);
+    conv.item.className = `conv${state.selected === conv.id ? " selected" : ""}${closed ? " closed" : ""}${late ? " late" : ""}`;
+    const wait = conv.item.querySelector(".conv-wait");
+    if (wait) wait.textContent = waitingText(conv);
+  }
+
+  let listOrder = "";
   function refreshTotals() {
-    const convs = [...state.convs.values()];
+    const convs = ordered();
+    const order = convs.map((c) => c.id).join();
+    if (order !== listOrder) { listOrder = order; ui.convs.append(...convs.map((c) => c.item)); }
     ui.convsEmpty.hidden = convs.length > 0;
+    const open = convs.filter((c) => !CLOSED.has(c.status)).length;
+    ui.convsCount.textContent = String(open);
     const unread = convs.reduce((n, c) => n + c.unread, 0);
     document.title = unread ? `(${unread}) Chat console` : "Chat console";
-    ui.load.textContent = `${convs.filter((c) => !CLOSED.has(c.status)).length} / ${state.capacity}`;
+    ui.load.textContent = `${open} / ${state.capacity}`;
+    ui.load.classList.toggle("full", open >= state.capacity);
+  }
+
+  const visible = (conv) => state.selected === conv.id && !document.hidden;
+
+  // Unread: visitor messages after both the agent's read marker (shared by its tabs) and the
+  // last agent message (answering means having read).
+  function recount(conv) {
+    const mark = reads.get(conv.id);
+    let unread = 0;
+    for (const m of [...conv.messages.values()].sort((a, b) => compareIds(a.id, b.id))) {
+      if (m.from === "agent") unread = 0;
+      else if (m.from === "visitor" && (!mark || compareIds(m.id, mark) > 0)) unread += 1;
+    }
+    conv.unread = visible(conv) ? 0 : unread;
+    refresh(conv);
+  }
+
+  function markRead(conv) {
+    conv.unread = 0;
+    if (!conv.cursor) return;
+    if (reads.set(conv.id, conv.cursor) && !CLOSED.has(conv.status) && state.ready) {
+      const last = [...conv.messages.values()].filter((m) => m.from === "visitor")
+        .sort((a, b) => compareIds(b.id, a.id))[0];
+      if (last) send({ type: "read", conversation_id: conv.id, id: last.id });
+    }
   }
 
   function select(id) {
     const previous = state.convs.get(state.selected);
     if (previous) previous.draft = ui.composer.value;
     stopTyping();
+    canned.close();
     state.selected = id;
     const conv = state.convs.get(id);
     ui.placeholder.hidden = Boolean(conv);
     ui.body.hidden = !conv;
     if (previous) refresh(previous);
-    if (!conv) return;
-    conv.unread = 0;
+    if (!conv) return refreshTotals();
+    markRead(conv);
     ui.messages.replaceWith(conv.list);
     ui.messages = conv.list;
     ui.composer.value = conv.draft;
@@ -158,18 +229,27 @@
     conv.list.scrollTop = conv.list.scrollHeight;
   }
 
+  // --- messages ----------------------------------------------------------------------------
+  const SYSTEM_NOTE = new Set(["transfer_note"]);
+
   function buildMessage(msg) {
-    if (msg.from === "system") {
+    if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
       return el("li", { className: "msg msg-system", testid: "system-message" },
-        el("span", { dir: "auto" }, msg.text || ""));
+        el("span", { dir: "auto" }, msg.text || ""), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
     }
-    const mine = msg.from === "agent" && (!msg.author || msg.author.id === me.id);
-    const who = msg.from === "visitor" ? "Visitor" : mine ? "You" : (msg.author && msg.author.name) || "Agent";
-    const meta = el("div", { className: "meta" }, `${who} · ${timeOf(msg.ts)}`);
-    if (mine) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
-    const li = el("li", { className: `msg ${mine ? "msg-mine" : "msg-theirs"}`, testid: "message" },
-      el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
-    li.dataset.from = msg.from;
+    const note = msg.from === "note" || SYSTEM_NOTE.has(msg.event);
+    const mine = (msg.from === "agent" || note) && (!msg.author || msg.author.id === me.id);
+    const author = (msg.author && msg.author.name) || "Agent";
+    const who = msg.from === "visitor" ? visitorLabel(state.convs.get(msg.conversation_id)?.visitor)
+      : mine ? "You" : author;
+    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}` : who;
+    const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
+    if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
+    const li = el("li", {
+      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}`,
+      testid: note ? "note" : "message",
+    }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
+    li.dataset.from = note ? "note" : msg.from;
     return li;
   }
 
@@ -178,7 +258,14 @@
     conv.messages.set(id, { id, client_id, from, author, text, ts, event });
     if (!conv.cursor || compareIds(id, conv.cursor) > 0) {
       conv.cursor = id;
-      if (from !== "system") conv.preview = text;
+      conv.lastAt = Math.max(conv.lastAt, ts || 0);
+      if (from === "visitor" || from === "agent") conv.preview = text;
+      // The response clock, folded over the stream in order (notes and events leave it).
+      if (from === "visitor" && !conv.unansweredSince) conv.unansweredSince = ts;
+      if (from === "agent") conv.unansweredSince = null;
+      if (HANDLED.has(conv.status) && (from === "visitor" || from === "agent")) {
+        conv.status = from === "visitor" ? "waiting_on_agent" : "waiting_on_visitor";
+      }
     }
     saveSoon();
   }
@@ -192,13 +279,19 @@
       if (!own.dataset.id) confirmOwn(conv, own, msg);
       return false;
     }
-    const li = buildMessage(msg);
+    const li = buildMessage({ ...msg, conversation_id: conv.id });
     li.dataset.id = msg.id;
     setDelivery(li, "sent");
     conv.byId.set(msg.id, li);
-    if (msg.client_id && msg.from === "agent") conv.byClientId.set(msg.client_id, li);
+    if (msg.client_id && (msg.from === "agent" || msg.from === "note")) conv.byClientId.set(msg.client_id, li);
     placeInOrder(conv.list, li);
     record(conv, msg);
+    if (msg.from === "agent") conv.unread = 0;
+    else if (msg.from === "visitor") {
+      const mark = reads.get(conv.id);
+      if (visible(conv)) markRead(conv);
+      else if (!mark || compareIds(msg.id, mark) > 0) conv.unread += 1;
+    }
     return true;
   }
 
@@ -208,16 +301,19 @@
     setDelivery(li, "sent");
     li.remove();
     placeInOrder(conv.list, li);
+    const item = state.outbox.get(msg.client_id);
     state.outbox.delete(msg.client_id);
-    record(conv, { ...msg, from: "agent", author: { id: me.id, name: me.name } });
+    const from = msg.from || (item && item.kind === "note" ? "note" : "agent");
+    record(conv, { ...msg, from, author: { id: me.id, name: me.name } });
+    if (from === "agent") conv.unread = 0;
     refresh(conv);
   }
 
   function transmit(item) {
     if (!state.ready) return; // the next welcome flushes the outbox
     item.sentAt = Date.now();
-    const { conversation_id, client_id, text } = item;
-    send({ type: "message", conversation_id, client_id, text });
+    const { conversation_id, client_id, text, kind } = item;
+    send({ type: kind === "note" ? "note" : "message", conversation_id, client_id, text });
   }
 
   // No ack means "not stored": retry with the same client_id, the server deduplicates.
@@ -231,9 +327,10 @@
     const conv = state.convs.get(state.selected);
     const text = ui.composer.value.trim();
     if (!conv || !text || CLOSED.has(conv.status)) return;
-    const item = { client_id: newClientId(), conversation_id: conv.id, text, ts: Date.now() };
+    const kind = state.mode;
+    const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
     state.outbox.set(item.client_id, item);
-    const li = buildMessage({ from: "agent", text, ts: item.ts });
+    const li = buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts, conversation_id: conv.id });
     setDelivery(li, "sending…");
     conv.byClientId.set(item.client_id, li);
     placeInOrder(conv.list, li);
@@ -242,13 +339,25 @@
     transmit(item);
   }
 
+  function setMode(mode) {
+    state.mode = mode;
+    const note = mode === "note";
+    ui.form.classList.toggle("note-mode", note);
+    ui.modeReply.setAttribute("aria-pressed", String(!note));
+    ui.modeNote.setAttribute("aria-pressed", String(note));
+    ui.composer.placeholder = note ? NOTE_HINT : REPLY_HINT;
+    ui.send.textContent = note ? "Add note" : "Send";
+    if (note) stopTyping(); // a visitor must not see "typing" while we write a private note
+  }
+
   // Agents send no preview (it only reaches agents), so a leading-edge throttle is enough;
   // repeating "true" while typing keeps the visitor's indicator from timing out.
   const typing = { lastSent: 0, conv: null };
 
   function onInput() {
+    canned.update();
     const conv = state.convs.get(state.selected);
-    if (!ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
+    if (state.mode === "note" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
     if (Date.now() - typing.lastSent < TYPING_EVERY_MS) return;
     typing.lastSent = Date.now();
     typing.conv = conv.id;
@@ -269,6 +378,7 @@
     refresh(conv);
   }
 
+  // --- queue -------------------------------------------------------------------------------
   function renderQueue() {
     ui.queue.replaceChildren(...state.queue.map((item) => {
       const take = el("button", { type: "button", className: "button primary small", testid: "take" }, "Take");
@@ -278,12 +388,15 @@
         send({ type: "claim", conversation_id: item.id });
       });
       const page = (item.visitor && item.visitor.page) || {};
+      const since = item.queued_at || item.created_at;
+      const wait = el("span", { className: "wait", testid: "queue-wait" }, since ? kit.duration(now() - since) : "");
+      wait.dataset.since = since || "";
       const li = el("li", { className: "queue-item", testid: "queue-item" },
         el("div", { className: "queue-head" },
-          el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor)),
-          el("span", { className: "wait" }, item.queued_at ? `since ${timeOf(item.queued_at)}` : "")),
+          el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor)), wait),
         el("p", { className: "conv-preview", dir: "auto" }, item.preview || ""),
-        el("p", { className: "queue-page", dir: "auto" }, page.title || page.url || ""),
+        el("p", { className: "queue-page", dir: "auto" },
+          [item.department, page.title || page.url].filter(Boolean).join(" · ")),
         take);
       li.dataset.id = item.id;
       return li;
@@ -292,6 +405,27 @@
     ui.queueEmpty.hidden = state.queue.length > 0;
   }
 
+  function onQueue(items, live) {
+    for (const item of items) {
+      if (live && !state.seenQueue.has(item.id)) {
+        kit.alert(`queue:${item.id}`, "New chat in the queue", `${visitorLabel(item.visitor)}: ${item.preview || ""}`);
+      }
+      state.seenQueue.add(item.id);
+    }
+    state.queue = items;
+    renderQueue();
+  }
+
+  // Waiting times move on their own.
+  setInterval(() => {
+    for (const wait of ui.queue.querySelectorAll("[data-since]")) {
+      if (wait.dataset.since) wait.textContent = kit.duration(now() - Number(wait.dataset.since));
+    }
+    for (const conv of state.convs.values()) tick(conv);
+  }, 1000);
+  setInterval(() => details.tick(), 30000);
+
+  // --- status and connection ----------------------------------------------------------------
   function renderStatus(status) {
     ui.status.dataset.status = status;
     ui.status.textContent = { online: "Online", away: "Away" }[status] || "Offline";
@@ -337,6 +471,7 @@
       state.ws = null;
       state.ready = false;
       typing.conv = null;
+      for (const conv of state.convs.values()) conv.synced = false;
       renderStatus("offline");
       if (event.code === 4401) return say("Your session has ended. Reload the page to sign in again.");
       let delay = ws.reconnectAfter;
@@ -355,6 +490,7 @@
   function onWelcome(frame) {
     state.ready = true;
     state.attempt = 0;
+    if (frame.server_time) state.clockSkew = frame.server_time - Date.now();
     say("");
     const agent = frame.agent || {};
     Object.assign(me, agent.id ? { id: agent.id } : {}, agent.name ? { name: agent.name } : {});
@@ -365,12 +501,11 @@
     for (const conv of [...state.convs.values()]) {
       if (listed.has(conv.id)) continue;
       if (conv.id !== state.selected) removeConversation(conv);
-      else { conv.status = "closed"; refresh(conv); }
+      else { conv.status = CLOSED.has(conv.status) ? conv.status : "closed"; refresh(conv); }
     }
     state.transcripts = {};
-    state.queue = frame.queue || [];
-    renderQueue();
-    if (!state.selected && state.convs.size) select(state.convs.keys().next().value);
+    onQueue(frame.queue || [], false);
+    if (!state.selected && state.convs.size) select(nextConversation(null));
     for (const item of state.outbox.values()) transmit(item);
   }
 
@@ -383,12 +518,13 @@
         const target = conv || conversation(frame.conversation_id);
         if (frame.from === "visitor") showVisitorTyping(target, "");
         if (!addMessage(target, frame)) return;
-        // Only live visitor messages in other conversations count as unread.
-        if (target.synced && frame.from === "visitor" && state.selected !== target.id) target.unread += 1;
+        if (frame.from === "visitor" && target.synced && !visible(target)) {
+          kit.alert(`msg:${frame.id}`, visitorLabel(target.visitor), frame.text || "", () => select(target.id));
+        }
         return refresh(target);
       }
       case "synced": // the replay is over: what comes now is live
-        if (conv) conv.synced = true;
+        if (conv) { conv.synced = true; recount(conv); }
         return;
       case "ack": {
         const item = state.outbox.get(frame.client_id);
@@ -399,22 +535,30 @@
         return;
       }
       case "assigned": {
+        const fresh = !conv || CLOSED.has(conv.status);
         const target = conversation(frame.conversation_id, frame.conversation);
         state.queue = state.queue.filter((item) => item.id !== target.id);
         renderQueue();
         const current = state.convs.get(state.selected);
         if (!current || CLOSED.has(current.status)) select(target.id);
+        if (fresh) kit.alert(`assigned:${target.id}:${target.lastAt}`, "New chat", visitorLabel(target.visitor), () => select(target.id));
         return;
       }
+      case "unassigned": // transferred or sent back to a queue: no longer ours
+        transfer.done(frame.conversation_id);
+        if (!conv) return;
+        say(frame.reason === "transferred" ? "Chat transferred." : "Chat sent back to the queue.");
+        return removeConversation(conv);
       case "queue":
-        if (Array.isArray(frame.items)) state.queue = frame.items;
-        return renderQueue();
+        if (Array.isArray(frame.items)) onQueue(frame.items, true);
+        return;
       case "typing":
         if (conv && frame.from === "visitor") showVisitorTyping(conv, frame.state ? frame.preview || "…" : "");
         return;
       case "resolved":
         if (!conv) return;
-        conv.status = "resolved";
+        conv.status = frame.status || "resolved";
+        conv.unansweredSince = null;
         showVisitorTyping(conv, ""); // also re-renders
         return saveSoon();
       case "visitor":
@@ -446,16 +590,27 @@
       const li = state.convs.get(item.conversation_id)?.byClientId.get(item.client_id);
       if (li) setDelivery(li, `not sent: ${frame.message || frame.code}`, true);
     }
+    if (transfer.failed(frame)) return;
     if (["conflict", "capacity", "not_found"].includes(frame.code)) renderQueue(); // re-enables Take
     say(frame.message || `Error: ${frame.code}`, true);
   }
 
+  // --- panels ------------------------------------------------------------------------------
+  const details = panels.createDetails({
+    details: q("visitor-details"), history: q("history"), historyList: q("history-list"),
+    onReopen: (id) => send({ type: "reopen", conversation_id: id }),
+  });
+  const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: onInput });
+  const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });
+
+  // --- input -------------------------------------------------------------------------------
   ui.form.addEventListener("submit", (event) => {
     event.preventDefault();
     submit();
     ui.composer.focus();
   });
   ui.composer.addEventListener("keydown", (event) => {
+    if (canned.keydown(event)) return;
     // isComposing: the Enter that confirms an IME candidate must not send.
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
@@ -464,10 +619,19 @@
   });
   ui.composer.addEventListener("input", onInput);
   ui.composer.addEventListener("blur", stopTyping);
+  ui.modeReply.addEventListener("click", () => { setMode("reply"); ui.composer.focus(); });
+  ui.modeNote.addEventListener("click", () => { setMode("note"); ui.composer.focus(); });
   ui.resolve.addEventListener("click", () => {
     const conv = state.convs.get(state.selected);
     if (conv && CLOSED.has(conv.status)) removeConversation(conv);
     else if (conv) send({ type: "resolve", conversation_id: conv.id });
+  });
+  ui.reopen.addEventListener("click", () => {
+    if (state.selected) send({ type: "reopen", conversation_id: state.selected });
+  });
+  ui.transfer.addEventListener("click", () => {
+    const conv = state.convs.get(state.selected);
+    if (conv && !CLOSED.has(conv.status)) transfer.open(conv);
   });
   ui.status.addEventListener("click", () => {
     if (!state.ready) return;
@@ -475,9 +639,42 @@
     send({ type: "status", status: state.wanted });
     saveSoon();
   });
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey || transfer.isOpen()) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const ids = ordered().map((c) => c.id);
+      if (!ids.length) return;
+      const at = ids.indexOf(state.selected);
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      select(ids[(at + step + ids.length) % ids.length] ?? ids[0]);
+      ui.composer.focus();
+    } else if (event.code === "KeyN") {
+      setMode(state.mode === "note" ? "reply" : "note");
+      ui.composer.focus();
+    } else if (event.code === "KeyT") {
+      ui.transfer.click();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+  document.addEventListener("visibilitychange", () => {
+    const conv = state.convs.get(state.selected);
+    if (conv && !document.hidden) { markRead(conv); refresh(conv); }
+  });
+
+  ui.sound.checked = kit.settings.sound;
+  ui.desktop.checked = kit.settings.desktop;
+  ui.sound.addEventListener("change", () => kit.setSetting("sound", ui.sound.checked));
+  ui.desktop.addEventListener("change", async () => {
+    const ok = ui.desktop.checked ? await kit.askDesktopPermission() : true;
+    if (!ok) { ui.desktop.checked = false; say("The browser does not allow notifications for this page.", true); }
+    kit.setSetting("desktop", ui.desktop.checked);
+  });
 
   renderStatus("offline");
   ui.status.textContent = "Connecting…";
+  setMode("reply");
   renderQueue();
   refreshTotals();
   say("Connecting…");

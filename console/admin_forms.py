@@ -1,0 +1,159 @@
+"""Checks for the admin pages' forms: plain functions from submitted fields to stored fields.
+
+Each returns the fields to store and a list of messages for the admin; nothing is stored
+when there is any message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import fields
+
+import orjson
+
+from chatserver.auth import ROLES
+from chatserver.core.hours import DAY_NAMES, parse_office_hours
+from chatserver.core.policy import SitePolicy
+
+MAX_CAPACITY = 50
+SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+_DEPARTMENT = re.compile(r"^[^,]{1,40}$")
+_SPAN = re.compile(r"^(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})$")
+DAY_LABELS = dict(zip(DAY_NAMES, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+POLICY_FIELDS = tuple(f.name for f in fields(SitePolicy))
+
+Form = Mapping[str, str]
+
+
+def _text(form: Form, name: str, limit: int) -> str:
+    return str(form.get(name, "")).strip()[:limit]
+
+
+def departments_list(raw: str) -> tuple[list[str], list[str]]:
+    names = [d.strip() for d in raw.replace("\n", ",").split(",") if d.strip()]
+    bad = [d for d in names if not _DEPARTMENT.match(d)]
+    errors = [f"Department names are at most 40 characters: {bad[0][:50]!r}"] if bad else []
+    return list(dict.fromkeys(names)), errors
+
+
+def agent_fields(form: Form, creating: bool) -> tuple[dict[str, str], list[str]]:
+    """name, role, capacity, departments (and email, password when ``creating``)."""
+    errors: list[str] = []
+    out: dict[str, str] = {"name": _text(form, "name", 100)}
+    if not out["name"]:
+        errors.append("Give the agent a name.")
+    role = _text(form, "role", 20)
+    if role not in ROLES:
+        errors.append(f"Role must be one of {', '.join(ROLES)}.")
+    out["role"] = role
+    try:
+        capacity = int(_text(form, "capacity", 4) or "0")
+    except ValueError:
+        capacity = -1
+    if not 0 <= capacity <= MAX_CAPACITY:
+        errors.append(f"Capacity is a whole number from 0 to {MAX_CAPACITY}.")
+    out["capacity"] = str(capacity)
+    depts, dept_errors = departments_list(_text(form, "departments", 1000))
+    errors += dept_errors
+    out["departments"] = ",".join(depts)
+    password = str(form.get("password", ""))
+    if creating:
+        out["email"] = _text(form, "email", 254).lower()
+        if not _EMAIL.match(out["email"]):
+            errors.append("Enter a valid email address.")
+    if (creating or password) and len(password) < 10:
+        errors.append("The password needs at least 10 characters.")
+    if password:
+        out["password"] = password[:1024]
+    return out, errors
+
+
+def office_hours_json(form: Form) -> tuple[str, list[str]]:
+    """The office_hours setting from one text field per day ("09:00-17:00, 18:00-20:00")
+    and a time zone; '' (always open) when no day has hours."""
+    days: dict[str, list[list[str]]] = {}
+    errors: list[str] = []
+    for day in DAY_NAMES:
+        raw = _text(form, f"hours_{day}", 200)
+        spans = []
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            match = _SPAN.match(part)
+            if match is None:
+                errors.append(f"{DAY_LABELS[day]}: write hours like 09:00-17:00, not {part!r}.")
+                continue
+            spans.append([match[1].zfill(5), match[2].zfill(5)])
+        if spans:
+            days[day] = spans
+    if errors or not days:
+        return "", errors
+    value = orjson.dumps({"tz": _text(form, "tz", 64) or "UTC", "days": days}).decode()
+    try:
+        parse_office_hours(value)
+    except ValueError as exc:
+        return "", [f"Office hours: {exc}."]
+    return value, []
+
+
+def office_hours_form(value: str) -> dict[str, str]:
+    """The per-day text fields for a stored office_hours setting (the inverse of the above)."""
+    try:
+        data = orjson.loads(value) if value.strip() else {}
+    except orjson.JSONDecodeError:
+        data = {}
+    days = data.get("days", {}) if isinstance(data, dict) else {}
+    out = {"tz": str(data.get("tz", "")) if isinstance(data, dict) else ""}
+    for day in DAY_NAMES:
+        spans = days.get(day, []) if isinstance(days, dict) else []
+        out[day] = ", ".join(f"{a}-{b}" for a, b in spans if isinstance(spans, list))
+    return out
+
+
+def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
+    """Every site setting the admin page edits (see the shared settings contract)."""
+    errors: list[str] = []
+    out = {
+        "name": _text(form, "name", 100),
+        "greeting": _text(form, "greeting", 500),
+        "locale": _text(form, "locale", 35),
+        "prechat": "1" if form.get("prechat") else "0",
+    }
+    if not out["name"]:
+        errors.append("Give the site a name.")
+    origins = _text(form, "allowed_origins", 2000).replace(",", " ").split()
+    bad = [o for o in origins if o != "*" and not _ORIGIN.match(o.rstrip("/"))]
+    if bad:
+        errors.append(f"Origins look like https://shop.example.com; {bad[0][:80]!r} does not.")
+    if not origins:
+        errors.append("List the origins allowed to embed the chat, or * for any.")
+    out["allowed_origins"] = " ".join(o.rstrip("/") for o in origins)
+    color = _text(form, "color", 7)
+    if color and not _COLOR.match(color):
+        errors.append("Colour is a hex value like #2563eb.")
+    out["color"] = color
+    depts, dept_errors = departments_list(_text(form, "departments", 1000))
+    errors += dept_errors
+    out["departments"] = ",".join(depts)
+    out["office_hours"], hour_errors = office_hours_json(form)
+    errors += hour_errors
+    labels = SitePolicy.labels()
+    for name in POLICY_FIELDS:
+        raw = _text(form, name, 9)
+        if not raw.isdigit():
+            errors.append(f"{labels.get(name, name)}: whole seconds, 0 or more.")
+        out[name] = raw
+    return out, errors
+
+
+def canned_fields(form: Form) -> tuple[str, str, list[str]]:
+    shortcut = _text(form, "shortcut", 40).lstrip("/").lower()
+    text = str(form.get("text", "")).strip()
+    errors = []
+    if not SHORTCUT.match(shortcut):
+        errors.append("Shortcuts are 1-32 lowercase letters, digits, - or _.")
+    if not text or len(text) > 4000:
+        errors.append("The text is 1-4000 characters.")
+    return shortcut, text, errors

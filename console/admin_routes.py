@@ -1,0 +1,307 @@
+"""Admin pages: agents, sites (settings and lifecycle policy) and canned responses.
+
+Admins change; supervisors see the same pages read-only; agents get 403. Every change is
+checked here on the server (role and CSRF token), whatever the page showed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from chatserver.auth import ROLES, hash_password
+from chatserver.config import valid_site_name
+from chatserver.core.policy import SitePolicy
+from chatserver.store import StoreError
+from console.admin_forms import (
+    DAY_LABELS,
+    agent_fields,
+    canned_fields,
+    office_hours_form,
+    site_fields,
+)
+from console.common import CHANGE_ROLES, VIEW_ROLES, page, render, services_of
+
+
+def _form(form: FormData) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _ctx(request: Request, me: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "me": me,
+        "can_change": me.get("role") in CHANGE_ROLES,
+        "saved": request.query_params.get("saved"),
+        "errors": [],
+        **extra,
+    }
+
+
+def _back(url: str, note: str = "1") -> Response:
+    return RedirectResponse(f"{url}?saved={note}", status_code=303)
+
+
+# --- agents -------------------------------------------------------------------------------
+async def _agents_page(
+    request: Request, me: dict[str, str], status: int = 200, **extra: Any
+) -> Response:
+    store = services_of(request).store
+    accounts = await store.list_accounts()
+    for account in accounts:
+        state = await store.agent_state(account.get("site", ""), account["id"])
+        account["presence"] = state.get("status", "offline") if state else "offline"
+        account["load"] = str(
+            len(await store.agent_conversation_ids(account["site"], account["id"]))
+        )
+    ctx = _ctx(request, me, accounts=accounts, sites=await store.list_sites(), roles=ROLES)
+    ctx.update(extra)
+    return render(request, "admin_agents.html", ctx, status)
+
+
+@page(VIEW_ROLES)
+async def agents(request: Request, me: dict[str, str]) -> Response:
+    return await _agents_page(request, me, new={"role": "agent", "capacity": "3"})
+
+
+@page(CHANGE_ROLES)
+async def agent_create(request: Request, me: dict[str, str]) -> Response:
+    store = services_of(request).store
+    form = _form(await request.form())
+    fields, errors = agent_fields(form, creating=True)
+    site = form.get("site", "")
+    if site not in await store.list_sites():
+        errors.append("Choose a site.")
+    if not errors:
+        try:
+            await store.create_agent(
+                fields["email"],
+                fields["name"],
+                hash_password(fields["password"]),
+                site=site,
+                role=fields["role"],
+                capacity=int(fields["capacity"]),
+                departments=[d for d in fields["departments"].split(",") if d],
+            )
+        except StoreError:
+            errors.append(f"An agent with the email {fields['email']} exists already.")
+    if errors:
+        form.pop("password", None)
+        return await _agents_page(request, me, 400, errors=errors, new=form)
+    return _back("/admin/agents", "added")
+
+
+async def _account_or_404(request: Request, me: dict[str, str]) -> dict[str, str] | Response:
+    account = await services_of(request).store.get_account(request.path_params["agent_id"])
+    if account is None:
+        return render(request, "forbidden.html", {"me": me, "reason": "No such agent."}, 404)
+    return account
+
+
+@page(VIEW_ROLES)
+async def agent_edit(request: Request, me: dict[str, str]) -> Response:
+    account = await _account_or_404(request, me)
+    if isinstance(account, Response):
+        return account
+    return render(request, "admin_agent.html", _ctx(request, me, agent=account, roles=ROLES))
+
+
+@page(CHANGE_ROLES)
+async def agent_update(request: Request, me: dict[str, str]) -> Response:
+    store = services_of(request).store
+    account = await _account_or_404(request, me)
+    if isinstance(account, Response):
+        return account
+    form = _form(await request.form())
+    fields, errors = agent_fields(form, creating=False)
+    if account["id"] == me["id"] and fields["role"] != me.get("role"):
+        errors.append("You cannot change your own role.")
+    if errors:
+        shown = {**account, **{k: v for k, v in fields.items() if k != "password"}}
+        ctx = _ctx(request, me, agent=shown, roles=ROLES, errors=errors)
+        return render(request, "admin_agent.html", ctx, 400)
+    password = fields.pop("password", "")
+    if password:
+        fields["password_hash"] = hash_password(password)
+    await store.update_account(account["id"], fields)
+    if password:
+        await store.revoke_sessions(account["id"])  # a new password signs every device out
+    await store.account_changed(account["site"], account["id"])
+    return _back(f"/admin/agents/{account['id']}")
+
+
+async def _set_active(request: Request, me: dict[str, str], active: bool) -> Response:
+    store = services_of(request).store
+    account = await _account_or_404(request, me)
+    if isinstance(account, Response):
+        return account
+    if account["id"] == me["id"]:
+        ctx = _ctx(request, me, agent=account, roles=ROLES)
+        ctx["errors"] = ["You cannot deactivate yourself."]
+        return render(request, "admin_agent.html", ctx, 400)
+    await store.update_account(account["id"], {"active": "1" if active else "0"})
+    if not active:
+        await store.revoke_sessions(account["id"])
+        await store.disconnect_agent(account["site"], account["id"])
+    return _back(f"/admin/agents/{account['id']}", "activated" if active else "deactivated")
+
+
+@page(CHANGE_ROLES)
+async def agent_deactivate(request: Request, me: dict[str, str]) -> Response:
+    return await _set_active(request, me, False)
+
+
+@page(CHANGE_ROLES)
+async def agent_reactivate(request: Request, me: dict[str, str]) -> Response:
+    return await _set_active(request, me, True)
+
+
+# --- sites --------------------------------------------------------------------------------
+@page(VIEW_ROLES)
+async def sites(request: Request, me: dict[str, str]) -> Response:
+    store = services_of(request).store
+    rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
+    return render(request, "admin_sites.html", _ctx(request, me, sites=rows))
+
+
+@page(CHANGE_ROLES)
+async def site_create(request: Request, me: dict[str, str]) -> Response:
+    store = services_of(request).store
+    form = _form(await request.form())
+    site_id = form.get("id", "").strip().lower()
+    errors = []
+    if not valid_site_name(site_id):
+        errors.append("A site id is 1-40 lowercase letters, digits, - or _.")
+    elif site_id in await store.list_sites():
+        errors.append(f"The site {site_id} exists already.")
+    if errors:
+        rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
+        return render(
+            request, "admin_sites.html", _ctx(request, me, sites=rows, errors=errors), 400
+        )
+    await store.ensure_site(site_id, form.get("name", "").strip()[:100] or site_id)
+    return RedirectResponse(f"/admin/sites/{site_id}?saved=created", status_code=303)
+
+
+async def _site_page(
+    request: Request,
+    me: dict[str, str],
+    site_id: str,
+    values: dict[str, str],
+    hours: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+) -> Response:
+    """The site form; after a refused save, ``hours`` and ``values`` are what was typed."""
+    policy = SitePolicy.from_settings(values)
+    ctx = _ctx(
+        request,
+        me,
+        site_id=site_id,
+        site=values,
+        hours=hours or office_hours_form(values.get("office_hours", "")),
+        day_labels=DAY_LABELS,
+        policy=[
+            (name, label, values.get(name) or getattr(policy, name))
+            for name, label in SitePolicy.labels().items()
+        ],
+    )
+    ctx["errors"] = errors or []
+    return render(request, "admin_site.html", ctx, 400 if errors else 200)
+
+
+async def _site_or_404(
+    request: Request, me: dict[str, str]
+) -> tuple[str, dict[str, str]] | Response:
+    site_id = request.path_params["site"]
+    settings = await services_of(request).store.get_site(site_id)
+    if settings is None:
+        return render(request, "forbidden.html", {"me": me, "reason": "No such site."}, 404)
+    return site_id, settings
+
+
+@page(VIEW_ROLES)
+async def site_edit(request: Request, me: dict[str, str]) -> Response:
+    found = await _site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    return await _site_page(request, me, *found)
+
+
+@page(CHANGE_ROLES)
+async def site_update(request: Request, me: dict[str, str]) -> Response:
+    found = await _site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    site_id, settings = found
+    form = _form(await request.form())
+    fields, errors = site_fields(form)
+    if errors:
+        hours = {"tz": form.get("tz", ""), **{d: form.get(f"hours_{d}", "") for d in DAY_LABELS}}
+        return await _site_page(request, me, site_id, {**settings, **fields}, hours, errors)
+    await services_of(request).store.update_site(site_id, fields)
+    return _back(f"/admin/sites/{site_id}")
+
+
+# --- canned responses ---------------------------------------------------------------------
+async def _canned_page(
+    request: Request, me: dict[str, str], site_id: str, status: int = 200, **extra: Any
+) -> Response:
+    items = await services_of(request).store.canned_responses(site_id)
+    ctx = _ctx(request, me, site_id=site_id, items=items, new={}, **extra)
+    return render(request, "admin_canned.html", ctx, status)
+
+
+@page(VIEW_ROLES)
+async def canned(request: Request, me: dict[str, str]) -> Response:
+    found = await _site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    return await _canned_page(request, me, found[0])
+
+
+@page(CHANGE_ROLES)
+async def canned_save(request: Request, me: dict[str, str]) -> Response:
+    found = await _site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    form = _form(await request.form())
+    shortcut, text, errors = canned_fields(form)
+    if errors:
+        return await _canned_page(request, me, found[0], 400, errors=errors, new=form)
+    await services_of(request).store.save_canned(found[0], shortcut, text)
+    return _back(f"/admin/sites/{found[0]}/canned")
+
+
+@page(CHANGE_ROLES)
+async def canned_delete(request: Request, me: dict[str, str]) -> Response:
+    found = await _site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    form = _form(await request.form())
+    await services_of(request).store.delete_canned(found[0], form.get("shortcut", ""))
+    return _back(f"/admin/sites/{found[0]}/canned", "deleted")
+
+
+async def admin_home(request: Request) -> Response:
+    return RedirectResponse("/admin/agents", status_code=303)
+
+
+routes = [
+    Route("/admin", admin_home, methods=["GET"]),
+    Route("/admin/agents", agents, methods=["GET"]),
+    Route("/admin/agents", agent_create, methods=["POST"]),
+    Route("/admin/agents/{agent_id}", agent_edit, methods=["GET"]),
+    Route("/admin/agents/{agent_id}", agent_update, methods=["POST"]),
+    Route("/admin/agents/{agent_id}/deactivate", agent_deactivate, methods=["POST"]),
+    Route("/admin/agents/{agent_id}/reactivate", agent_reactivate, methods=["POST"]),
+    Route("/admin/sites", sites, methods=["GET"]),
+    Route("/admin/sites", site_create, methods=["POST"]),
+    Route("/admin/sites/{site}", site_edit, methods=["GET"]),
+    Route("/admin/sites/{site}", site_update, methods=["POST"]),
+    Route("/admin/sites/{site}/canned", canned, methods=["GET"]),
+    Route("/admin/sites/{site}/canned", canned_save, methods=["POST"]),
+    Route("/admin/sites/{site}/canned/delete", canned_delete, methods=["POST"]),
+]

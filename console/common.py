@@ -1,0 +1,103 @@
+"""What every console route shares: templates, the signed-in account, roles and CSRF.
+
+CSRF protection is a double-submit token: an HttpOnly, SameSite=Strict cookie and the same
+value in a hidden field of every form; a POST whose field does not match is refused.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from chatserver.agent_ws import SESSION_COOKIE, authenticate
+from chatserver.services import Services
+
+CSRF_COOKIE = "cs_csrf"
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+# Who may do what on the admin pages: supervisors look, admins change.
+VIEW_ROLES = frozenset({"admin", "supervisor"})
+CHANGE_ROLES = frozenset({"admin"})
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def csrf_token(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """Render a template with a CSRF token in its context and in the cookie."""
+    token = context.setdefault("csrf_token", csrf_token(request))
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=services_of(request).settings.production,
+    )
+    return response
+
+
+def csrf_ok(request: Request, form_token: object) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return bool(cookie) and isinstance(form_token, str) and hmac.compare_digest(cookie, form_token)
+
+
+def request_token(request: Request) -> str | None:
+    """The session token: the console's cookie, or a bearer token for API clients."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def current_account(request: Request) -> dict[str, str] | None:
+    return await authenticate(services_of(request), request_token(request))
+
+
+Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
+
+
+def forbidden(request: Request, account: dict[str, str]) -> Response:
+    return render(request, "forbidden.html", {"me": account}, 403)
+
+
+def page(roles: frozenset[str]) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Guard an HTML route: no session goes to /login, a role outside ``roles`` gets 403,
+    and a POST without the form's CSRF token gets 403. The handler receives the account."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def route(request: Request) -> Response:
+            account = await current_account(request)
+            if account is None:
+                return RedirectResponse("/login", status_code=303)
+            if account.get("role", "agent") not in roles:
+                return forbidden(request, account)
+            if request.method == "POST":
+                form = await request.form()
+                if not csrf_ok(request, form.get("csrf_token")):
+                    return render(
+                        request,
+                        "forbidden.html",
+                        {"me": account, "reason": "The form expired; go back and try again."},
+                        403,
+                    )
+            return await handler(request, account)
+
+        route.__name__ = handler.__name__
+        route.__doc__ = handler.__doc__
+        return route
+
+    return wrap
