@@ -8,7 +8,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -18,6 +18,7 @@ from chatserver.config import Settings
 from chatserver.log import get_logger
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
+from chatserver.widget_routes import routes as widget_routes
 from console.routes import routes as console_routes
 
 log = get_logger(__name__)
@@ -40,24 +41,6 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-async def chat_page(request: Request) -> Response:
-    return FileResponse(WIDGET_DIR / "chat.html", media_type="text/html")
-
-
-async def index(request: Request) -> Response:
-    site = request.app.state.services.settings.default_site
-    return HTMLResponse(
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        "<title>chatserver</title><link rel=stylesheet href=/static/console/console.css>"
-        "<main class=index><h1>chatserver</h1><ul>"
-        f"<li><a href='/chat?site={site}'>Visitor chat (site {site})</a></li>"
-        "<li><a href='/agent'>Agent console</a></li>"
-        "<li><a href='/healthz'>Health</a> · <a href='/readyz'>Readiness</a></li>"
-        "</ul></main></html>"
-    )
-
-
 def create_app(settings: Settings, redis_url: str) -> Starlette:
     """Build the app. ``settings`` must already carry a secret key (see config.ensure_secret)."""
     services = Services.build(settings, redis_url)
@@ -76,8 +59,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
             log.info("hub_stopped")
 
     routes = [
-        Route("/", index),
-        Route("/chat", chat_page),
+        *widget_routes,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         WebSocketRoute("/ws/visitor", visitor_endpoint),

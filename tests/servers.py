@@ -97,7 +97,8 @@ class ServerProcess:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                "0",
+                # 0 the first time; a restarted process keeps its port, as a real one would.
+                str(self.port),
                 "--port-file",
                 str(port_file),
             ],

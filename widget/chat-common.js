@@ -17,8 +17,29 @@ window.ChatCommon = (() => {
       (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  const timeOf = (ts) => new Date(ts || Date.now())
-    .toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  // `locale` defaults to the browser's; "fa" gives Persian digits.
+  const timeOf = (ts, locale) => new Date(ts || Date.now())
+    .toLocaleTimeString(locale || [], { hour: "2-digit", minute: "2-digit" });
+
+  // Text with its web links as <a> elements: only http(s) URLs become links, and the text of
+  // each part is a text node. Trailing punctuation (also Persian) is left out of a link.
+  const URL_PATTERN = /\b(?:https?:\/\/|www\.)[^\s<>"]+/gi;
+  function linkify(value) {
+    const text = String(value);
+    const parts = [];
+    let last = 0;
+    for (const match of String(text).matchAll(URL_PATTERN)) {
+      const shown = match[0].replace(/[.,;:!?')\]}»،؛؟]+$/u, "");
+      let url;
+      try { url = new URL(/^www\./i.test(shown) ? `https://${shown}` : shown); } catch { continue; }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      parts.push(text.slice(last, match.index),
+        el("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow ugc" }, shown));
+      last = match.index + shown.length;
+    }
+    parts.push(text.slice(last));
+    return parts.filter(Boolean);
+  }
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -49,5 +70,5 @@ window.ChatCommon = (() => {
     if (atBottom || !id) list.scrollTop = list.scrollHeight;
   }
 
-  return { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder };
+  return { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder, linkify };
 })();

@@ -1,0 +1,151 @@
+// chatserver widget loader, served at /widget.js. Embed with:
+//   <script src="https://CHAT-HOST/widget.js" data-site="SITE" async></script>
+// It frames the chat panel from the chat server's origin (the host page's CSS cannot reach it),
+// talks to it only by postMessage with an explicit origin, and never throws into the page.
+(() => {
+  "use strict";
+  const api = window.Chatserver;
+  if (api && api.version) return; // included twice: the first copy serves
+
+  try {
+    const script = document.currentScript ||
+      document.querySelector('script[src*="/widget.js"][data-site]');
+    const ORIGIN = new URL(script.src, location.href).origin;
+    const opt = script.dataset;
+    const queued = (api && Array.isArray(api.q)) ? api.q : []; // calls made before we loaded
+    const listeners = {};
+    const pending = [];
+    let frame = null;
+    let ready = false;
+    let open = false;
+    let position = opt.position === "left" ? "left" : "right";
+    const isPhone = () => window.innerWidth < 540;
+
+    // Inline !important declarations outrank any stylesheet of the host page.
+    const style = (props) => {
+      for (const [name, value] of Object.entries(props)) frame.style.setProperty(name, value, "important");
+    };
+
+    function layout() {
+      const side = position === "left" ? "left" : "right";
+      const other = side === "left" ? "right" : "left";
+      const phone = isPhone();
+      let size = { width: "88px", height: "88px", bottom: "0", top: "auto" };
+      if (open) {
+        size = phone ? { width: "100%", height: "100%", bottom: "0", top: "0" }
+          : { width: "min(416px, 100vw)", height: "min(780px, 100vh)", bottom: "0", top: "auto" };
+      }
+      style({ ...size, [side]: "0", [other]: "auto" });
+      return phone;
+    }
+
+    function send(message) {
+      if (!ready) return void pending.push(message);
+      frame.contentWindow.postMessage({ chatserver: 1, ...message }, ORIGIN);
+    }
+
+    const page = () => ({
+      url: location.href.slice(0, 2048),
+      title: document.title.slice(0, 300),
+      referrer: document.referrer.slice(0, 2048),
+    });
+
+    function emit(name, detail) {
+      for (const fn of listeners[name] || []) {
+        try { fn(detail); } catch (err) { console.error(err); } // the page's bug, not ours
+      }
+    }
+
+    function onMessage(event) {
+      if (!frame || event.source !== frame.contentWindow || event.origin !== ORIGIN) return;
+      const m = event.data;
+      if (!m || m.chatserver !== 1) return;
+      if (m.type === "ready") {
+        ready = true;
+        const user = {};
+        if (opt.name) user.name = opt.name;
+        if (opt.email) user.email = opt.email;
+        frame.contentWindow.postMessage(
+          { chatserver: 1, type: "init", page: page(), user, phone: isPhone() }, ORIGIN);
+        pending.splice(0).forEach(send);
+        emit("ready");
+      } else if (m.type === "state") {
+        const wasOpen = open;
+        open = Boolean(m.open);
+        if (m.position === "left" || m.position === "right") position = m.position;
+        layout();
+        // Opened from the page (not by a click in the frame): give the frame the focus, so
+        // the panel can put it on its composer.
+        if (open && !wasOpen && document.activeElement !== frame) frame.focus();
+        if (open !== wasOpen) emit(open ? "open" : "close");
+      } else if (m.type === "event" && typeof m.name === "string") {
+        emit(m.name, m.detail);
+      }
+    }
+
+    function mount() {
+      const params = new URLSearchParams({ site: opt.site || "", host: location.origin });
+      for (const key of ["locale", "color", "greeting", "position"]) if (opt[key]) params.set(key, opt[key]);
+      if (document.documentElement.lang) params.set("lang", document.documentElement.lang);
+      frame = document.createElement("iframe");
+      frame.src = `${ORIGIN}/widget/frame?${params}`;
+      frame.title = /^fa\b/.test(opt.locale || document.documentElement.lang) ? "گفتگو" : "Chat";
+      frame.setAttribute("allow", "clipboard-write");
+      frame.setAttribute("data-chatserver", "");
+      style({
+        position: "fixed", "z-index": "2147483000", display: "block", visibility: "visible",
+        opacity: "1", border: "0", margin: "0", padding: "0", background: "transparent",
+        "color-scheme": "light", "max-width": "none", "max-height": "none", "min-width": "0",
+        "min-height": "0", transform: "none", filter: "none", "clip-path": "none",
+        "box-shadow": "none", "pointer-events": "auto", float: "none", "border-radius": "0",
+      });
+      layout();
+      window.addEventListener("message", onMessage);
+      window.addEventListener("resize", () => {
+        if (frame) send({ type: "layout", phone: layout() });
+      });
+      document.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && open) send({ type: "close" });
+      });
+      // Single-page apps change the URL without a load: tell the agent where the visitor is.
+      let lastUrl = location.href;
+      setInterval(() => {
+        if (location.href !== lastUrl) {
+          lastUrl = location.href;
+          send({ type: "page", page: page() });
+        }
+      }, 2000);
+      document.body.appendChild(frame);
+    }
+
+    const str = (v, max) => (typeof v === "string" ? v.trim().slice(0, max) : undefined);
+    const safe = (fn) => (...args) => {
+      try { return fn(...args); } catch (err) { console.error(err); return undefined; }
+    };
+
+    window.Chatserver = {
+      version: 1,
+      open: safe(() => send({ type: "open" })),
+      close: safe(() => send({ type: "close" })),
+      toggle: safe(() => send({ type: "toggle" })),
+      setUser: safe((user) => {
+        const u = user || {};
+        send({ type: "user", user: { name: str(u.name, 100), email: str(u.email, 254) } });
+      }),
+      // Events: ready, open, close, unread (count), message ({from, text}), rated (score).
+      on: safe((name, fn) => {
+        if (typeof fn !== "function") return () => {};
+        (listeners[name] = listeners[name] || []).push(fn);
+        return () => { listeners[name] = listeners[name].filter((f) => f !== fn); };
+      }),
+    };
+
+    if (document.body) mount();
+    else document.addEventListener("DOMContentLoaded", safe(mount));
+    for (const [method, ...args] of queued) {
+      if (typeof window.Chatserver[method] === "function") window.Chatserver[method](...args);
+    }
+  } catch (err) {
+    console.error("chatserver widget:", err);
+  }
+})();
