@@ -19,7 +19,7 @@
   const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
   const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
 
-  const { compareIds, newClientId, timeOf, el, setDelivery, placeInOrder } = window.ChatCommon;
+  const { compareIds, newClientId, el, setDelivery, placeInOrder } = window.ChatCommon;
   const kit = window.ConsoleKit;
   const panels = window.AgentPanels;
 
@@ -40,10 +40,10 @@
   })();
 
   const state = {
-    ws: null, ready: false, attempt: 0, reconnectTimer: null, clockSkew: 0,
+    ready: false, clockSkew: 0,
     wanted: saved.status === "away" ? "away" : "online", // the status we announce in hello
     capacity: Number(root.dataset.agentCapacity) || 0,
-    queue: [], seenQueue: new Set(), convs: new Map(), selected: null, mode: "reply",
+    convs: new Map(), selected: null, mode: "reply",
     outbox: new Map(), // client_id -> {client_id, conversation_id, text, kind, ts, sentAt}
     cursors: saved.cursors || {}, // conversation id -> last message id seen
     transcripts: saved.transcripts || {}, // conversation id -> cached messages, until restored
@@ -230,28 +230,7 @@
   }
 
   // --- messages ----------------------------------------------------------------------------
-  const SYSTEM_NOTE = new Set(["transfer_note"]);
-
-  function buildMessage(msg) {
-    if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
-      return el("li", { className: "msg msg-system", testid: "system-message" },
-        el("span", { dir: "auto" }, msg.text || ""), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
-    }
-    const note = msg.from === "note" || SYSTEM_NOTE.has(msg.event);
-    const mine = (msg.from === "agent" || note) && (!msg.author || msg.author.id === me.id);
-    const author = (msg.author && msg.author.name) || "Agent";
-    const who = msg.from === "visitor" ? visitorLabel(state.convs.get(msg.conversation_id)?.visitor)
-      : mine ? "You" : author;
-    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}` : who;
-    const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
-    if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
-    const li = el("li", {
-      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}`,
-      testid: note ? "note" : "message",
-    }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
-    li.dataset.from = note ? "note" : msg.from;
-    return li;
-  }
+  const buildMessage = (msg, conv) => window.AgentParts.buildMessage(msg, me.id, visitorLabel(conv.visitor));
 
   function record(conv, msg) {
     const { id, client_id, from, author, text, ts, event } = msg;
@@ -279,7 +258,7 @@
       if (!own.dataset.id) confirmOwn(conv, own, msg);
       return false;
     }
-    const li = buildMessage({ ...msg, conversation_id: conv.id });
+    const li = buildMessage(msg, conv);
     li.dataset.id = msg.id;
     setDelivery(li, "sent");
     conv.byId.set(msg.id, li);
@@ -330,7 +309,7 @@
     const kind = state.mode;
     const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
     state.outbox.set(item.client_id, item);
-    const li = buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts, conversation_id: conv.id });
+    const li = buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts }, conv);
     setDelivery(li, "sending…");
     conv.byClientId.set(item.client_id, li);
     placeInOrder(conv.list, li);
@@ -378,49 +357,9 @@
     refresh(conv);
   }
 
-  // --- queue -------------------------------------------------------------------------------
-  function renderQueue() {
-    ui.queue.replaceChildren(...state.queue.map((item) => {
-      const take = el("button", { type: "button", className: "button primary small", testid: "take" }, "Take");
-      take.addEventListener("click", () => {
-        take.disabled = true;
-        take.textContent = "Taking…";
-        send({ type: "claim", conversation_id: item.id });
-      });
-      const page = (item.visitor && item.visitor.page) || {};
-      const since = item.queued_at || item.created_at;
-      const wait = el("span", { className: "wait", testid: "queue-wait" }, since ? kit.duration(now() - since) : "");
-      wait.dataset.since = since || "";
-      const li = el("li", { className: "queue-item", testid: "queue-item" },
-        el("div", { className: "queue-head" },
-          el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor)), wait),
-        el("p", { className: "conv-preview", dir: "auto" }, item.preview || ""),
-        el("p", { className: "queue-page", dir: "auto" },
-          [item.department, page.title || page.url].filter(Boolean).join(" · ")),
-        take);
-      li.dataset.id = item.id;
-      return li;
-    }));
-    ui.queueCount.textContent = String(state.queue.length);
-    ui.queueEmpty.hidden = state.queue.length > 0;
-  }
-
-  function onQueue(items, live) {
-    for (const item of items) {
-      if (live && !state.seenQueue.has(item.id)) {
-        kit.alert(`queue:${item.id}`, "New chat in the queue", `${visitorLabel(item.visitor)}: ${item.preview || ""}`);
-      }
-      state.seenQueue.add(item.id);
-    }
-    state.queue = items;
-    renderQueue();
-  }
-
   // Waiting times move on their own.
   setInterval(() => {
-    for (const wait of ui.queue.querySelectorAll("[data-since]")) {
-      if (wait.dataset.since) wait.textContent = kit.duration(now() - Number(wait.dataset.since));
-    }
+    queue.tick();
     for (const conv of state.convs.values()) tick(conv);
   }, 1000);
   setInterval(() => details.tick(), 30000);
@@ -444,52 +383,30 @@
     line.timer = error ? setTimeout(() => { line.timer = null; say(line.text); }, 6000) : null;
   }
 
-  function send(frame) {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
-  }
-
-  function connect() {
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = null;
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/agent`);
-    state.ws = ws;
-    state.ready = false;
-    ws.onopen = () => {
+  const socket = window.AgentParts.createSocket({
+    url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/agent`,
+    hello() {
       const cursors = {};
       // A cursor from before a reload only counts together with its cached transcript.
       for (const id of Object.keys(state.transcripts)) if (state.cursors[id]) cursors[id] = state.cursors[id];
       for (const conv of state.convs.values()) if (conv.cursor) cursors[conv.id] = conv.cursor;
-      ws.send(JSON.stringify({ type: "hello", cursors, status: state.wanted }));
-    };
-    ws.onmessage = (event) => {
-      let frame;
-      try { frame = JSON.parse(event.data); } catch { return; }
-      if (ws === state.ws && frame && typeof frame === "object") handle(frame);
-    };
-    ws.onclose = (event) => {
-      if (ws !== state.ws) return;
-      state.ws = null;
+      return { type: "hello", cursors, status: state.wanted };
+    },
+    onFrame: handle,
+    onLost(code, delay) {
       state.ready = false;
       typing.conv = null;
       for (const conv of state.convs.values()) conv.synced = false;
       renderStatus("offline");
-      if (event.code === 4401) return say("Your session has ended. Reload the page to sign in again.");
-      let delay = ws.reconnectAfter;
-      if (delay === undefined) {
-        // Full jitter, so that a restarted server is not hit by every console at once.
-        const ceiling = Math.min(30000, 500 * 2 ** state.attempt++);
-        delay = ceiling / 2 + Math.random() * (ceiling / 2);
-      }
+      if (code === 4401) return say("Your session has ended. Reload the page to sign in again.");
       say(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
-      state.reconnectTimer = setTimeout(connect, delay);
-    };
-  }
-  window.addEventListener("online", () => !state.ws && state.reconnectTimer && connect());
+    },
+  });
+  const send = socket.send;
   setInterval(() => state.ready && send({ type: "ping" }), 25000);
 
   function onWelcome(frame) {
     state.ready = true;
-    state.attempt = 0;
     if (frame.server_time) state.clockSkew = frame.server_time - Date.now();
     say("");
     const agent = frame.agent || {};
@@ -504,7 +421,7 @@
       else { conv.status = CLOSED.has(conv.status) ? conv.status : "closed"; refresh(conv); }
     }
     state.transcripts = {};
-    onQueue(frame.queue || [], false);
+    queue.set(frame.queue || [], false);
     if (!state.selected && state.convs.size) select(nextConversation(null));
     for (const item of state.outbox.values()) transmit(item);
   }
@@ -537,8 +454,7 @@
       case "assigned": {
         const fresh = !conv || CLOSED.has(conv.status);
         const target = conversation(frame.conversation_id, frame.conversation);
-        state.queue = state.queue.filter((item) => item.id !== target.id);
-        renderQueue();
+        queue.drop(target.id);
         const current = state.convs.get(state.selected);
         if (!current || CLOSED.has(current.status)) select(target.id);
         if (fresh) kit.alert(`assigned:${target.id}:${target.lastAt}`, "New chat", visitorLabel(target.visitor), () => select(target.id));
@@ -550,7 +466,7 @@
         say(frame.reason === "transferred" ? "Chat transferred." : "Chat sent back to the queue.");
         return removeConversation(conv);
       case "queue":
-        if (Array.isArray(frame.items)) onQueue(frame.items, true);
+        if (Array.isArray(frame.items)) queue.set(frame.items, true);
         return;
       case "typing":
         if (conv && frame.from === "visitor") showVisitorTyping(conv, frame.state ? frame.preview || "…" : "");
@@ -568,11 +484,8 @@
         if (frame.status) renderStatus(frame.status);
         if (frame.capacity !== undefined) state.capacity = frame.capacity;
         return refreshTotals();
-      case "reconnect": {
-        const after = Number(frame.after_ms) || 250;
-        if (state.ws) state.ws.reconnectAfter = after + Math.random() * after * 0.5;
-        return state.ws && state.ws.close(1000);
-      }
+      case "reconnect":
+        return socket.reconnectSoon(Number(frame.after_ms) || 250);
       case "error":
         return onError(frame);
       default:
@@ -591,7 +504,7 @@
       if (li) setDelivery(li, `not sent: ${frame.message || frame.code}`, true);
     }
     if (transfer.failed(frame)) return;
-    if (["conflict", "capacity", "not_found"].includes(frame.code)) renderQueue(); // re-enables Take
+    if (["conflict", "capacity", "not_found"].includes(frame.code)) queue.render(); // re-enables Take
     say(frame.message || `Error: ${frame.code}`, true);
   }
 
@@ -602,6 +515,9 @@
   });
   const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: onInput });
   const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });
+  const queue = window.AgentParts.createQueue({
+    list: ui.queue, count: ui.queueCount, empty: ui.queueEmpty, send, visitorLabel, now,
+  });
 
   // --- input -------------------------------------------------------------------------------
   ui.form.addEventListener("submit", (event) => {
@@ -675,8 +591,8 @@
   renderStatus("offline");
   ui.status.textContent = "Connecting…";
   setMode("reply");
-  renderQueue();
+  queue.render();
   refreshTotals();
   say("Connecting…");
-  connect();
+  socket.connect();
 })();

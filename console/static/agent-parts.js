@@ -1,0 +1,137 @@
+// Parts of the agent console with no state of their own beyond what they manage: the socket
+// (reconnect with backoff and jitter), the queue list, and how one message is drawn.
+// agent.js wires them. User text only ever reaches the page as text nodes.
+"use strict";
+
+window.AgentParts = (() => {
+  const { el, timeOf } = window.ChatCommon;
+  const kit = window.ConsoleKit;
+
+  // One JSON WebSocket that reconnects until it is told the session ended (4401).
+  // hello() builds the first frame of every connection (with the current cursors).
+  function createSocket({ url, hello, onFrame, onLost }) {
+    let ws = null;
+    let attempt = 0;
+    let timer = null;
+
+    function connect() {
+      clearTimeout(timer);
+      timer = null;
+      const socket = new WebSocket(url);
+      ws = socket;
+      socket.onopen = () => socket.send(JSON.stringify(hello()));
+      socket.onmessage = (event) => {
+        let frame;
+        try { frame = JSON.parse(event.data); } catch { return; }
+        if (socket === ws && frame && typeof frame === "object") {
+          if (frame.type === "welcome") attempt = 0;
+          onFrame(frame);
+        }
+      };
+      socket.onclose = (event) => {
+        if (socket !== ws) return;
+        ws = null;
+        let delay = socket.reconnectAfter;
+        if (delay === undefined) {
+          // Full jitter, so that a restarted server is not hit by every console at once.
+          const ceiling = Math.min(30000, 500 * 2 ** attempt++);
+          delay = ceiling / 2 + Math.random() * (ceiling / 2);
+        }
+        onLost(event.code, delay);
+        if (event.code !== 4401) timer = setTimeout(connect, delay);
+      };
+    }
+    window.addEventListener("online", () => !ws && timer && connect());
+
+    return {
+      connect,
+      send(frame) {
+        if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+      },
+      // The server is stopping: reconnect (to any node) after about ``after`` ms.
+      reconnectSoon(after) {
+        if (!ws) return;
+        ws.reconnectAfter = after + Math.random() * after * 0.5;
+        ws.close(1000);
+      },
+    };
+  }
+
+  // The site's queue: who waits, since when, and a Take button each.
+  function createQueue({ list, count, empty, send, visitorLabel, now }) {
+    let items = [];
+    const seen = new Set();
+
+    function render() {
+      list.replaceChildren(...items.map((item) => {
+        const take = el("button", { type: "button", className: "button primary small", testid: "take" }, "Take");
+        take.addEventListener("click", () => {
+          take.disabled = true;
+          take.textContent = "Taking…";
+          send({ type: "claim", conversation_id: item.id });
+        });
+        const page = (item.visitor && item.visitor.page) || {};
+        const since = item.queued_at || item.created_at;
+        const wait = el("span", { className: "wait", testid: "queue-wait" }, since ? kit.duration(now() - since) : "");
+        wait.dataset.since = since || "";
+        const li = el("li", { className: "queue-item", testid: "queue-item" },
+          el("div", { className: "queue-head" },
+            el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor)), wait),
+          el("p", { className: "conv-preview", dir: "auto" }, item.preview || ""),
+          el("p", { className: "queue-page", dir: "auto" },
+            [item.department, page.title || page.url].filter(Boolean).join(" · ")),
+          take);
+        li.dataset.id = item.id;
+        return li;
+      }));
+      count.textContent = String(items.length);
+      empty.hidden = items.length > 0;
+    }
+
+    return {
+      render,
+      // ``live``: an update while connected, so a conversation not seen before is news.
+      set(next, live) {
+        for (const item of next) {
+          if (live && !seen.has(item.id)) {
+            kit.alert(`queue:${item.id}`, "New chat in the queue", `${visitorLabel(item.visitor)}: ${item.preview || ""}`);
+          }
+          seen.add(item.id);
+        }
+        items = next;
+        render();
+      },
+      drop(id) { items = items.filter((item) => item.id !== id); render(); },
+      tick() {
+        for (const wait of list.querySelectorAll("[data-since]")) {
+          if (wait.dataset.since) wait.textContent = kit.duration(now() - Number(wait.dataset.since));
+        }
+      },
+    };
+  }
+
+  // Notes (kind "note", and the agent-only "transfer_note" event) look unlike replies.
+  const SYSTEM_NOTE = new Set(["transfer_note"]);
+
+  function buildMessage(msg, meId, visitorName) {
+    if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
+      return el("li", { className: "msg msg-system", testid: "system-message" },
+        el("span", { dir: "auto" }, msg.text || ""), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
+    }
+    const note = msg.from === "note" || SYSTEM_NOTE.has(msg.event);
+    const mine = (msg.from === "agent" || note) && (!msg.author || msg.author.id === meId);
+    const author = (msg.author && msg.author.name) || "Agent";
+    const who = msg.from === "visitor" ? visitorName : mine ? "You" : author;
+    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}` : who;
+    const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
+    if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
+    const li = el("li", {
+      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}`,
+      testid: note ? "note" : "message",
+    }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
+    li.dataset.from = note ? "note" : msg.from;
+    return li;
+  }
+
+  return { createSocket, createQueue, buildMessage };
+})();
