@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.async_api import async_playwright
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
+from docs.console_screens import console_screens
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import LiveServer
 
@@ -56,6 +57,7 @@ async def main() -> None:
                 await asyncio.sleep(0.5)
                 await visitor.screenshot(path=str(OUT / "visitor.png"))
                 await agent.screenshot(path=str(OUT / "agent.png"))
+                await console_screens(live, browser, OUT)
                 await browser.close()
         finally:
             live.stop()

@@ -29,8 +29,7 @@ window.AgentPanels = (() => {
 
   // --- visitor details and history -------------------------------------------------------
   function createDetails({ details, history, historyList, onReopen }) {
-    let shown = null; // {conv, visitorId}
-    const cache = new Map(); // visitor id -> {at, items}
+    let shown = null; // {conv}
 
     function render(conv) {
       const v = conv.visitor || {};
@@ -51,15 +50,13 @@ window.AgentPanels = (() => {
     async function loadHistory(conv) {
       const visitorId = conv.visitor && conv.visitor.id;
       if (!visitorId) { history.hidden = true; return; }
-      let entry = cache.get(visitorId);
-      if (!entry || Date.now() - entry.at > 60000) {
-        try {
-          entry = { at: Date.now(), items: (await getJSON(`/api/console/visitors/${encodeURIComponent(visitorId)}/conversations`)).items };
-        } catch { return; }
-        cache.set(visitorId, entry);
-      }
+      // Fetched each time a chat is opened: statuses change (resolved, reopened).
+      let items;
+      try {
+        items = (await getJSON(`/api/console/visitors/${encodeURIComponent(visitorId)}/conversations`)).items;
+      } catch { return; }
       if (!shown || shown.conv !== conv) return; // another chat was selected meanwhile
-      const earlier = entry.items.filter((item) => item.id !== conv.id);
+      const earlier = items.filter((item) => item.id !== conv.id);
       history.hidden = earlier.length === 0;
       historyList.replaceChildren(...earlier.map((item) => historyItem(item)));
     }
