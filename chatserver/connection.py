@@ -23,6 +23,7 @@ log = get_logger(__name__)
 _ids = itertools.count(1)
 
 CLOSE_TOO_SLOW = 4009
+CLOSE_TRY_AGAIN = 1013  # the server could not serve this socket now; reconnect and resume
 
 
 class Connection:

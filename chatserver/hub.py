@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from chatserver.bus import Bus
 from chatserver.config import Settings
-from chatserver.connection import Connection
+from chatserver.connection import CLOSE_TRY_AGAIN, Connection
 from chatserver.console_events import CONSOLE_EVENTS, on_console_event
 from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
 from chatserver.core.routing import free_capacity, online_count, total_capacity
@@ -207,10 +207,15 @@ class Hub:
                         cursor, cursor_id = mid, m.id
                 if len(page) < HISTORY_PAGE:
                     break
-        except BaseException:
+        except BaseException as exc:
             conn.syncing.pop(conv_id, None)
             if conv_id not in conn.cursors:
                 _discard(self.by_conv, conv_id, conn)
+                # A client left deaf to its conversation would wait forever: make it reconnect
+                # and resume from its cursor instead (a resync keeps its cursor; the gap check
+                # retries it).
+                if isinstance(exc, RedisError | OSError):
+                    conn.close(CLOSE_TRY_AGAIN)
             raise
         conn.syncing.pop(conv_id, None)
         for msg_id, _prev, frame in buffer:

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from chatserver.auth import verify_visitor_token, visitor_token
 from chatserver.config import valid_site_name
+from chatserver.connection import CLOSE_TRY_AGAIN
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
@@ -21,7 +22,6 @@ from chatserver.visitor_forms import identify, rate
 
 CLOSE_BAD_ORIGIN = 4403
 CLOSE_UNKNOWN_SITE = 4404
-CLOSE_TRY_AGAIN = 1013
 
 
 def origin_allowed(origin: str | None, allowed: str) -> bool:
