@@ -18,9 +18,9 @@ async def _store(live: LiveServer) -> Store:
     return Store.from_url(live.redis_url)
 
 
-async def _open_chat(live: LiveServer, agent: cl.Client, text: str = "Hello") -> tuple[
-    cl.Client, str
-]:
+async def _open_chat(
+    live: LiveServer, agent: cl.Client, text: str = "Hello"
+) -> tuple[cl.Client, str]:
     """A visitor writes; the (only online) agent gets the chat. Returns (visitor, conv id)."""
     v, _ = await cl.visitor(live.ws_url)
     await v.send({"type": "message", "client_id": cl.client_id(), "text": text})
