@@ -44,14 +44,42 @@
   ui.typingText = ui.typing.querySelector(".typing-text");
 
   // Storage can throw (disabled, private mode, quota); the chat must keep working without it.
+  // A frame whose browser refuses it storage (blocked third-party storage, as in Chrome's
+  // incognito windows) borrows the host page's: the loader keeps our keys there, hands them
+  // over with "init" and stores each change we post.
+  let local = null;
+  try {
+    local = window.localStorage;
+    local.getItem(KEYS.token);
+  } catch {
+    local = null;
+  }
+  const borrowed = new Map();
   const store = {
-    get(key) { try { return localStorage.getItem(key); } catch { return null; } },
-    set(key, value) { try { localStorage.setItem(key, value); } catch { /* best effort */ } },
-    remove(key) { try { localStorage.removeItem(key); } catch { /* best effort */ } },
+    get(key) {
+      if (!local) return borrowed.get(key) ?? null;
+      try { return local.getItem(key); } catch { return null; }
+    },
+    set(key, value) {
+      if (!local) {
+        borrowed.set(key, value);
+        return post("store", { key, value });
+      }
+      try { local.setItem(key, value); } catch { /* best effort */ }
+    },
+    remove(key) {
+      if (!local) {
+        borrowed.delete(key);
+        return post("store", { key, value: null });
+      }
+      try { local.removeItem(key); } catch { /* best effort */ }
+    },
     json(key, fallback) { try { return JSON.parse(this.get(key)) ?? fallback; } catch { return fallback; } },
   };
 
-  const state = {
+  let state = freshState();
+  function freshState() {
+    return {
     ws: null, ready: false, everReady: false, attempt: 0, reconnectTimer: null, wanted: false,
     conversationId: null, status: null, agentName: "", queue: null, askEmail: false,
     byId: new Map(), // message id -> <li>
@@ -64,8 +92,9 @@
     agentRead: store.get(KEYS.agentRead), // the agent has read my messages up to here
     ended: store.json(KEYS.ended, null), // {id, agent, rated, dismissed, pending} of the last chat
     known: !store.get(KEYS.token), // whether we know if there is an open conversation
-    open: !FRAME, phone: false, page: null, booted: false, closeTimer: null, readSent: null,
-  };
+    open: !FRAME, phone: false, page: null, closeTimer: null, readSent: null,
+    };
+  }
 
   // ---- messages --------------------------------------------------------------------------
 
@@ -697,11 +726,14 @@
   }
 
   function onError(frame) {
-    if (state.ended && frame.ref === state.ended.id) {
+    const rating = frame.code === "conflict" || frame.code === "not_ended";
+    if (rating && state.ended && frame.ref === state.ended.id) {
       // conflict: another tab rated it; not_ended: it was reopened. Either way, stop asking.
       saveEnded({ rated: frame.code === "conflict", pending: null, dismissed: frame.code !== "conflict" });
       return render();
     }
+    // A read receipt that crossed the end of its conversation: nothing to tell the visitor.
+    if (frame.code === "forbidden" && /^c_/.test(frame.ref || "")) return undefined;
     const item = frame.ref && state.outbox.find((i) => i.client_id === frame.ref);
     if (item && (frame.code === "rate_limited" || frame.code === "unavailable")) {
       // Not stored: the retry loop sends it again once the wait is over.
@@ -729,7 +761,7 @@
     render();
   }
 
-  function setOpen(open) {
+  function setOpen(open, focus = true) {
     if (!FRAME || open === state.open) return;
     state.open = open;
     document.body.classList.toggle("open", open);
@@ -739,7 +771,7 @@
       post("state", { open: true, position: config.position });
       if (store.get(KEYS.token)) ensureConnected();
       refreshConfig();
-      requestAnimationFrame(focusFirst);
+      if (focus) requestAnimationFrame(focusFirst);
       markRead();
     } else {
       // Let the panel fade out before the loader shrinks the frame to the launcher.
@@ -803,6 +835,13 @@
     const m = event.data;
     if (!m || m.chatserver !== 1) return;
     if (m.type === "init") {
+      if (!local && m.storage && typeof m.storage === "object") {
+        for (const [key, value] of Object.entries(m.storage)) {
+          if (key.startsWith("cs:") && typeof value === "string") borrowed.set(key, value);
+        }
+      }
+      state = freshState();
+      start();
       state.page = cleanPage(m.page);
       setPhone(m.phone);
       if (m.user) setProfile({ name: text(m.user.name, 100), email: text(m.user.email, 254) });
@@ -810,6 +849,8 @@
       if (store.get(KEYS.token) || state.outbox.length) ensureConnected();
       post("state", { open: state.open, position: config.position });
       renderBadge();
+      // Open on the previous page of this tab: open again, without taking the page's focus.
+      if (m.open) setOpen(true, false);
     } else if (m.type === "open" || m.type === "close" || m.type === "toggle") {
       setOpen(m.type === "toggle" ? !state.open : m.type === "open");
     } else if (m.type === "user" && m.user) {
@@ -819,19 +860,24 @@
       if (state.ready) send({ type: "page", page: state.page });
     } else if (m.type === "layout") {
       setPhone(m.phone);
+    } else if (m.type === "storage" && !local && typeof m.key === "string") {
+      if (typeof m.value === "string") borrowed.set(m.key, m.value);
+      else borrowed.delete(m.key);
+      storageChanged(m.key);
     }
   });
 
-  // Other tabs of the same site share this storage: keep the badge and the rating in step.
-  window.addEventListener("storage", (event) => {
-    if (event.key === KEYS.lastRead) {
-      state.lastRead = event.newValue;
+  // Other tabs of the same site share the storage: keep the badge and the rating in step.
+  function storageChanged(key) {
+    if (key === KEYS.lastRead) {
+      state.lastRead = store.get(KEYS.lastRead);
       renderBadge();
-    } else if (event.key === KEYS.ended) {
+    } else if (key === KEYS.ended) {
       state.ended = store.json(KEYS.ended, null);
       render();
     }
-  });
+  }
+  window.addEventListener("storage", (event) => storageChanged(event.key));
 
   // ---- wiring ----------------------------------------------------------------------------
 
@@ -863,18 +909,21 @@
   if (ui.launcher) ui.launcher.addEventListener("click", () => setOpen(!state.open));
   if (ui.close) ui.close.addEventListener("click", () => setOpen(false));
 
-  resetList();
-  for (const msg of [...state.history.values()].sort((a, b) => compareIds(a.id, b.id))) showMessage(msg);
-  // An item can be both acked (in the history) and still in the outbox if the tab closed between.
-  state.outbox = state.outbox.filter((item) => !state.byClientId.has(item.client_id));
-  saveOutbox();
-  for (const item of state.outbox) showPending(item);
-  say("");
-  render();
+  function start() {
+    resetList();
+    for (const msg of [...state.history.values()].sort((a, b) => compareIds(a.id, b.id))) showMessage(msg);
+    // An item can be both acked (in the history) and still in the outbox if the tab closed between.
+    state.outbox = state.outbox.filter((item) => !state.byClientId.has(item.client_id));
+    saveOutbox();
+    for (const item of state.outbox) showPending(item);
+    say("");
+    render();
+  }
+
   if (FRAME) {
-    renderBadge();
-    post("ready");
+    post("ready", { storage: Boolean(local) }); // the loader answers with "init"
   } else {
+    start();
     ensureConnected();
     render();
   }

@@ -17,9 +17,15 @@
     const pending = [];
     let frame = null;
     let ready = false;
+    let borrowing = false; // keeping the frame's storage for it
     let open = false;
     let position = opt.position === "left" ? "left" : "right";
     const isPhone = () => window.innerWidth < 540;
+    // When the browser refuses the frame its own storage, its keys live in this page's
+    // storage under this prefix (only keys the frame names "cs:…", only strings).
+    const PREFIX = "chatserver:";
+    const OPEN_KEY = `${PREFIX}open`; // sessionStorage: the panel stays open across this tab's pages
+    const hostStore = (area, fn) => { try { return fn(window[area]); } catch { return null; } };
 
     // Inline !important declarations outrank any stylesheet of the host page.
     const style = (props) => {
@@ -65,8 +71,14 @@
         const user = {};
         if (opt.name) user.name = opt.name;
         if (opt.email) user.email = opt.email;
-        frame.contentWindow.postMessage(
-          { chatserver: 1, type: "init", page: page(), user, phone: isPhone() }, ORIGIN);
+        const reopen = hostStore("sessionStorage", (s) => s.getItem(OPEN_KEY) === "1");
+        const init = { chatserver: 1, type: "init", page: page(), user, phone: isPhone(), open: reopen };
+        if (m.storage === false) {
+          borrowing = true;
+          init.storage = hostStore("localStorage", (s) => Object.fromEntries(Object.keys(s)
+            .filter((k) => k.startsWith(`${PREFIX}cs:`)).map((k) => [k.slice(PREFIX.length), s.getItem(k)]))) || {};
+        }
+        frame.contentWindow.postMessage(init, ORIGIN);
         pending.splice(0).forEach(send);
         emit("ready");
       } else if (m.type === "state") {
@@ -74,12 +86,16 @@
         open = Boolean(m.open);
         if (m.position === "left" || m.position === "right") position = m.position;
         layout();
+        hostStore("sessionStorage", (s) => s.setItem(OPEN_KEY, open ? "1" : ""));
         // Opened from the page (not by a click in the frame): give the frame the focus, so
         // the panel can put it on its composer.
         if (open && !wasOpen && document.activeElement !== frame) frame.focus();
         if (open !== wasOpen) emit(open ? "open" : "close");
       } else if (m.type === "event" && typeof m.name === "string") {
         emit(m.name, m.detail);
+      } else if (m.type === "store" && borrowing && /^cs:[\w:.-]{1,100}$/.test(m.key)) {
+        hostStore("localStorage", (s) => (typeof m.value === "string"
+          ? s.setItem(PREFIX + m.key, m.value) : s.removeItem(PREFIX + m.key)));
       }
     }
 
@@ -103,6 +119,11 @@
       window.addEventListener("message", onMessage);
       window.addEventListener("resize", () => {
         if (frame) send({ type: "layout", phone: layout() });
+      });
+      window.addEventListener("storage", (event) => { // another tab changed the frame's keys
+        if (borrowing && event.key && event.key.startsWith(`${PREFIX}cs:`)) {
+          send({ type: "storage", key: event.key.slice(PREFIX.length), value: event.newValue });
+        }
       });
       document.addEventListener("keydown", (event) => {
         if (event.key === "Escape" && open) send({ type: "close" });
