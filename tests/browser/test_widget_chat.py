@@ -11,8 +11,7 @@ from playwright.async_api import Browser, expect
 
 from chatserver.store import Store
 from tests import client as cl
-from tests.browser.test_chat_e2e import watch
-from tests.browser.widget_helpers import host_pages, online_agent, open_panel, panel, say
+from tests.browser.widget_helpers import online_agent, open_panel, panel, say, shop, start_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -34,12 +33,9 @@ async def test_queue_join_typing_read_and_rating(browser: Browser, live_server: 
     await other.send({"type": "message", "client_id": "o1", "text": "I was first"})
     first = (await agent.expect("assigned"))["conversation_id"]
     problems: list[str] = []
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            watch(page, problems)
-            await page.goto(host.page(live_server.base_url))
+    try:
+        async with shop(browser, live_server, problems=problems) as s:
+            page = s.page
             frame = await open_panel(page)
             await expect(frame.get_by_test_id("greeting")).to_contain_text("How can we help")
             await say(frame, "Do you ship to Tabriz?")
@@ -104,25 +100,21 @@ async def test_queue_join_typing_read_and_rating(browser: Browser, live_server: 
             await say(frame, "One more question")
             await expect(rating).to_be_hidden()
             assert problems == []
-        finally:
-            await ctx.close()
-            await agent.close()
-            await other.close()
+    finally:
+        await agent.close()
+        await other.close()
 
 
 async def test_reload_and_second_tab_show_the_same_conversation(
     browser: Browser, live_server: Any
 ) -> None:
     agent = await online_agent(live_server)
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        url = host.page(live_server.base_url)
-        try:
-            page = await ctx.new_page()
-            await page.goto(url)
+    try:
+        async with shop(browser, live_server) as s:
+            page = s.page
+            url = s.url
             frame = await open_panel(page)
-            await say(frame, "First question")
-            conv_id = (await agent.expect("assigned"))["conversation_id"]
+            conv_id = await start_chat(frame, agent, "First question")
             await agent_message(agent, conv_id, "a1", "First answer")
             await expect(frame.get_by_test_id("message-text")).to_have_text(
                 ["First question", "First answer"]
@@ -139,7 +131,7 @@ async def test_reload_and_second_tab_show_the_same_conversation(
                 ["First question", "First answer"]
             )
 
-            tab2 = await ctx.new_page()
+            tab2 = await s.ctx.new_page()
             await tab2.goto(url)
             frame2 = await open_panel(tab2)
             await expect(frame2.get_by_test_id("message-text")).to_have_text(
@@ -151,19 +143,19 @@ async def test_reload_and_second_tab_show_the_same_conversation(
             expected.append("Seen in both")
             for f in (frame, frame2):
                 await expect(f.get_by_test_id("message-text")).to_have_text(expected)
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()
 
 
 async def test_persian_conversation_is_right_to_left(browser: Browser, live_server: Any) -> None:
     agent = await online_agent(live_server)
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            # A Persian page: no locale attribute, the page's lang decides.
-            await page.goto(host.page(live_server.base_url, lang="fa"))
+    # A Persian page: no locale attribute, the page's lang decides.
+    persian = {"lang": "fa"}
+    try:
+        async with shop(
+            browser, live_server, persian, viewport={"width": 1280, "height": 720}
+        ) as s:
+            page = s.page
             frame = await panel(page)
             box = await page.locator("iframe[data-chatserver]").bounding_box()
             assert box is not None and box["x"] == 0  # the launcher sits bottom-left
@@ -196,63 +188,55 @@ async def test_persian_conversation_is_right_to_left(browser: Browser, live_serv
             await frame.get_by_test_id("close").click()
             await agent_message(agent, conv_id, "a2", "پیام دوم")
             await expect(frame.get_by_test_id("unread")).to_have_text("۱")
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()
 
 
 async def test_offline_form_waits_in_the_queue(browser: Browser, live_server: Any) -> None:
     await asyncio.to_thread(live_server.add_agent, "sara@example.com", "password123", "Sara")
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            await page.goto(host.page(live_server.base_url))
-            frame = await open_panel(page)
-            # Nobody online: the offline form instead of the composer.
-            form = frame.get_by_test_id("start-form")
-            await expect(form).to_be_visible()
-            await expect(frame.get_by_test_id("composer-form")).to_be_hidden()
-            await expect(frame.get_by_test_id("conversation-status")).to_have_text(
-                "We're away right now"
-            )
-            await form.get_by_test_id("start-submit").click()
-            await expect(form.get_by_role("alert")).to_have_text(
-                "Please fill in the highlighted fields."
-            )
-            await expect(form.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
-            await form.get_by_label("Name").fill("Ali")
-            await form.get_by_label("Email").fill("ali@example.com")
-            await form.get_by_label("Message").fill("Please call me back about order 4521")
-            await form.get_by_test_id("start-submit").click()
-            mine = frame.get_by_test_id("message").filter(has_text="order 4521")
-            await expect(mine.get_by_test_id("message-state")).to_have_text("sent")
-            await expect(form).to_be_hidden()
-            await expect(frame.get_by_test_id("queue")).to_contain_text(
-                "We'll reply to ali@example.com."
-            )
+    async with shop(browser, live_server) as s:
+        page = s.page
+        frame = await open_panel(page)
+        # Nobody online: the offline form instead of the composer.
+        form = frame.get_by_test_id("start-form")
+        await expect(form).to_be_visible()
+        await expect(frame.get_by_test_id("composer-form")).to_be_hidden()
+        await expect(frame.get_by_test_id("conversation-status")).to_have_text(
+            "We're away right now"
+        )
+        await form.get_by_test_id("start-submit").click()
+        await expect(form.get_by_role("alert")).to_have_text(
+            "Please fill in the highlighted fields."
+        )
+        await expect(form.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+        await form.get_by_label("Name").fill("Ali")
+        await form.get_by_label("Email").fill("ali@example.com")
+        await form.get_by_label("Message").fill("Please call me back about order 4521")
+        await form.get_by_test_id("start-submit").click()
+        mine = frame.get_by_test_id("message").filter(has_text="order 4521")
+        await expect(mine.get_by_test_id("message-state")).to_have_text("sent")
+        await expect(form).to_be_hidden()
+        await expect(frame.get_by_test_id("queue")).to_contain_text(
+            "We'll reply to ali@example.com."
+        )
 
-            # The next agent to sign in finds it in the queue, with the email to answer.
-            token = await asyncio.to_thread(live_server.login, "sara@example.com")
-            agent, welcome = await cl.agent(live_server.ws_url, token, status="away")
-            [item] = welcome["queue"]
-            assert item["visitor"]["email"] == "ali@example.com"
-            assert item["visitor"]["name"] == "Ali"
-            assert item["preview"] == "Please call me back about order 4521"
-            await agent.close()
-        finally:
-            await ctx.close()
+        # The next agent to sign in finds it in the queue, with the email to answer.
+        token = await asyncio.to_thread(live_server.login, "sara@example.com")
+        agent, welcome = await cl.agent(live_server.ws_url, token, status="away")
+        [item] = welcome["queue"]
+        assert item["visitor"]["email"] == "ali@example.com"
+        assert item["visitor"]["name"] == "Ali"
+        assert item["preview"] == "Please call me back about order 4521"
+        await agent.close()
 
 
 async def test_prechat_form_with_departments(browser: Browser, live_server: Any) -> None:
     store = Store.from_url(live_server.redis_url)
     await store.update_site("demo", {"prechat": "1", "departments": "Sales,Support"})
     agent = await online_agent(live_server)
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            await page.goto(host.page(live_server.base_url))
+    try:
+        async with shop(browser, live_server) as s:
+            page = s.page
             frame = await open_panel(page)
             form = frame.get_by_test_id("start-form")
             await expect(form.get_by_test_id("start-submit")).to_have_text("Start chat")
@@ -270,7 +254,6 @@ async def test_prechat_form_with_departments(browser: Browser, live_server: Any)
             assert conv["visitor"]["name"] == "Sima"
             # Details given once: no form for the next chat.
             await expect(form).to_be_hidden()
-        finally:
-            await ctx.close()
-            await agent.close()
-            await store.close()
+    finally:
+        await agent.close()
+        await store.close()

@@ -7,14 +7,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.test_chat_e2e import watch
 from tests.browser.widget_helpers import (
     HOSTILE_CSS,
-    host_pages,
     online_agent,
     open_panel,
     panel,
     say,
+    shop,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -23,18 +22,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 async def test_hostile_page_embeds_it_twice_and_chats(browser: Browser, live_server: Any) -> None:
     agent = await online_agent(live_server)
     problems: list[str] = []
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
-    with host_pages() as host:
-        url = host.page(
-            live_server.base_url,
-            head=f"<style>{HOSTILE_CSS}</style>",
-            attrs='data-site="demo" data-name="Ali" data-email="ali@example.com"',
-            times=2,
-        )
-        try:
-            page = await ctx.new_page()
-            watch(page, problems)
-            await page.goto(url)
+    try:
+        async with shop(
+            browser,
+            live_server,
+            page={
+                "head": f"<style>{HOSTILE_CSS}</style>",
+                "attrs": 'data-site="demo" data-name="Ali" data-email="ali@example.com"',
+                "times": 2,
+            },
+            problems=problems,
+            viewport={"width": 1280, "height": 800},
+        ) as s:
+            page = s.page
+            url = s.url
             frame = await panel(page)
             # Included twice, framed once; the page's CSS moved nothing.
             iframe = page.locator("iframe[data-chatserver]")
@@ -80,20 +81,16 @@ async def test_hostile_page_embeds_it_twice_and_chats(browser: Browser, live_ser
             await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow ugc")
             assert await reply.locator("b").count() == 0
             assert problems == []
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()
 
 
 async def test_page_api_unread_badge_and_keyboard(browser: Browser, live_server: Any) -> None:
     agent = await online_agent(live_server)
-    ctx = await browser.new_context(viewport={"width": 1024, "height": 768})
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            problems: list[str] = []
-            watch(page, problems)
-            await page.goto(host.page(live_server.base_url))
+    problems: list[str] = []
+    try:
+        async with shop(browser, live_server, problems=problems) as s:
+            page = s.page
             frame = await panel(page)
             await page.evaluate(
                 """() => {
@@ -155,25 +152,24 @@ async def test_page_api_unread_badge_and_keyboard(browser: Browser, live_server:
             assert ["message", {"from": "agent", "text": "Answer 2"}] in seen
             # The page's own listener threw: logged, nothing else broke.
             assert problems == []
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()
 
 
 async def test_phone_layout_fills_the_screen_without_motion(
     browser: Browser, live_server: Any
 ) -> None:
     agent = await online_agent(live_server)
-    ctx = await browser.new_context(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        reduced_motion="reduce",
-    )
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            await page.goto(host.page(live_server.base_url))
+    try:
+        async with shop(
+            browser,
+            live_server,
+            viewport={"width": 360, "height": 740},
+            is_mobile=True,
+            has_touch=True,
+            reduced_motion="reduce",
+        ) as s:
+            page = s.page
             frame = await open_panel(page)
             box = await page.locator("iframe[data-chatserver]").bounding_box()
             assert box == {"x": 0, "y": 0, "width": 360, "height": 740}
@@ -193,6 +189,5 @@ async def test_phone_layout_fills_the_screen_without_motion(
             await expect(frame.get_by_test_id("launcher")).to_be_visible()
             box = await page.locator("iframe[data-chatserver]").bounding_box()
             assert box is not None and box["width"] == 88
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()

@@ -12,8 +12,7 @@ from playwright.async_api import Browser, Frame, expect
 
 from chatserver.store import Store
 from tests import client as cl
-from tests.browser.test_chat_e2e import watch
-from tests.browser.widget_helpers import host_pages, online_agent, open_panel, say, texts
+from tests.browser.widget_helpers import online_agent, open_panel, say, shop, start_chat, texts
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -69,16 +68,11 @@ async def test_server_restart_mid_chat(browser: Browser, live_server: Any) -> No
     agent = await online_agent(live_server)
     node = live_server.nodes[0]
     problems: list[str] = []
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        try:
-            page = await ctx.new_page()
-            watch(page, problems)
-            await page.goto(host.page(live_server.base_url))
+    try:
+        async with shop(browser, live_server, problems=problems) as s:
+            page = s.page
             frame = await open_panel(page)
-            await say(frame, "one")
-            conv_id = (await agent.expect("assigned"))["conversation_id"]
-            await agent.expect("synced")
+            conv_id = await start_chat(frame, agent, "one")
             await agent.send(
                 {"type": "message", "conversation_id": conv_id, "client_id": "a2", "text": "two"}
             )
@@ -109,24 +103,19 @@ async def test_server_restart_mid_chat(browser: Browser, live_server: Any) -> No
             assert await stored_texts(live_server, conv_id) == expected
             assert problems == []
             await agent2.close()
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()
 
 
 async def test_messages_typed_offline_are_sent_once(browser: Browser, live_server: Any) -> None:
     agent = await online_agent(live_server)
     node = live_server.nodes[0]
-    ctx = await browser.new_context()
-    with host_pages() as host:
-        url = host.page(live_server.base_url)
-        try:
-            page = await ctx.new_page()
-            await page.goto(url)
+    try:
+        async with shop(browser, live_server) as s:
+            page = s.page
+            url = s.url
             frame = await open_panel(page)
-            await say(frame, "before")
-            conv_id = (await agent.expect("assigned"))["conversation_id"]
-            await agent.expect("synced")
+            conv_id = await start_chat(frame, agent, "before")
             before = list(agent.frames)
 
             await asyncio.to_thread(node.kill)  # gone without a word
@@ -142,7 +131,7 @@ async def test_messages_typed_offline_are_sent_once(browser: Browser, live_serve
             await page.close()
 
             await asyncio.to_thread(node.start)
-            page = await ctx.new_page()
+            page = await s.ctx.new_page()
             await page.goto(url)
             frame = await open_panel(page)
             await visitor_sees(frame, ["before", *offline])
@@ -157,6 +146,5 @@ async def test_messages_typed_offline_are_sent_once(browser: Browser, live_serve
             assert_each_once(seen, conv_id)
             assert await stored_texts(live_server, conv_id) == ["before", *offline]
             await agent2.close()
-        finally:
-            await ctx.close()
-            await agent.close()
+    finally:
+        await agent.close()

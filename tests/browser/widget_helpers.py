@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from playwright.async_api import Frame, Page, expect
+from playwright.async_api import Browser, BrowserContext, Frame, Page, expect
 
 from tests import client as cl
+from tests.browser.test_chat_e2e import watch
 from tests.servers import LiveServer
 
 HOSTILE_CSS = """
@@ -74,13 +76,37 @@ class HostPages:
         self.server.server_close()
 
 
-@contextmanager
-def host_pages() -> Iterator[HostPages]:
-    pages = HostPages()
+@dataclass
+class Shop:
+    host: HostPages
+    url: str
+    ctx: BrowserContext
+    page: Page
+
+
+@asynccontextmanager
+async def shop(
+    browser: Browser,
+    live: LiveServer,
+    page: dict[str, Any] | None = None,
+    problems: list[str] | None = None,
+    **context: Any,
+) -> AsyncIterator[Shop]:
+    """A browser context (``context`` options) with a customer's page open, on another origin,
+    that embeds the widget (``page`` options of :meth:`HostPages.page`). Script errors and
+    dialogs on the page are added to ``problems``."""
+    host = HostPages()
+    ctx = await browser.new_context(**context)
     try:
-        yield pages
+        url = host.page(live.base_url, **(page or {}))
+        tab = await ctx.new_page()
+        if problems is not None:
+            watch(tab, problems)
+        await tab.goto(url)
+        yield Shop(host, url, ctx, tab)
     finally:
-        pages.close()
+        await ctx.close()
+        host.close()
 
 
 async def panel(page: Page) -> Frame:
@@ -111,6 +137,14 @@ async def say(frame: Frame, text: str, state: str = "sent") -> None:
     await expect(composer).to_have_value("")
     mine = frame.get_by_test_id("message").filter(has_text=text)
     await expect(mine.get_by_test_id("message-state")).to_have_text(state)
+
+
+async def start_chat(frame: Frame, agent: cl.Client, text: str) -> str:
+    """The visitor writes ``text``; returns the id of the conversation assigned to ``agent``."""
+    await say(frame, text)
+    conv_id: str = (await agent.expect("assigned"))["conversation_id"]
+    await agent.expect("synced", lambda f: f["conversation_id"] == conv_id)
+    return conv_id
 
 
 async def online_agent(
