@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatserver.connection import AgentConn
 from chatserver.frames import ack_frame
-from chatserver.hub import AgentConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError

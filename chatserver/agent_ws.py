@@ -9,9 +9,9 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.agent_actions import CONSOLE_FRAMES, console_action
+from chatserver.connection import AgentConn
 from chatserver.endpoint import choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
-from chatserver.hub import AgentConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 

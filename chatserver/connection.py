@@ -114,3 +114,23 @@ class Connection:
         if frame is not None:
             self.send(frame)
         return False
+
+
+class VisitorConn(Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visitor_id = ""
+        self.name = ""
+        self.department = ""
+        self.conv_id: str | None = None
+        self.conv_status: str | None = None
+        self.last_queue: tuple[int, int | None] | None = None
+
+
+class AgentConn(Connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agent_id = ""
+        self.name = ""
+        self.account: dict[str, str] = {}
+        self.status = "online"

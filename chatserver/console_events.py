@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from chatserver.protocol import ProtocolError
 
 if TYPE_CHECKING:
-    from chatserver.hub import AgentConn, Hub
+    from chatserver.connection import AgentConn
+    from chatserver.hub import Hub
 
 CONSOLE_EVENTS = frozenset({"k", "ac"})
 CLOSE_UNAUTHORIZED = 4401

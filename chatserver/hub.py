@@ -16,10 +16,9 @@ from redis.exceptions import RedisError
 
 from chatserver.bus import Bus
 from chatserver.config import Settings
-from chatserver.connection import CLOSE_TRY_AGAIN, Connection
+from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn, Connection, VisitorConn
 from chatserver.console_events import CONSOLE_EVENTS, on_console_event
-from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
-from chatserver.core.routing import free_capacity, online_count, total_capacity
+from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.frames import (
     agent_only,
     conversation_summary,
@@ -30,6 +29,7 @@ from chatserver.frames import (
 from chatserver.lifecycle import Lifecycle
 from chatserver.log import get_logger
 from chatserver.protocol import ZERO_ID, OutFrame, parse_stream_id
+from chatserver.queue_updates import QueueUpdates
 from chatserver.router import Router
 from chatserver.store import Store, now_ms
 
@@ -42,27 +42,7 @@ HISTORY_PAGE = 1000
 SITE_CACHE_SECONDS = 5.0
 
 
-class VisitorConn(Connection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.visitor_id = ""
-        self.name = ""
-        self.department = ""
-        self.conv_id: str | None = None
-        self.conv_status: str | None = None
-        self.last_queue: tuple[int, int | None] | None = None
-
-
-class AgentConn(Connection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.agent_id = ""
-        self.name = ""
-        self.account: dict[str, str] = {}
-        self.status = "online"
-
-
-class Hub:
+class Hub(QueueUpdates):
     def __init__(
         self, store: Store, settings: Settings, redis_url: str, clock: Callable[[], int] = now_ms
     ) -> None:
@@ -460,71 +440,6 @@ class Hub:
         )
         for conn in conns:
             conn.send(frame)
-
-    # --- queue positions ------------------------------------------------------------------
-    def queue_changed(self, site: str) -> None:
-        """Schedule one debounced queue update for the site's local visitors and agents."""
-        if site in self._queue_timers:
-            return
-        loop = asyncio.get_running_loop()
-        self._queue_timers[site] = loop.call_later(
-            QUEUE_DEBOUNCE, lambda: self.spawn(self._queue_update(site))
-        )
-
-    async def _queue_update(self, site: str) -> None:
-        self._queue_timers.pop(site, None)
-        waiting = [
-            c for c in self.site_visitors.get(site, ()) if c.conv_id and c.conv_status == "queued"
-        ]
-        agent_conns = list(self.site_agents.get(site, ()))
-        if not waiting and not agent_conns:
-            return
-        agents = await self.store.agent_snapshots(site)
-        if waiting:
-            ranks = await self.store.queue_ranks(
-                site, [(c.conv_id or "", c.department) for c in waiting]
-            )
-            free, total, online = (
-                free_capacity(agents),
-                total_capacity(agents),
-                online_count(agents),
-            )
-            handle = self.handle_times.get(site, HandleTimeEstimator()).mean
-            for conn, rank in zip(waiting, ranks, strict=True):
-                if rank is None:
-                    continue
-                position = rank + 1
-                estimate = estimate_wait(position, free, total, online, handle)
-                if should_notify(conn.last_queue, (position, estimate)) or online == 0:
-                    conn.last_queue = (position, estimate)
-                    conn.send(
-                        {
-                            "type": "queue",
-                            "conversation_id": conn.conv_id,
-                            "position": position,
-                            "estimated_wait": estimate,
-                            "agents_online": online,
-                        }
-                    )
-        if agent_conns:
-            frame = OutFrame({"type": "queue", "items": await self.queue_items(site)})
-            for aconn in agent_conns:
-                aconn.send(frame)
-
-    async def queue_items(self, site: str, limit: int = 100) -> list[dict[str, Any]]:
-        entries = await self.store.queue_entries(site, limit)
-        convs = await self.store.get_conversations(site, [cid for cid, _, _ in entries])
-        visitors = await self.store.load_visitors(site, [c.get("visitor", "") for c in convs])
-        by_id = {c.get("id"): (c, v) for c, v in zip(convs, visitors, strict=True)}
-        items = []
-        for position, (conv_id, _dept, _score) in enumerate(entries, 1):
-            found = by_id.get(conv_id)
-            if found is None:
-                continue
-            summary = conversation_summary(*found)
-            summary["position"] = position
-            items.append(summary)
-        return items
 
 
 def conn_cursor_id(conn: Connection, conv_id: str) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chatserver.hub import VisitorConn
+from chatserver.connection import VisitorConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError

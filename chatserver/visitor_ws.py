@@ -10,11 +10,10 @@ from starlette.websockets import WebSocket
 
 from chatserver.auth import verify_visitor_token, visitor_token
 from chatserver.config import valid_site_name
-from chatserver.connection import CLOSE_TRY_AGAIN
+from chatserver.connection import CLOSE_TRY_AGAIN, VisitorConn
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
-from chatserver.hub import VisitorConn
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
