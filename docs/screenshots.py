@@ -1,6 +1,7 @@
 """Take the README's screenshots: a real server, a real chat, headless Chromium.
 
 Run: .venv/bin/python docs/screenshots.py
+It also prints the widget's weight before its panel opens (the README's figure).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from playwright.async_api import async_playwright
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
 from docs.console_screens import console_screens
+from docs.widget_screens import widget_screens
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import LiveServer
 
@@ -55,9 +57,12 @@ async def main() -> None:
                 await agent.get_by_test_id("composer").press("Enter")
                 await visitor.get_by_text("warehouse").wait_for()
                 await asyncio.sleep(0.5)
-                await visitor.screenshot(path=str(OUT / "visitor.png"))
                 await agent.screenshot(path=str(OUT / "agent.png"))
                 await console_screens(live, browser, OUT)
+                sizes = await widget_screens(live, browser, OUT)
+                rows = [f"{n:>7,} B  {path}" for path, n in sorted(sizes.items())]
+                rows.append(f"{sum(sizes.values()):>7,} B  widget before the panel opens (gzip)")
+                sys.stdout.write("\n".join(rows) + "\n")
                 await browser.close()
         finally:
             live.stop()

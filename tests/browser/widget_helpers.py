@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Frame, Page, expect
+from playwright.async_api import Browser, BrowserContext, Frame, Page, Request, expect
 
 from tests import client as cl
 from tests.browser.test_chat_e2e import watch
@@ -59,15 +59,14 @@ class HostPages:
         lang: str = "en",
         head: str = "",
         times: int = 1,
+        body: str = "<div><h1>Shop</h1><p>Products and prices.</p></div>",
     ) -> str:
         """Publish a shop page embedding the widget ``times`` times; returns its URL."""
         tag = f'<script src="{chat_url}/widget.js" {attrs} async></script>'
         self.pages[path] = (
             f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>Shop</title>{head}</head><body><div><h1>Shop</h1>"
-            "<p>Products and prices.</p><button id=help>Help</button></div>"
-            f"{tag * times}</body></html>"
+            f"<title>Shop</title>{head}</head><body>{body}{tag * times}</body></html>"
         )
         return self.origin + path
 
@@ -166,3 +165,20 @@ def texts(frames: list[dict[str, Any]], conv_id: str) -> list[str]:
         and f.get("conversation_id") == conv_id
         and f.get("from") in ("visitor", "agent")
     ]
+
+
+async def widget_bytes(page: Page, url: str, origin: str) -> dict[str, int]:
+    """Load ``url`` in ``page`` (a fresh context: nothing cached) and return what came from the
+    chat server at ``origin`` until the widget is ready, panel still closed: path -> bytes of
+    the body as sent (gzipped when the server compresses it)."""
+    finished: list[Request] = []
+    page.on("requestfinished", lambda request: finished.append(request))
+    await page.goto(url)
+    await panel(page)
+    await page.wait_for_load_state("networkidle")
+    sizes = {}
+    for request in finished:
+        if request.url.startswith(origin):
+            path = request.url[len(origin) :].split("?")[0]
+            sizes[path] = (await request.sizes())["responseBodySize"]
+    return sizes
