@@ -160,7 +160,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
         )
         _say(f"chatserver listening on {base}")
-        _say(f"  visitor demo page:  {base}/chat?site={settings.default_site}")
+        _say(f"  demo shop (widget): {base}/")
         _say(f"  agent console:      {base}/agent")
         _say(f"  health:             {base}/healthz")
         if args.demo:
