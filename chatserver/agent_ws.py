@@ -10,8 +10,8 @@ from starlette.websockets import WebSocket
 
 from chatserver.agent_actions import CONSOLE_FRAMES, console_action
 from chatserver.connection import AgentConn
-from chatserver.endpoint import choose_format, receive_loop
-from chatserver.frames import ack_frame, conversation_summary
+from chatserver.endpoint import Receipts, choose_format, receive_loop
+from chatserver.frames import conversation_summary
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 
@@ -62,6 +62,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
     try:
         await receive_loop(ws, conn, services.agent_codec, services.settings, session.handle)
     finally:
+        session.receipts.close()
         services.hub.remove(conn)
 
 
@@ -70,6 +71,7 @@ class AgentSession:
         self.s = services
         self.conn = conn
         self.ready = False
+        self.receipts = Receipts(conn)
 
     async def handle(self, f: dict[str, Any]) -> None:
         ftype = f["type"]
@@ -82,18 +84,23 @@ class AgentSession:
             raise ProtocolError("not_ready", "send hello first")
         conn, store, hub = self.conn, self.s.store, self.s.hub
         if ftype == "message":
-            res = await store.send_message(
-                conn.site,
-                f["conversation_id"],
-                "agent",
-                conn.agent_id,
-                conn.name,
-                f["client_id"],
-                f["text"],
-                hub.clock(),
-                await hub.lifecycle.policy(conn.site),
+            # Queued now (so stored in arrival order), acknowledged when stored: an agent
+            # typing fast in several chats never waits a round trip per message.
+            policy = await hub.lifecycle.policy(conn.site)
+            sending = asyncio.ensure_future(
+                store.send_message(
+                    conn.site,
+                    f["conversation_id"],
+                    "agent",
+                    conn.agent_id,
+                    conn.name,
+                    f["client_id"],
+                    f["text"],
+                    hub.clock(),
+                    policy,
+                )
             )
-            conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
+            await self.receipts.add(f["client_id"], f["conversation_id"], sending)
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
             await store.publish(conn.site, ["t", f["conversation_id"], "agent", f["state"], ""])

@@ -6,7 +6,9 @@ usable. Only floods and authentication failures close it.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,8 +18,9 @@ from starlette.websockets import WebSocket
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.ratelimit import TokenBucket
+from chatserver.frames import ack_frame
 from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
-from chatserver.store import StoreError
+from chatserver.store import SendResult, StoreError
 
 CLOSE_FLOOD = 4008
 # Frames refused in a row for rate before the socket is closed as a flood.
@@ -44,6 +47,63 @@ def choose_format(ws: WebSocket) -> tuple[str, str | None]:
 def store_error(exc: StoreError, ref: str | None) -> ProtocolError:
     code = "conversation_closed" if exc.code == "closed" else exc.code
     return ProtocolError(code, STORE_MESSAGES.get(exc.code, exc.code), ref=ref)
+
+
+def unavailable(ref: str | None) -> ProtocolError:
+    return ProtocolError("unavailable", "storage unreachable; nothing was stored; retry", ref=ref)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    # Whoever drops a receipt (a closed socket) must not leave its error unretrieved.
+    if not fut.cancelled():
+        fut.exception()
+
+
+class Receipts:
+    """A socket's messages in flight: stored in arrival order and acknowledged in that order,
+    without the socket waiting for each round trip before reading its next frame.
+
+    The store call must already be queued (see ScriptRunner: calls run in call order) when
+    it is added here; :meth:`add` only waits when too many are in flight (backpressure).
+    """
+
+    MAX_IN_FLIGHT = 64
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.queue: deque[tuple[str, str, asyncio.Future[SendResult]]] = deque()
+        self.task: asyncio.Task[None] | None = None
+
+    async def add(self, client_id: str, conv_id: str, fut: asyncio.Future[SendResult]) -> None:
+        fut.add_done_callback(_retrieve)
+        self.queue.append((client_id, conv_id, fut))
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._acknowledge())
+        if len(self.queue) >= self.MAX_IN_FLIGHT:
+            await asyncio.wait({self.queue[0][2]})
+
+    async def _acknowledge(self) -> None:
+        try:
+            while self.queue:
+                client_id, conv_id, fut = self.queue[0]
+                frame: dict[str, Any]
+                try:
+                    frame = ack_frame(client_id, conv_id, await asyncio.shield(fut))
+                except ProtocolError as exc:
+                    frame = exc.frame()
+                except StoreError as exc:
+                    frame = store_error(exc, client_id).frame()
+                except (RedisError, OSError, TimeoutError) as exc:
+                    self.conn.log.warning("redis_unavailable", error=str(exc))
+                    frame = unavailable(client_id).frame()
+                self.queue.popleft()
+                self.conn.send(frame)
+        finally:
+            self.task = None
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 async def receive_loop(
@@ -88,8 +148,4 @@ async def receive_loop(
             conn.send(store_error(exc, ref).frame())
         except (RedisError, OSError, TimeoutError) as exc:
             conn.log.warning("redis_unavailable", error=str(exc))
-            conn.send(
-                ProtocolError(
-                    "unavailable", "storage unreachable; nothing was stored; retry", ref=ref
-                ).frame()
-            )
+            conn.send(unavailable(ref).frame())

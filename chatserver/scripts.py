@@ -55,13 +55,20 @@ class Script:
 
 
 class ScriptRunner:
-    """Runs scripts by SHA in per-turn pipelines, loading them again after a Redis restart."""
+    """Runs scripts by SHA in pipelines, loading them again after a Redis restart.
+
+    One pipeline is in flight at a time: calls made while it travels wait for the next one,
+    so batches grow with the load (one round trip carries many messages) and scripts run in
+    Redis in exactly the order they were called. Callers rely on that order: the messages of
+    one socket are stored in the order they arrived.
+    """
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self.scripts = {name: Script(name) for name in SCRIPT_NAMES}
         self._pending: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]] = []
         self._scheduled = False
+        self._in_flight = False
         self.round_trips = 0
 
     async def load_all(self) -> None:
@@ -82,11 +89,27 @@ class ScriptRunner:
 
     def _flush(self) -> None:
         self._scheduled = False
+        if self._in_flight or not self._pending:
+            return  # the batch in flight flushes the rest when it returns
         batch, self._pending = self._pending, []
-        if batch:
-            asyncio.get_running_loop().create_task(self._execute(batch))
+        self._in_flight = True
+        asyncio.get_running_loop().create_task(self._execute(batch))
+
+    def _done(self) -> None:
+        self._in_flight = False
+        if self._pending and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     async def _execute(
+        self, batch: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]]
+    ) -> None:
+        try:
+            await self._execute_batch(batch)
+        finally:
+            self._done()
+
+    async def _execute_batch(
         self, batch: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]]
     ) -> None:
         try:
