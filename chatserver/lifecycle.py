@@ -35,9 +35,17 @@ class Lifecycle:
         self.node = new_id("n")
         self.timers = TimerRunner(store, self.policy, clock)
         self.sweeper = Sweeper(store, self.policy, clock)
+        self._policies: dict[str, tuple[dict[str, str] | None, SitePolicy]] = {}
 
     async def policy(self, site: str) -> SitePolicy:
-        return SitePolicy.from_settings(await self.site_config(site))
+        """The site's policy; parsed once per cached settings object (this is per message)."""
+        config = await self.site_config(site)
+        cached = self._policies.get(site)
+        if cached is not None and cached[0] is config:
+            return cached[1]
+        policy = SitePolicy.from_settings(config)
+        self._policies[site] = (config, policy)
+        return policy
 
     def _presence_until(self) -> int:
         return self.clock() + self.settings.presence_ttl * 1000
