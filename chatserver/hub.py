@@ -260,6 +260,7 @@ class Hub(QueueUpdates):
             self.settings.presence_ttl,
             [d for d in conn.account.get("departments", "").split(",") if d],
             announce=announce,
+            now=self.clock(),
         )
 
     async def _heartbeat(self) -> None:

@@ -29,6 +29,16 @@ class Keys:
     def agent_sessions(self, agent_id: str) -> str:
         return f"{self.prefix}:account:{agent_id}:sessions"
 
+    # --- abuse limits (sorted sets of leases: member -> expiry ms; see core/leases.py) ------
+    def ip_limit(self, kind: str, ip: str) -> str:
+        """Leases of one client IP: ``conns`` (open visitor sockets), ``convs`` (new chats)."""
+        return f"{self.prefix}:limit:{kind}:{ip}"
+
+    def login_limit(self, kind: str, subject: str) -> str:
+        """Sign-in attempts per ``acct`` (a hash of the email) or ``ip``; one hash tag, so
+        one script checks both."""
+        return f"{self.prefix}:{{login}}:limit:{kind}:{subject}"
+
     # --- per site (hash-tagged) -------------------------------------------------------------
     def _s(self, site: str) -> str:
         return f"{self.prefix}:{{{site}}}"
@@ -91,6 +101,30 @@ class Keys:
         """Stream of latency records (wait, first response, response, resolution), capped."""
         return f"{self._s(site)}:latency"
 
+    def conversation_index(self, site: str) -> str:
+        """Sorted set conv_id -> created_at of every conversation (the supervisors' search)."""
+        return f"{self._s(site)}:convs"
+
+    def message_counts(self, site: str) -> str:
+        """Hash kind (visitor|agent) -> messages stored since the start (for /metrics)."""
+        return f"{self._s(site)}:msgcount"
+
+    def metrics_cursor(self, site: str) -> str:
+        """String: the last latency record folded into the buckets below."""
+        return f"{self._s(site)}:metrics:cursor"
+
+    def metrics_histograms(self, site: str) -> str:
+        """Hash 'kind|le' -> count since the start, plus 'kind|sum' and 'kind|count' (ms)."""
+        return f"{self._s(site)}:metrics:hist"
+
+    def metrics_hour(self, site: str, hour: int) -> str:
+        """List of the latency records whose time falls in ``hour`` (ms // 3600000)."""
+        return f"{self._s(site)}:metrics:h:{hour}"
+
+    def metrics_minute(self, site: str, minute: int) -> str:
+        """Hash gauge -> highest value sampled in ``minute`` (ms // 60000): queue length..."""
+        return f"{self._s(site)}:metrics:m:{minute}"
+
     def visitor_presence(self, site: str, visitor_id: str) -> str:
         """Hash node id -> expiry (ms) for each node holding a socket of the visitor."""
         return f"{self._s(site)}:vpresence:{visitor_id}"
@@ -98,6 +132,10 @@ class Keys:
     def presence(self, site: str, agent_id: str) -> str:
         """String with a TTL, refreshed while the agent has a live socket."""
         return f"{self._s(site)}:presence:{agent_id}"
+
+    def sender_limit(self, site: str, kind: str, sender_id: str) -> str:
+        """Leases of one visitor's (or agent's) ``msgs`` or ``typing`` events in the site."""
+        return f"{self._s(site)}:limit:{kind}:{sender_id}"
 
     def canned(self, site: str) -> str:
         """Hash shortcut -> text: the site's canned responses (``/shortcut`` in the composer)."""

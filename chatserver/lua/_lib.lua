@@ -32,10 +32,25 @@ local function schedule(timers_key, member, now, delay_ms)
   end
 end
 
--- Latency records for the dashboard, written when the moment happens (capped stream).
-local function record_latency(latency_key, kind, conv_id, agent_id, ms, now)
+-- Latency records for the dashboard, written when the moment happens (capped stream); the
+-- dashboard folds them into hourly buckets (store/metrics.py). dept: the conversation's.
+local function record_latency(latency_key, kind, conv_id, agent_id, ms, now, dept)
   redis.call('XADD', latency_key, 'MAXLEN', '~', 200000, '*', 'k', kind, 'c', conv_id,
-    'a', agent_id or '', 'ms', ms, 'ts', now)
+    'a', agent_id or '', 'ms', ms, 'ts', now, 'd', dept or '')
+end
+
+-- An agent's status changes: the period of 'online' or 'away' that ends is recorded (its
+-- length in ms), so the dashboard can add up each agent's time online.
+local function set_agent_status(state_key, latency_key, agent_id, status, now)
+  local a = redis.call('HMGET', state_key, 'status', 'status_since')
+  if a[1] == status then return false end
+  local since = tonumber(a[2] or '')
+  if since and (a[1] == 'online' or a[1] == 'away') then
+    record_latency(latency_key, a[1], '', agent_id, tostring(math.max(0, tonumber(now) - since)),
+      now, '')
+  end
+  redis.call('HSET', state_key, 'status', status, 'status_since', now)
+  return true
 end
 
 -- Put a handled conversation back in its queue ahead of newer arrivals (it keeps its place
@@ -66,11 +81,13 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
   local agent = c[1] or ''
   redis.call('HSET', k.conv, 'status', status_to, 'ended_at', now, 'ended_by', by_kind,
     'unanswered_since', '')
+  local ms = tostring(tonumber(now) - tonumber(c[5] or now))
   if status_to == 'resolved' then
     redis.call('HSET', k.conv, 'resolved_at', now, 'resolved_by', by_kind)
-    local ms = tostring(tonumber(now) - tonumber(c[5] or now))
     redis.call('HSET', k.conv, 'resolution_ms', ms)
-    record_latency(k.latency, 'resolution', conv_id, agent, ms, now)
+    record_latency(k.latency, 'resolution', conv_id, agent, ms, now, c[3])
+  else  -- missed or abandoned: counted by the dashboard (ms: since the chat was created)
+    record_latency(k.latency, status_to, conv_id, agent, ms, now, c[3])
   end
   if agent ~= '' then redis.call('SREM', k.agent_convs, conv_id) end
   local was_queued = redis.call('ZREM', k.queue, conv_id)

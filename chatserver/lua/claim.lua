@@ -34,7 +34,7 @@ for _, i in ipairs(order) do
     if not redis.call('HGET', KEYS[1], 'first_assigned_at') then
       redis.call('HSET', KEYS[1], 'first_assigned_at', now, 'wait_ms', wait)
     end
-    record_latency(latency_key, 'wait', ARGV[1], agent_id, wait, now)
+    record_latency(latency_key, 'wait', ARGV[1], agent_id, wait, now, c[4])
     redis.call('SADD', convs_key, ARGV[1])
     redis.call('HSET', state_key, 'last_assigned', now)
     redis.call('ZREM', timers_key, 'qto|' .. ARGV[1])

@@ -1,7 +1,7 @@
 -- An agent's disconnect grace ran out: unless the agent is back, every chat it holds goes
 -- back to the head of its queue and the visitors are told. Exactly once, like timer.lua.
 -- KEYS: 1 timers zset, 2 agent presence, 3 agent's conversations set, 4 agent state hash,
---       then for each conversation: hash, messages stream, queue zset
+--       then for each conversation: hash, messages stream, queue zset; last, latency stream
 -- ARGV: 1 member, 2 agent id, 3 now, 4 channel, 5 requeue map, 6 count, 7.. conversation ids
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[3]) then return {'gone'} end
@@ -29,8 +29,7 @@ end
 -- Chats assigned after the caller read the set: leave the timer for the next round.
 if redis.call('SCARD', KEYS[3]) > 0 then return {'again', moved} end
 redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('HGET', KEYS[4], 'status') ~= 'offline' then
-  redis.call('HSET', KEYS[4], 'status', 'offline')
+if set_agent_status(KEYS[4], KEYS[#KEYS], ARGV[2], 'offline', ARGV[3]) then
   redis.call('PUBLISH', ARGV[4], cmsgpack.pack({'s', ARGV[2], 'offline'}))
 end
 return {'requeued', moved}

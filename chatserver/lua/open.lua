@@ -2,7 +2,8 @@
 -- a visitor whose last conversation ended within the reopen window gets that one reopened.
 -- KEYS: 1 visitor hash, 2 new conversation hash, 3 queue zset, 4 open zset, 5 departments set,
 --       6 visitor's conversations zset, 7 timers zset, 8 last conversation hash, 9 its
---       messages stream, 10 its queue zset (8-10: any unused keys when there is none)
+--       messages stream, 10 its queue zset (8-10: any unused keys when there is none),
+--       11 latency stream, 12 the site's conversations by creation time (search index)
 -- ARGV: 1 conversation id, 2 visitor id, 3 site, 4 department, 5 now, 6 queue score,
 --       7 channel, 8 priority, 9 visitor name, 10 offline-offer delay (ms), 11 last
 --       conversation id ('' none), 12 its department, 13 reopen window (ms), 14 reopen map
@@ -36,7 +37,9 @@ redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 redis.call('ZADD', KEYS[4], now, ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[4])
 redis.call('ZADD', KEYS[6], now, ARGV[1])
+redis.call('ZADD', KEYS[12], now, ARGV[1])
 redis.call('HSET', KEYS[1], 'open_conv', ARGV[1])
+record_latency(KEYS[11], 'started', ARGV[1], '', '0', now, ARGV[4])
 schedule(KEYS[7], 'qto|' .. ARGV[1], now, ARGV[10])
 redis.call('PUBLISH', ARGV[7], cmsgpack.pack({'o', ARGV[1], ARGV[2], ARGV[4]}))
 return {'ok', ARGV[1]}

@@ -1,13 +1,13 @@
 -- Store one message and ring the site's doorbell, in one atomic step; the response clocks
 -- and the timers that watch them move in the same step.
 -- KEYS: 1 conversation hash, 2 messages stream, 3 client-id hash, 4 timers zset,
---       5 latency stream
+--       5 latency stream, 6 the site's message counters (hash, for /metrics)
 -- ARGV: 1 kind (visitor|agent), 2 sender id, 3 sender name, 4 client id, 5 text, 6 now (ms),
 --       7 channel, 8 conversation id, 9 transition map of this kind's message event,
 --       10 preview, 11 first-response target (ms, 0 off), 12 next-response target (ms),
 --       13 nudge delay (ms)
 local c = redis.call('HMGET', KEYS[1], 'status', 'visitor', 'agent', 'last_id',
-  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at')
+  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department')
 local status = c[1]
 if not status then return {'err', 'not_found'} end
 local kind, sender = ARGV[1], ARGV[2]
@@ -27,6 +27,7 @@ local prev = c[4] or '0-0'
 local id = redis.call('XADD', KEYS[2], '*', 'k', kind, 's', sender, 'n', ARGV[3],
   'c', client_id, 't', ARGV[5], 'ts', now)
 redis.call('HSET', KEYS[3], client_id, id .. ' ' .. now)
+redis.call('HINCRBY', KEYS[6], kind, 1)
 local response_ms = ''
 local unanswered = c[5] and c[5] ~= ''
 if kind == 'visitor' then
@@ -48,7 +49,7 @@ else
     response_ms = tostring(tonumber(now) - tonumber(c[5]))
     redis.call('HINCRBY', KEYS[1], 'responses', 1)
     redis.call('HINCRBY', KEYS[1], 'response_ms_total', response_ms)
-    record_latency(KEYS[5], 'response', conv_id, sender, response_ms, now)
+    record_latency(KEYS[5], 'response', conv_id, sender, response_ms, now, c[8])
     redis.call('ZREM', KEYS[4], 'nrt|' .. conv_id)
   end
   if not c[7] then
@@ -56,7 +57,7 @@ else
     if c[6] then
       local frt = tostring(tonumber(now) - tonumber(c[6]))
       redis.call('HSET', KEYS[1], 'first_response_ms', frt)
-      record_latency(KEYS[5], 'first_response', conv_id, sender, frt, now)
+      record_latency(KEYS[5], 'first_response', conv_id, sender, frt, now, c[8])
     end
     redis.call('ZREM', KEYS[4], 'frt|' .. conv_id)
   end

@@ -49,7 +49,8 @@ if kind == 'frt' then
   local ms = now - n(c[5])
   if ms < n(ARGV[9]) then return later(n(c[5]), n(ARGV[9])) end
   redis.call('HSET', KEYS[2], 'sla_first_breached_at', ARGV[4])
-  record_latency(KEYS[9], 'sla_first_breach', conv_id, c[2], tostring(ms), ARGV[4])
+  record_latency(KEYS[9], 'sla_first_breach', conv_id, c[2], tostring(ms), ARGV[4],
+    c[3])
   say('sla_breach', 'First response target missed')
   redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'first', c[2] or ''}))
   return {'fired'}
@@ -58,7 +59,8 @@ elseif kind == 'nrt' then
   local ms = now - n(c[7])
   if ms < n(ARGV[10]) then return later(n(c[7]), n(ARGV[10])) end
   redis.call('HINCRBY', KEYS[2], 'sla_next_breaches', 1)
-  record_latency(KEYS[9], 'sla_next_breach', conv_id, c[2], tostring(ms), ARGV[4])
+  record_latency(KEYS[9], 'sla_next_breach', conv_id, c[2], tostring(ms), ARGV[4],
+    c[3])
   say('sla_breach', 'Next response target missed')
   redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'next', c[2] or ''}))
   return {'fired'}

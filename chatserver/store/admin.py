@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatserver.store.agents import AgentStore
+from chatserver.store.base import now_ms
 
 
 class AdminStore(AgentStore):
@@ -27,13 +28,13 @@ class AdminStore(AgentStore):
         await pipe.execute()
         return len(tokens)
 
-    async def disconnect_agent(self, site: str, agent_id: str) -> None:
+    async def disconnect_agent(self, site: str, agent_id: str, now: int | None = None) -> None:
         """Take the agent out of routing now and close its sockets on every node."""
         k = self.k
         await self.scripts.run(
             "agent_deactivate",
-            [k.agent_state(site, agent_id), k.presence(site, agent_id)],
-            [agent_id, k.channel(site)],
+            [k.agent_state(site, agent_id), k.presence(site, agent_id), k.latency(site)],
+            [agent_id, k.channel(site), now_ms() if now is None else now],
         )
 
     async def account_changed(self, site: str, agent_id: str) -> None:

@@ -8,6 +8,7 @@ from chatserver.core.routing import AgentSnapshot
 from chatserver.store.base import (
     StoreError,
     new_id,
+    now_ms,
 )
 from chatserver.store.sites import SiteStore
 
@@ -24,8 +25,12 @@ class AgentStore(SiteStore):
         ttl: int,
         departments: Iterable[str] = (),
         announce: bool = True,
+        now: int | None = None,
     ) -> None:
         """Record the agent's state and presence; ``announce`` rings the doorbell (routing).
+
+        A change of status closes the agent's previous online/away period (a latency record
+        for the dashboard's time online) at ``now`` (default: the wall clock).
 
         The heartbeat calls this with ``announce=False`` for every connected agent, so the
         state is re-asserted even if Redis restarted and lost its last writes.
@@ -38,6 +43,7 @@ class AgentStore(SiteStore):
                 k.presence(site, agent_id),
                 k.agents(site),
                 k.timers(site),
+                k.latency(site),
             ],
             [
                 agent_id,
@@ -48,6 +54,7 @@ class AgentStore(SiteStore):
                 ",".join(departments),
                 k.channel(site),
                 "1" if announce else "0",
+                now_ms() if now is None else now,
             ],
         )
 

@@ -56,6 +56,8 @@ class ConversationStore(StoreBase):
                     k.conversation(site, last or conv_id),
                     k.messages(site, last or conv_id),
                     k.queue(site, last_dept),
+                    k.latency(site),
+                    k.conversation_index(site),
                 ],
                 [
                     conv_id,
@@ -104,6 +106,7 @@ class ConversationStore(StoreBase):
                 k.client_ids(site, conv_id),
                 k.timers(site),
                 k.latency(site),
+                k.message_counts(site),
             ],
             [
                 kind,

@@ -112,6 +112,7 @@ class LifecycleStore(StoreBase):
             ]
             for cid, dept in zip(conv_ids, depts, strict=True):
                 keys += [k.conversation(site, cid), k.messages(site, cid), k.queue(site, dept)]
+            keys.append(k.latency(site))
             res = await self.scripts.run(
                 "grace",
                 keys,
