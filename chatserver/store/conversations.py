@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.states import Event
+from chatserver.scripts import Arg
 from chatserver.store.base import (
     MAPS,
     SendResult,
@@ -80,6 +81,46 @@ class ConversationStore(StoreBase):
                 return str(res[0]), str(res[1])
         raise StoreError("conflict", "the visitor's conversations kept changing")
 
+    def send_call(
+        self,
+        site: str,
+        conv_id: str,
+        kind: str,
+        sender_id: str,
+        sender_name: str,
+        client_id: str,
+        text: str,
+        now: int,
+        policy: SitePolicy = DEFAULT_POLICY,
+    ) -> tuple[list[str], list[Arg]]:
+        """The keys and arguments of the `send` script (also what bench.ceiling runs)."""
+        event = Event.VISITOR_MESSAGE if kind == "visitor" else Event.AGENT_MESSAGE
+        k = self.k
+        keys = [
+            k.conversation(site, conv_id),
+            k.messages(site, conv_id),
+            k.client_ids(site, conv_id),
+            k.timers(site),
+            k.latency(site),
+            k.message_counts(site),
+        ]
+        args: list[Arg] = [
+            kind,
+            sender_id,
+            sender_name,
+            client_id,
+            text,
+            now,
+            k.channel(site),
+            conv_id,
+            MAPS[event],
+            text[:140],
+            policy.ms("sla_first_response_s"),
+            policy.ms("sla_next_response_s"),
+            policy.ms("nudge_after_s"),
+        ]
+        return keys, args
+
     async def send_message(
         self,
         site: str,
@@ -96,34 +137,10 @@ class ConversationStore(StoreBase):
 
         Raises StoreError('not_found' | 'forbidden' | 'closed').
         """
-        event = Event.VISITOR_MESSAGE if kind == "visitor" else Event.AGENT_MESSAGE
-        k = self.k
-        res = await self.scripts.run(
-            "send",
-            [
-                k.conversation(site, conv_id),
-                k.messages(site, conv_id),
-                k.client_ids(site, conv_id),
-                k.timers(site),
-                k.latency(site),
-                k.message_counts(site),
-            ],
-            [
-                kind,
-                sender_id,
-                sender_name,
-                client_id,
-                text,
-                now,
-                k.channel(site),
-                conv_id,
-                MAPS[event],
-                text[:140],
-                policy.ms("sla_first_response_s"),
-                policy.ms("sla_next_response_s"),
-                policy.ms("nudge_after_s"),
-            ],
+        keys, args = self.send_call(
+            site, conv_id, kind, sender_id, sender_name, client_id, text, now, policy
         )
+        res = await self.scripts.run("send", keys, args)
         tag = res[0]
         if tag == "ok":
             return SendResult(str(res[1]), now, False, int(res[3]) if res[3] else None)
