@@ -270,9 +270,12 @@ class Hub(QueueUpdates):
             for conns in self.agents.values()
             if (conn := next(iter(conns), None)) is not None and conn.account
         ]
+        # Presence matters only to open conversations (missed/abandoned timers): idle
+        # visitors cost nothing here.
         visitors: dict[str, list[str]] = {}
-        for site, visitor_id in self.visitors:
-            visitors.setdefault(site, []).append(visitor_id)
+        for (site, visitor_id), conns in self.visitors.items():
+            if any(c.conv_id for c in conns):
+                visitors.setdefault(site, []).append(visitor_id)
         await asyncio.gather(*beats, self.lifecycle.visitors_here(visitors))
 
     async def _routing_tick(self) -> None:
