@@ -79,7 +79,14 @@ async def _transfer(services: Services, conn: AgentConn, f: dict[str, Any]) -> N
                 "invalid_field", "that conversation is already yours", field="agent_id", ref=conv_id
             )
         await store.transfer_to_agent(
-            conn.site, conv_id, conn.agent_id, conn.name, to_agent, note, now
+            conn.site,
+            conv_id,
+            conn.agent_id,
+            conn.name,
+            to_agent,
+            note,
+            now,
+            await services.hub.lifecycle.policy(conn.site),
         )
         return
     department = f["department"]

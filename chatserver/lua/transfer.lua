@@ -3,10 +3,11 @@
 -- claim.lua makes), and the id moves between the two agents' sets in this step, so both loads
 -- stay true.
 -- KEYS: 1 conversation hash, 2 messages stream, 3 the holder's conversations set,
---       4 target's state hash, 5 target's presence key, 6 target's conversations set
+--       4 target's state hash, 5 target's presence key, 6 target's conversations set,
+--       7 timers zset
 -- ARGV: 1 conversation id, 2 now, 3 channel, 4 holder id, 5 holder name, 6 target id,
---       7 transition map (transfer), 8 note ('' for none)
-local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor')
+--       7 transition map (transfer), 8 note ('' for none), 9 reassign-if-silent delay (ms)
+local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor', 'unanswered_since')
 if not c[1] then return {'err', 'not_found'} end
 if c[2] ~= ARGV[4] then return {'err', 'forbidden'} end
 local target = transition(ARGV[7], c[1])
@@ -19,6 +20,8 @@ redis.call('SADD', KEYS[6], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', target, 'agent', ARGV[6], 'agent_name', name,
   'assigned_at', now)
 redis.call('HSET', KEYS[4], 'last_assigned', now)
+-- The new agent owes the waiting visitor an answer just as after an assignment.
+if c[4] and c[4] ~= '' then schedule(KEYS[7], 'assign|' .. ARGV[1], now, ARGV[9]) end
 local id = system_message(KEYS[1], KEYS[2], ARGV[3], ARGV[1], 'transferred', ARGV[6], name,
   ARGV[5] .. ' transferred the chat to ' .. name, now)
 if ARGV[8] ~= '' then

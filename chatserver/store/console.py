@@ -3,6 +3,7 @@ and the read-only views it shows (a visitor's earlier conversations, the team)."
 
 from __future__ import annotations
 
+from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.store.base import MAPS, SendResult, Stored, StoreError
 from chatserver.store.conversations import ConversationStore
@@ -51,6 +52,7 @@ class ConsoleStore(ConversationStore):
         target_id: str,
         note: str,
         now: int,
+        policy: SitePolicy = DEFAULT_POLICY,
     ) -> str:
         """Hand the conversation to ``target_id`` if it can take it now; returns the id of the
         'transferred' system message.
@@ -68,6 +70,7 @@ class ConsoleStore(ConversationStore):
                 k.agent_state(site, target_id),
                 k.presence(site, target_id),
                 k.agent_conversations(site, target_id),
+                k.timers(site),
             ],
             [
                 conv_id,
@@ -78,6 +81,7 @@ class ConsoleStore(ConversationStore):
                 target_id,
                 MAPS[Event.TRANSFER],
                 note,
+                policy.ms("assign_timeout_s"),
             ],
         )
         return _result(res)

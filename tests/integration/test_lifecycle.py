@@ -249,3 +249,22 @@ async def test_each_deadline_fires_once_across_two_nodes_and_survives_their_deat
         f"{sum(1 for n in fired if n > 1)}, never: {fired.count(0)}"
     )
     assert fired == [1] * len(conv_ids)
+
+
+async def test_a_transferred_chat_the_new_agent_leaves_unanswered_moves_on(
+    fast: LiveServer,
+) -> None:
+    set_policy(fast.redis_url, assign_timeout_s=2)
+    fast.start_node(FAST_NODE)
+    fast.add_agent("sara@example.com", name="Sara", capacity=1)
+    omid = fast.add_agent("omid@example.com", name="Omid", capacity=1)
+    sara, _ = await cl.agent(fast.ws_url, fast.login("sara@example.com"))
+    _, conv_id = await start_chat(fast)
+    await sara.expect("assigned", lambda f: f["conversation_id"] == conv_id)
+    other, _ = await cl.agent(fast.ws_url, fast.login("omid@example.com"))
+    await sara.send({"type": "transfer", "conversation_id": conv_id, "agent_id": omid})
+    await other.expect("assigned", lambda f: f["conversation_id"] == conv_id)
+    # Omid never answers: the chat moves on (back to Sara, the only other agent).
+    gone = await other.expect("unassigned", timeout=15)
+    assert gone["reason"] == "requeued"
+    await sara.expect("assigned", lambda f: f["conversation_id"] == conv_id, timeout=15)
