@@ -115,18 +115,7 @@ class ServerNode:
         }
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "chatserver",
-                    "serve",
-                    "--host",
-                    HOST,
-                    "--port",
-                    "0",
-                    "--port-file",
-                    str(port_file),
-                ],
+                self.command(port_file),
                 cwd=self.data_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -135,6 +124,21 @@ class ServerNode:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+
+    def command(self, port_file: Path) -> list[str]:
+        """The server's command line: it listens on a free port and writes it to port_file."""
+        return [
+            sys.executable,
+            "-m",
+            "chatserver",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+        ]
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         assert self.proc is not None
@@ -198,6 +202,8 @@ class ServerNode:
 class Cluster:
     """A redis-server plus ``servers`` chatserver processes, all in a temporary directory."""
 
+    node_class = ServerNode
+
     def __init__(self, servers: int, keep_data: bool = False) -> None:
         self.n_servers = servers
         self.keep_data = keep_data
@@ -213,7 +219,7 @@ class Cluster:
     def start(self) -> None:
         self.redis.start()
         self.nodes = [
-            ServerNode(i, self.redis.url, self.root / f"server{i}", {})
+            self.node_class(i, self.redis.url, self.root / f"server{i}", {})
             for i in range(self.n_servers)
         ]
         for node in self.nodes:  # start them together: each takes a second or two to import

@@ -85,7 +85,19 @@ class Peer:
         if self.t_open is None:
             self.t_open = now()
         self._welcome = asyncio.get_running_loop().create_future()
-        conn = await connect(
+        conn = await self.dial(host, port, timeout)
+        self.conn = conn
+        conn.send(self.hello())
+        try:
+            welcome = await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
+        except BaseException:
+            conn.abort()
+            raise
+        return welcome
+
+    async def dial(self, host: str, port: int, timeout: float) -> WsConnection:
+        """Open the WebSocket (handshake done); the protocol's hello comes next."""
+        return await connect(
             host,
             port,
             self.path(),
@@ -96,14 +108,6 @@ class Peer:
             skip_queue_frames=self.role == "agent",
             timeout=timeout,
         )
-        self.conn = conn
-        conn.send(self.hello())
-        try:
-            welcome = await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
-        except BaseException:
-            conn.abort()
-            raise
-        return welcome
 
     def close(self) -> None:
         self.stopping = True

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bench.cluster import HOST, BenchError, Cluster, Snapshot, gen_rss_kb, snapshot
-from bench.loadgen import Agent, Visitor, close_all, open_all, wait_until
+from bench.loadgen import Agent, Peer, Visitor, close_all, open_all, wait_until
 from bench.report import kv, latency_rows, mb, percentiles, table
-from bench.tracker import Tracker, now, quiet_gc
+from bench.tracker import Msg, Tracker, now, quiet_gc
 
 VISITOR_TEXT = "Hello, where is my order? It should have arrived yesterday."
 TICK = 0.005
@@ -39,8 +40,85 @@ class SteadyConfig:
     smoke: bool = False
 
 
+class Sender(Protocol):
+    """A simulated visitor as the pacer sees it, whatever protocol it speaks."""
+
+    ready: bool
+    pending: dict[str, dict[str, Any]]  # sent, not yet confirmed
+
+    def say(self, text: str, measured: bool | None = None) -> Msg: ...
+
+
+class SteadyRig:
+    """The clients of one protocol in the steady scenario: chatserver's own protocol here;
+    a baseline subclasses it (bench/baselines/)."""
+
+    protocol = "chatserver"
+    acks = True  # the server acknowledges each message: lost = acked, never delivered
+
+    def __init__(self, cluster: Cluster, cfg: SteadyConfig, tracker: Tracker) -> None:
+        self.cluster = cluster
+        self.cfg = cfg
+        self.tracker = tracker
+        self.nodes = [(HOST, node.port) for node in cluster.nodes]
+        self.capacity = cfg.capacity or math.ceil(cfg.visitors / cfg.agents)
+        self.visitors: Sequence[Sender] = []
+        self.peers: list[Peer] = []
+        self._tokens: list[str] = []
+        self._visitors: list[Visitor] = []
+
+    async def prepare(self) -> None:
+        """Server-side set-up before any socket opens (agent accounts, logins)."""
+        emails = await self.cluster.create_agents(self.cfg.agents, self.capacity)
+        self._tokens = await self.cluster.login_all(emails)
+
+    async def connect(self) -> float:
+        """Open every client (``peers`` first, so that they get closed on failure); each
+        visitor sends its first message. Returns when warm-up started (the agents are in);
+        raises BenchError when connections fail."""
+        cfg, tracker = self.cfg, self.tracker
+        agents = [
+            Agent(i, tracker, self.nodes, tok, cfg.msgpack) for i, tok in enumerate(self._tokens)
+        ]
+        visitors = [Visitor(i, tracker, self.nodes, cfg.msgpack) for i in range(cfg.visitors)]
+        self._visitors = visitors
+        return await self.open_peers(agents, visitors)
+
+    async def open_peers(self, agents: Sequence[Peer], visitors: Sequence[Any]) -> float:
+        """Open the agents, then the visitors (each says its first message); returns when the
+        visitors started, which is when warm-up starts."""
+        self.visitors = visitors
+        self.peers = [*agents, *visitors]
+        failures = await open_all(agents, self.cfg.connect_concurrency)
+        t_warm = now()
+        failures += await open_all(visitors, self.cfg.connect_concurrency, after=first_message)
+        if failures:
+            raise BenchError(f"{len(failures)} connections failed: {failures[:5]}")
+        return t_warm
+
+    def warm(self) -> bool:
+        """Warm-up is over: every conversation assigned, every message so far delivered."""
+        return self.tracker.settled() and all(v.t_assigned for v in self._visitors)
+
+    def cold(self) -> str:
+        """What is still missing when warm-up times out."""
+        unassigned = sum(1 for v in self._visitors if not v.t_assigned)
+        return (
+            f"{unassigned} visitors unassigned, "
+            f"{self.tracker.created - self.tracker.delivered} messages undelivered"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Entries for the result besides the common ones."""
+        return {}
+
+
+def first_message(visitor: Sender) -> None:
+    visitor.say("Hi! I have a question about my order.")
+
+
 async def pace(
-    visitors: list[Visitor], rate: float, duration: float, max_inflight: int
+    visitors: Sequence[Sender], rate: float, duration: float, max_inflight: int
 ) -> dict[str, Any]:
     """Open-loop pacer: ``rate`` visitor messages a second, round-robin over the visitors.
 
@@ -70,36 +148,17 @@ async def pace(
     return {"issued": issued, "skipped": skipped, "tick_lag_ms": percentiles(lags)}
 
 
-async def run_steady(cluster: Cluster, cfg: SteadyConfig) -> dict[str, Any]:
+async def run_steady(
+    cluster: Cluster, cfg: SteadyConfig, rig_class: type[SteadyRig] = SteadyRig
+) -> dict[str, Any]:
     tracker = Tracker()
-    nodes = [(HOST, node.port) for node in cluster.nodes]
-    capacity = cfg.capacity or math.ceil(cfg.visitors / cfg.agents)
-    emails = await cluster.create_agents(cfg.agents, capacity)
-    tokens = await cluster.login_all(emails)
-    agents = [Agent(i, tracker, nodes, tok, cfg.msgpack) for i, tok in enumerate(tokens)]
-    visitors = [Visitor(i, tracker, nodes, cfg.msgpack) for i in range(cfg.visitors)]
-    peers = [*agents, *visitors]
+    rig = rig_class(cluster, cfg, tracker)
+    await rig.prepare()
     try:
-        failures = await open_all(agents, cfg.connect_concurrency)
-        t_warm = now()
-
-        def first_message(visitor: Visitor) -> None:
-            visitor.say("Hi! I have a question about my order.")
-
-        failures += await open_all(visitors, cfg.connect_concurrency, after=first_message)
-        if failures:
-            raise BenchError(f"{len(failures)} connections failed: {failures[:5]}")
-        warm = await wait_until(
-            lambda: tracker.settled() and all(v.t_assigned for v in visitors),
-            cfg.warmup_timeout,
-            0.1,
-        )
+        t_warm = await rig.connect()
+        warm = await wait_until(rig.warm, cfg.warmup_timeout, 0.1)
         if not warm:
-            unassigned = sum(1 for v in visitors if not v.t_assigned)
-            raise BenchError(
-                f"warm-up did not finish in {cfg.warmup_timeout}s: {unassigned} visitors "
-                f"unassigned, {tracker.created - tracker.delivered} messages undelivered"
-            )
+            raise BenchError(f"warm-up did not finish in {cfg.warmup_timeout}s: {rig.cold()}")
         warmup_s = now() - t_warm
 
         with quiet_gc():
@@ -107,60 +166,69 @@ async def run_steady(cluster: Cluster, cfg: SteadyConfig) -> dict[str, Any]:
             t0 = now()
             tracker.measuring = True
             try:
-                pacer = await pace(visitors, cfg.rate / 2, cfg.duration, cfg.max_inflight)
+                pacer = await pace(rig.visitors, cfg.rate / 2, cfg.duration, cfg.max_inflight)
             finally:
                 tracker.measuring = False
             t1 = now()
         after = await snapshot(cluster)
 
         drained = await wait_until(
-            lambda: tracker.settled() and tracker.acked >= tracker.created, cfg.drain
+            lambda: tracker.settled() and (not rig.acks or tracker.acked >= tracker.created),
+            cfg.drain,
         )
         drain_s = now() - t1
     finally:
-        await close_all(peers)
-    result = summarize(tracker, t0, t1, before, after)
+        await close_all(rig.peers)
+    result = summarize(tracker, t0, t1, before, after, rig.acks)
     result.update(
         scenario="steady",
-        config={**asdict(cfg), "agent_capacity": capacity, "servers": len(cluster.nodes)},
+        config={**asdict(cfg), "agent_capacity": rig.capacity, "servers": len(cluster.nodes)},
         warmup_s=round(warmup_s, 3),
         drain_s=round(drain_s, 3),
         drained=drained,
         pacer=pacer,
         server_logs=cluster.log_summaries(),
         generator_rss_kb=gen_rss_kb(),
+        **rig.describe(),
     )
     result["passed"] = result["lost"] == 0 and result["duplicated"] == 0 and result["delivered"] > 0
     return result
 
 
 def summarize(
-    tracker: Tracker, t0: float, t1: float, before: Snapshot, after: Snapshot
+    tracker: Tracker, t0: float, t1: float, before: Snapshot, after: Snapshot, acks: bool = True
 ) -> dict[str, Any]:
+    """The figures of a run. Without server acks (a baseline), a message counts as handled by
+    the server when its echo reaches the sender, and as lost when the other side never got it.
+    """
     recs = list(tracker.msgs.values())
     window = t1 - t0
     measured = [r for r in recs if r.measured]
     per_second: Counter[int] = Counter()
-    delivered_window = stored_window = 0
+    delivered_window = stored_window = echoed_window = 0
     for r in recs:
         if r.t_other is not None and t0 <= r.t_other < t1:
             delivered_window += 1
             per_second[int(r.t_other - t0)] += 1
         if r.t_ack is not None and t0 <= r.t_ack < t1:
             stored_window += 1
-    lost = [r for r in recs if r.t_ack is not None and r.t_other is None]
+        if r.t_echo is not None and t0 <= r.t_echo < t1:
+            echoed_window += 1
+    lost = [r for r in recs if (r.t_ack is not None or not acks) and r.t_other is None]
+    handled_window = stored_window if acks else echoed_window
     server_cpu = [b.cpu - a.cpu for a, b in zip(before.servers, after.servers, strict=True)]
     redis_cpu = after.redis.cpu - before.redis.cpu
     gen_cpu = after.gen_cpu - before.gen_cpu
-    per_k = 1000 / stored_window if stored_window else 0.0
+    per_k = 1000 / handled_window if handled_window else 0.0
     cmds = after.counters["total_commands"] - before.counters["total_commands"]
     evalsha = after.counters["evalsha_calls"] - before.counters["evalsha_calls"]
     evalsha_usec = after.counters["evalsha_usec"] - before.counters["evalsha_usec"]
     reads = after.counters["reads"] - before.counters["reads"]
 
     def per_msg(value: int, digits: int = 3) -> float | None:
-        return round(value / stored_window, digits) if stored_window else None
+        return round(value / handled_window, digits) if handled_window else None
 
+    extra = {} if acks else {"relayed_in_window": echoed_window}
     return {
         "window_s": round(window, 3),
         "sent": tracker.created,
@@ -168,6 +236,7 @@ def summarize(
         "delivered": tracker.delivered,
         "sent_in_window": len(measured),
         "stored_in_window": stored_window,
+        **extra,
         "delivered_in_window": delivered_window,
         "delivered_per_s": round(delivered_window / window, 1) if window else 0.0,
         "delivered_per_second_series": [per_second[s] for s in range(int(window))],
@@ -193,7 +262,9 @@ def summarize(
         "duplicated": tracker.duplicates,
         "duplicate_samples": tracker.duplicate_samples,
         "out_of_order": tracker.out_of_order,
-        "echo_missing": sum(1 for r in recs if r.t_ack is not None and r.t_echo is None),
+        "echo_missing": sum(
+            1 for r in recs if (r.t_ack is not None or not acks) and r.t_echo is None
+        ),
         "unacked": sum(1 for r in recs if r.t_ack is None),
         "duplicate_acks": tracker.dup_acks,
         "unknown_messages": tracker.unknown,
@@ -221,8 +292,10 @@ def summarize(
 def render_steady(r: dict[str, Any]) -> str:
     c = r["config"]
     lat = r["latency_ms"]
+    acks = "relayed_in_window" not in r  # a baseline without acks reports what it relays
     head = (
-        f"steady: {c['visitors']} visitors, {c['agents']} agents (capacity {c['agent_capacity']}),"
+        f"{r.get('title', 'steady')}: {c['visitors']} visitors, {c['agents']} agents"
+        f" (capacity {c['agent_capacity']}),"
         f" {c['servers']} servers, target {c['rate']:.0f} msg/s for {c['duration']:.0f} s,"
         f" {'msgpack' if c['msgpack'] else 'json'}{' [smoke]' if c['smoke'] else ''}"
     )
@@ -248,11 +321,18 @@ def render_steady(r: dict[str, Any]) -> str:
     pacer = r["pacer"]
     logs = [s["events"] for s in r["server_logs"]]
     rows = [
-        ("warm-up", f"{r['warmup_s']:.1f} s (all conversations assigned)"),
+        (
+            "warm-up",
+            f"{r['warmup_s']:.1f} s "
+            + ("(all conversations assigned)" if acks else "(every first message relayed)"),
+        ),
         (
             "messages",
             f"sent {r['sent']}, acked {r['acked']}, delivered {r['delivered']} "
-            f"(in window: sent {r['sent_in_window']}, stored {r['stored_in_window']})",
+            f"(in window: sent {r['sent_in_window']}, stored {r['stored_in_window']})"
+            if acks
+            else f"sent {r['sent']}, delivered {r['delivered']} (in window: sent "
+            f"{r['sent_in_window']}, relayed {r['relayed_in_window']}); not stored, not acked",
         ),
         (
             "throughput",
@@ -262,8 +342,8 @@ def render_steady(r: dict[str, Any]) -> str:
         ("LOST / DUPLICATED", f"{r['lost']} / {r['duplicated']}"),
         (
             "other checks",
-            f"out of order {r['out_of_order']}, echo missing {r['echo_missing']}, "
-            f"unacked {r['unacked']}, duplicate acks {r['duplicate_acks']}",
+            f"out of order {r['out_of_order']}, echo missing {r['echo_missing']}"
+            + (f", unacked {r['unacked']}, duplicate acks {r['duplicate_acks']}" if acks else ""),
         ),
         ("drain", f"{r['drain_s']:.1f} s, {'complete' if r['drained'] else 'INCOMPLETE'}"),
         (

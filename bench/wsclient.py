@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import msgpack
 import orjson
@@ -24,6 +24,7 @@ from websockets.uri import parse_uri
 
 FrameHandler = Callable[[dict[str, Any]], None]
 CloseHandler = Callable[["WsConnection"], None]
+C = TypeVar("C", bound="WsConnection")
 
 # Frames a client may choose not to decode (agents' queue lists can be large): orjson writes
 # `type` first and without spaces; msgpack maps of up to 15 keys start with one header byte.
@@ -199,10 +200,15 @@ async def connect(
     timeout: float = 10.0,
 ) -> WsConnection:
     """Open a socket and complete the WebSocket handshake (raises HandshakeError or OSError)."""
-    loop = asyncio.get_running_loop()
     conn = WsConnection(
         f"ws://{host}:{port}{path}", on_frame, on_close, headers, msgpack_format, skip_queue_frames
     )
+    return await establish(conn, host, port, timeout)
+
+
+async def establish(conn: C, host: str, port: int, timeout: float = 10.0) -> C:
+    """Connect ``conn`` (built for ws://host:port/...) and complete its handshake."""
+    loop = asyncio.get_running_loop()
     await asyncio.wait_for(loop.create_connection(lambda: conn, host, port), timeout)
     try:
         await asyncio.wait_for(asyncio.shield(conn.opened), timeout)
