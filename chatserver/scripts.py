@@ -34,6 +34,9 @@ SCRIPT_NAMES = (
     "agent_deactivate",
     # the widget's satisfaction rating
     "rate",
+    # the supervisors' dashboard: rollups of the latency records, per-minute gauges
+    "metrics_fold",
+    "metrics_gauge",
 )
 
 Arg = str | int | float | bytes

@@ -21,12 +21,14 @@ from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.lifecycle import LifecycleStore
+from chatserver.store.metrics import MetricsStore
 from chatserver.store.sites import SiteStore
 
 __all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
 
 
 class Store(
+    MetricsStore,
     ConsoleStore,
     AdminStore,
     FeedbackStore,

@@ -1,0 +1,267 @@
+"""What the supervisors' dashboard reads and the rollups it keeps.
+
+The scripts write one latency record per moment (``lua/_lib.lua``). :meth:`fold_metrics`
+moves new records, incrementally and exactly once across nodes, into one list per clock hour
+(kept :data:`HOUR_RETENTION_MS`) and into cumulative histograms for ``/metrics``; a sampler
+keeps the highest queue length and wait of each minute (kept :data:`MINUTE_RETENTION_MS`).
+Reading a window costs one list per hour it covers: never a scan over all conversations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from chatserver.core.metrics import Record, histogram_increments, hour_of
+from chatserver.store.base import StoreBase
+
+HOUR_RETENTION_MS = 8 * 24 * 3_600_000  # a week of days in any time zone, plus one
+MINUTE_RETENTION_MS = 48 * 3_600_000
+FOLD_BATCH = 1000
+OPEN_LIMIT = 5000  # open conversations read for the "now" panel (the sweeper's bound too)
+
+_CONV_FIELDS = (
+    "id",
+    "status",
+    "department",
+    "visitor",
+    "visitor_name",
+    "agent",
+    "agent_name",
+    "created_at",
+    "queued_at",
+    "unanswered_since",
+    "first_visitor_msg_at",
+    "first_agent_reply_at",
+    "last_agent_msg_at",
+    "last_visitor_msg_at",
+    "ended_at",
+    "rating",
+    "preview",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """One read of a site's live state for the "now" panel."""
+
+    open_convs: list[dict[str, str]]
+    agents: list[dict[str, Any]]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    items: list[dict[str, str]]
+    scanned: int  # conversations of the date range looked at
+    text_scanned: int  # conversations whose messages were searched
+    truncated: bool  # the range held more than the scan bound
+
+
+class MetricsStore(StoreBase):
+    # --- rollups --------------------------------------------------------------------------
+    async def fold_metrics(self, site: str, max_batches: int = 20) -> int:
+        """Fold new latency records into the hourly buckets; returns how many were folded.
+
+        Safe on every node at once: a fold whose cursor moved under it writes nothing and
+        reads again.
+        """
+        k = self.k
+        folded = 0
+        for _ in range(max_batches):
+            cursor = await self.r.get(k.metrics_cursor(site)) or ""
+            start = f"({cursor}" if cursor else "-"
+            entries = await self.r.xrange(k.latency(site), min=start, max="+", count=FOLD_BATCH)
+            if not entries:
+                break
+            records = [rec for _, f in entries if (rec := Record.from_stream(f)) is not None]
+            buckets: dict[int, list[str]] = {}
+            for rec in records:
+                buckets.setdefault(hour_of(rec.ts), []).append(rec.encode())
+            hours = sorted(buckets)
+            ok = await self.scripts.run(
+                "metrics_fold",
+                [
+                    k.metrics_cursor(site),
+                    k.metrics_histograms(site),
+                    *(k.metrics_hour(site, h) for h in hours),
+                ],
+                [
+                    cursor,
+                    entries[-1][0],
+                    HOUR_RETENTION_MS,
+                    msgpack.packb(histogram_increments(records)),
+                    *(msgpack.packb(buckets[h]) for h in hours),
+                ],
+            )
+            if ok:
+                folded += len(records)
+                if len(entries) < FOLD_BATCH:
+                    break
+        return folded
+
+    async def metric_records(self, site: str, start: int, end: int) -> list[Record]:
+        """Every folded record of the clock hours that ``[start, end)`` touches (callers cut
+        them to the window with :func:`chatserver.core.metrics.in_window`)."""
+        hours = range(hour_of(start), hour_of(max(start, end - 1)) + 1)
+        pipe = self.r.pipeline(transaction=False)
+        for h in hours:
+            pipe.lrange(self.k.metrics_hour(site, h), 0, -1)
+        lists: list[list[str]] = await pipe.execute()
+        return [Record.decode(raw) for items in lists for raw in items]
+
+    async def write_gauges(self, site: str, minute: int, values: dict[str, int]) -> None:
+        """Keep the highest of each value sampled in ``minute``."""
+        flat: list[str | int] = []
+        for field, value in sorted(values.items()):
+            flat += [field, value]
+        await self.scripts.run(
+            "metrics_gauge", [self.k.metrics_minute(site, minute)], [MINUTE_RETENTION_MS, *flat]
+        )
+
+    async def read_gauges(
+        self, site: str, first_minute: int, last_minute: int
+    ) -> dict[int, dict[str, str]]:
+        minutes = range(first_minute, last_minute + 1)
+        pipe = self.r.pipeline(transaction=False)
+        for m in minutes:
+            pipe.hgetall(self.k.metrics_minute(site, m))
+        values: list[dict[str, str]] = await pipe.execute()
+        return {m: v for m, v in zip(minutes, values, strict=True) if v}
+
+    async def histograms(self, site: str) -> dict[str, int]:
+        raw: dict[str, str] = await self.r.hgetall(self.k.metrics_histograms(site))
+        return {field: int(value) for field, value in raw.items()}
+
+    async def message_counts(self, site: str) -> dict[str, int]:
+        raw: dict[str, str] = await self.r.hgetall(self.k.message_counts(site))
+        return {kind: int(value) for kind, value in raw.items()}
+
+    # --- live state -----------------------------------------------------------------------
+    async def _conv_rows(self, site: str, conv_ids: Sequence[str]) -> list[dict[str, str]]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in conv_ids:
+            pipe.hmget(self.k.conversation(site, cid), _CONV_FIELDS)
+        rows = []
+        for values in await pipe.execute() if conv_ids else []:
+            row = {f: v for f, v in zip(_CONV_FIELDS, values, strict=True) if v is not None}
+            if row.get("status"):
+                rows.append(row)
+        return rows
+
+    async def live_state(self, site: str, limit: int = OPEN_LIMIT) -> LiveState:
+        """The site's open conversations (queued ones included) and its agents, in two
+        pipelined round trips after the id reads."""
+        k = self.k
+        open_ids: list[str] = await self.r.zrange(k.open_conversations(site), 0, limit)
+        truncated = len(open_ids) > limit
+        convs = await self._conv_rows(site, open_ids[:limit])
+        agent_ids = sorted(await self.r.smembers(k.agents(site)))
+        pipe = self.r.pipeline(transaction=False)
+        for aid in agent_ids:
+            pipe.hmget(
+                k.agent_state(site, aid),
+                ["name", "status", "capacity", "departments", "status_since"],
+            )
+            pipe.scard(k.agent_conversations(site, aid))
+            pipe.exists(k.presence(site, aid))
+        res = await pipe.execute() if agent_ids else []
+        agents = []
+        for i, aid in enumerate(agent_ids):
+            (name, status, capacity, depts, since), load, present = res[i * 3 : i * 3 + 3]
+            agents.append(
+                {
+                    "id": aid,
+                    "name": name or "",
+                    # Without a heartbeat the agent is gone, whatever its hash still says.
+                    "status": (status or "offline") if present else "offline",
+                    "recorded_status": status or "offline",
+                    "capacity": int(capacity or 0),
+                    "load": int(load),
+                    "departments": [d for d in (depts or "").split(",") if d],
+                    "status_since": int(since or 0),
+                }
+            )
+        return LiveState(convs, agents, truncated)
+
+    # --- search ---------------------------------------------------------------------------
+    async def search_conversations(
+        self,
+        site: str,
+        start: int,
+        end: int,
+        *,
+        visitor: str = "",
+        agent: str = "",
+        status: str = "",
+        text: str = "",
+        limit: int = 50,
+        scan: int = 2000,
+        text_scan: int = 200,
+        messages_each: int = 500,
+    ) -> SearchResult:
+        """Conversations created in ``[start, end)``, newest first, that match every filter.
+
+        Bounded: at most ``scan`` conversations of the range are looked at (newest first),
+        and the text of at most ``text_scan`` of those that pass the other filters is
+        searched, ``messages_each`` messages each (notes included). ``visitor`` matches the
+        visitor's id, or a part of their name or email; ``agent`` the agent's id or a part of
+        their name; ``text`` a part of a message; all ignore case.
+        """
+        k = self.k
+        ids: list[str] = await self.r.zrevrangebyscore(
+            k.conversation_index(site), f"({end}", start, start=0, num=scan + 1
+        )
+        truncated = len(ids) > scan
+        convs = await self._conv_rows(site, ids[:scan])
+        if status:
+            convs = [c for c in convs if c.get("status") == status]
+        if agent:
+            needle = agent.casefold()
+            convs = [
+                c
+                for c in convs
+                if c.get("agent") == agent or needle in c.get("agent_name", "").casefold()
+            ]
+        if visitor:
+            needle = visitor.casefold()
+            emails = await self._visitor_emails(site, [c.get("visitor", "") for c in convs])
+            convs = [
+                c
+                for c, email in zip(convs, emails, strict=True)
+                if c.get("visitor") == visitor
+                or needle in c.get("visitor_name", "").casefold()
+                or needle in email.casefold()
+            ]
+        text_scanned = 0
+        if text:
+            needle = text.casefold()
+            candidates = convs[:text_scan]
+            text_scanned = len(candidates)
+            pipe = self.r.pipeline(transaction=False)
+            for c in candidates:
+                pipe.xrange(k.messages(site, c["id"]), count=messages_each)
+            streams = await pipe.execute() if candidates else []
+            convs = []
+            for c, entries in zip(candidates, streams, strict=True):
+                hit = next(
+                    (
+                        f.get("t", "")
+                        for _, f in entries
+                        if f.get("k") in ("visitor", "agent", "note")
+                        and needle in f.get("t", "").casefold()
+                    ),
+                    None,
+                )
+                if hit is not None:
+                    convs.append({**c, "match": hit[:200]})
+        return SearchResult(convs[:limit], min(len(ids), scan), text_scanned, truncated)
+
+    async def _visitor_emails(self, site: str, visitor_ids: Sequence[str]) -> list[str]:
+        pipe = self.r.pipeline(transaction=False)
+        for vid in visitor_ids:
+            pipe.hget(self.k.visitor(site, vid), "email")
+        return [v or "" for v in await pipe.execute()] if visitor_ids else []
