@@ -63,6 +63,8 @@ class Hub(QueueUpdates):
         self._loops: list[asyncio.Task[None]] = []
         self._sites: dict[str, tuple[float, dict[str, str] | None]] = {}
         self.draining = False
+        # Told of every site event (the dashboards, chatserver/metrics.py); must not block.
+        self.on_site_event: Callable[[str, list[Any]], None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -229,7 +231,7 @@ class Hub(QueueUpdates):
                 self.spawn(self.resync(conn, conv_id))
         for site in set(self.site_visitors) | set(self.site_agents):
             self.queue_changed(site)
-            self.router.kick(site)
+            self.router.kick(site, fresh=True)
 
     async def _check_gaps(self) -> None:
         """Compare cursors with each stream's last id and fill any gap the bus let through."""
@@ -280,10 +282,12 @@ class Hub(QueueUpdates):
 
     async def _routing_tick(self) -> None:
         for site in set(self.site_visitors) | set(self.site_agents):
-            self.router.kick(site)
+            self.router.kick(site, fresh=True)
 
     # --- events from the bus --------------------------------------------------------------
     def on_event(self, site: str, ev: list[Any]) -> None:
+        if self.on_site_event is not None:
+            self.on_site_event(site, ev)
         kind = ev[0]
         if kind == "m":
             self._on_message(site, ev)
@@ -364,6 +368,7 @@ class Hub(QueueUpdates):
 
     def _on_unassigned(self, site: str, conv_id: str, agent_id: str, reason: str) -> None:
         """The agent lost the chat (grace ran out, reassigned): it is queued again."""
+        self.router.kick(site, fresh=True)  # the agent's slot is free again
         frame = OutFrame({"type": "unassigned", "conversation_id": conv_id, "reason": reason})
         for aconn in list(self.agents.get((site, agent_id), ())):
             aconn.send(frame)
@@ -388,10 +393,10 @@ class Hub(QueueUpdates):
             self.handle_times.setdefault(site, HandleTimeEstimator()).add(
                 (now - assigned_at) / 1000
             )
-        self.router.kick(site)
+        self.router.kick(site, fresh=True)
 
     def _on_agent_status(self, site: str, agent_id: str, status: str) -> None:
-        self.router.kick(site)
+        self.router.kick(site, fresh=True)
         self.queue_changed(site)
         conns = self.agents.get((site, agent_id))
         if conns:

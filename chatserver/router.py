@@ -14,7 +14,7 @@ from dataclasses import replace
 from redis.exceptions import RedisError
 
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
-from chatserver.core.routing import rank_candidates
+from chatserver.core.routing import AgentSnapshot, rank_candidates
 from chatserver.log import get_logger
 from chatserver.store import Store, StoreError, now_ms
 
@@ -23,6 +23,11 @@ log = get_logger(__name__)
 # Candidates passed to one claim: enough to survive a few racing nodes, few enough to keep
 # the script short.
 MAX_CANDIDATES = 8
+# How long a round may trust the agents it read (seconds). Reading them costs three commands
+# per agent, and every arrival starts a round on every node; the claim script re-checks
+# everything, so a stale view only costs a failed claim, which reads them afresh. Events that
+# free capacity (an end, an unassignment, a status change) drop the view at once.
+SNAPSHOT_TTL = 1.0
 
 
 class Router:
@@ -37,9 +42,13 @@ class Router:
         self.policy = policy
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._agents: dict[str, tuple[float, list[AgentSnapshot]]] = {}
         self.assigned = 0
 
-    def kick(self, site: str) -> None:
+    def kick(self, site: str, fresh: bool = False) -> None:
+        """Run a routing round soon; ``fresh`` when agents may have gained free capacity."""
+        if fresh:
+            self._agents.pop(site, None)
         if site in self._running:
             self._again.add(site)
             return
@@ -69,7 +78,7 @@ class Router:
         entries = await self.store.queue_entries(site)
         if not entries:
             return 0
-        agents = await self.store.agent_snapshots(site)
+        agents = await self._snapshots(site)
         if not any(a.available for a in agents):
             return 0
         assigned = 0
@@ -85,7 +94,7 @@ class Router:
             except StoreError as exc:
                 if exc.code == "none":
                     # Our snapshot was stale: someone else filled these agents. Look again.
-                    agents = await self.store.agent_snapshots(site)
+                    agents = await self._snapshots(site, fresh=True)
                     if not any(a.available for a in agents):
                         break
                 continue
@@ -96,6 +105,16 @@ class Router:
                 a if a.agent_id != agent_id else replace(a, load=a.load + 1, last_assigned_at=now)
                 for a in agents
             ]
+            self._agents[site] = (asyncio.get_running_loop().time(), agents)
             if not any(a.available for a in agents):
                 break
         return assigned
+
+    async def _snapshots(self, site: str, fresh: bool = False) -> list[AgentSnapshot]:
+        loop_now = asyncio.get_running_loop().time()
+        cached = self._agents.get(site)
+        if not fresh and cached is not None and loop_now - cached[0] < SNAPSHOT_TTL:
+            return cached[1]
+        agents = await self.store.agent_snapshots(site)
+        self._agents[site] = (loop_now, agents)
+        return agents
