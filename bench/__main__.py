@@ -1,10 +1,15 @@
-"""`python -m bench [steady|idle|burst] [options]`: start a cluster, load it, report.
+"""`python -m bench [steady|idle|burst|baseline|compare] [options]`: start a cluster, load it,
+report.
 
 The generator starts its own redis-server and chatserver processes on 127.0.0.1, runs one
 scenario, prints a table, writes the full result to bench/results/<scenario>-<time>.json
 and stops every child process, also on Ctrl-C, SIGTERM or error. Exit status: 0 when the
 scenario's checks pass, 1 when they fail (e.g. a lost or duplicated message), 2 when the run
 could not be carried out, 130 when interrupted.
+
+``baseline`` runs the steady scenario against the python-socketio relay of
+bench/baselines/ (needs the ``bench`` extra); ``compare`` runs chatserver's steady scenario
+and then the baseline with the same parameters, and reports both and their ratio.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from bench.steady import SteadyConfig, render_steady, run_steady
 from bench.tracker import GcWatch
 from chatserver.log import configure_logging
 
-SCENARIOS = ("steady", "idle", "burst")
+SCENARIOS = ("steady", "idle", "burst", "baseline", "compare")
+STEADY_LIKE = ("steady", "baseline", "compare")
 
 
 def positive_int(text: str) -> int:
@@ -61,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", nargs="?", choices=SCENARIOS, help="default: steady")
     p.add_argument("--scenario", dest="scenario_opt", choices=SCENARIOS, help="same as above")
-    p.add_argument("--smoke", action="store_true", help="steady: a few seconds, small numbers")
+    p.add_argument(
+        "--smoke", action="store_true", help="steady/baseline: a few seconds, small numbers"
+    )
     p.add_argument("--servers", type=positive_int, help="server processes (steady/burst 2, idle 1)")
     p.add_argument("--visitors", type=positive_int, help="steady 200, idle 2000, burst 1000")
     p.add_argument("--agents", type=positive_int, help="steady 20, burst 50")
@@ -88,29 +96,37 @@ def _opts(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
 
 
 Scenario = Callable[[Cluster], Coroutine[Any, Any, dict[str, Any]]]
+Render = Callable[[dict[str, Any]], str]
 SMOKE = SteadyConfig(
     visitors=20, agents=4, rate=200.0, duration=3.0, warmup_timeout=30.0, smoke=True
 )
 
 
-def make_run(
-    scenario: str, args: argparse.Namespace
-) -> tuple[int, Scenario, Callable[[dict[str, Any]], str], float]:
-    """(server processes, the scenario to run, its renderer, its time budget in seconds)."""
-    if scenario == "steady":
+def make_run(scenario: str, args: argparse.Namespace) -> tuple[Cluster, Scenario, Render, float]:
+    """(the cluster to start, the scenario to run, its renderer, its time budget in seconds)."""
+    if scenario in ("steady", "baseline"):
         fields = ["visitors", "agents", "capacity", "rate", "duration", "max_inflight", "drain"]
         base = SMOKE if args.smoke else SteadyConfig()
         cfg = replace(base, **_opts(args, fields), msgpack=args.msgpack)
         budget = 120 + cfg.warmup_timeout + cfg.duration + cfg.drain + cfg.visitors * 0.05
-        return args.servers or 2, lambda c: run_steady(c, cfg), render_steady, budget
+        servers = args.servers or 2
+        if scenario == "baseline":
+            from bench.baselines.socketio_steady import RelayCluster, SocketIORig
+
+            cluster: Cluster = RelayCluster(servers, keep_data=args.keep_data)
+            return cluster, lambda c: run_steady(c, cfg, SocketIORig), render_steady, budget
+        cluster = Cluster(servers, keep_data=args.keep_data)
+        return cluster, lambda c: run_steady(c, cfg), render_steady, budget
     if scenario == "idle":
         cfg_i = IdleConfig(**_opts(args, ["visitors", "hold"]), msgpack=args.msgpack)
         budget = 120 + cfg_i.hold + cfg_i.visitors * 0.05
-        return args.servers or 1, lambda c: run_idle(c, cfg_i), render_idle, budget
+        cluster = Cluster(args.servers or 1, keep_data=args.keep_data)
+        return cluster, lambda c: run_idle(c, cfg_i), render_idle, budget
     fields = ["visitors", "agents", "capacity", "arrival", "settle", "resolve_after"]
     cfg_b = BurstConfig(**_opts(args, fields), msgpack=args.msgpack)
     budget = 120 + cfg_b.arrival + cfg_b.settle + cfg_b.agents * 0.5
-    return args.servers or 2, lambda c: run_burst(c, cfg_b), render_burst, budget
+    cluster = Cluster(args.servers or 2, keep_data=args.keep_data)
+    return cluster, lambda c: run_burst(c, cfg_b), render_burst, budget
 
 
 def run_loop(coro: Coroutine[Any, Any, dict[str, Any]], budget: float) -> dict[str, Any]:
@@ -147,18 +163,12 @@ def _on_sigterm(signum: int, frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    scenario = args.scenario_opt or args.scenario or "steady"
-    if args.smoke and scenario != "steady":
-        sys.stderr.write("--smoke applies to the steady scenario only\n")
-        return 2
-    servers, factory, render, budget = make_run(scenario, args)
-    configure_logging("warning")  # chatserver's own loggers (embedded redis): stderr only
-    fd_limit = raise_fd_limit(max(4096, 2 * (args.visitors or 0) + 1024))
-    signal.signal(signal.SIGTERM, _on_sigterm)
+def execute(
+    scenario: str, cluster: Cluster, factory: Scenario, budget: float, fd_limit: int
+) -> dict[str, Any] | int:
+    """Start the cluster, run the scenario, stop everything; the result, or an exit status
+    when the run could not be carried out."""
     started = time.time()
-    cluster = Cluster(servers, keep_data=args.keep_data)
     try:
         cluster.start()
         result = run_loop(factory(cluster), budget)
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         cluster.stop()
-        if args.keep_data:
+        if cluster.keep_data:
             sys.stderr.write(f"data kept in {cluster.root}\n")
     result["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))
     result["elapsed_s"] = round(time.time() - started, 1)
@@ -184,13 +194,59 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(),
         "fd_limit": fd_limit,
     }
-    path = write_json(scenario, result, args.out_dir)
+    return result
+
+
+def gc_line(result: dict[str, Any]) -> str:
     gcs = result["generator_gc"]
-    sys.stdout.write(
-        f"{render(result)}\n\nevent loop {result['event_loop']}; generator GC (off while "
+    return (
+        f"event loop {result['event_loop']}; generator GC (off while "
         f"measuring): {gcs['collections']} collections ({gcs['full_collections']} full), "
-        f"longest {gcs['max_ms']} ms\nresult JSON: {path}\n"
+        f"longest {gcs['max_ms']} ms"
     )
+
+
+def compare(args: argparse.Namespace, fd_limit: int) -> int:
+    """chatserver's steady run, then the baseline's with the same parameters, and the ratio."""
+    from bench.baselines.compare import ratios, render_compare
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, scenario in (("chatserver", "steady"), ("baseline", "baseline")):
+        cluster, factory, render, budget = make_run(scenario, args)
+        outcome = execute(scenario, cluster, factory, budget, fd_limit)
+        if isinstance(outcome, int):
+            return outcome
+        results[name] = outcome
+        sys.stdout.write(f"{render(outcome)}\n\n{gc_line(outcome)}\n\n")
+        sys.stdout.flush()
+    combined = {
+        "scenario": "compare",
+        **results,
+        "ratio": ratios(results["chatserver"], results["baseline"]),
+        "passed": bool(results["chatserver"].get("passed")),
+    }
+    path = write_json("compare", combined, args.out_dir)
+    sys.stdout.write(f"{render_compare(combined)}\nresult JSON: {path}\n")
+    return 0 if combined["passed"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    scenario = args.scenario_opt or args.scenario or "steady"
+    if args.smoke and scenario not in STEADY_LIKE:
+        sys.stderr.write("--smoke applies to the steady, baseline and compare scenarios only\n")
+        return 2
+    configure_logging("warning")  # chatserver's own loggers (embedded redis): stderr only
+    fd_limit = raise_fd_limit(max(4096, 2 * (args.visitors or 0) + 1024))
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if scenario == "compare":
+        return compare(args, fd_limit)
+    cluster, factory, render, budget = make_run(scenario, args)
+    result = execute(scenario, cluster, factory, budget, fd_limit)
+    if isinstance(result, int):
+        return result
+    path = write_json(scenario, result, args.out_dir)
+    sys.stdout.write(f"{render(result)}\n\n{gc_line(result)}\nresult JSON: {path}\n")
     return 0 if result.get("passed") else 1
 
 

@@ -1,0 +1,3 @@
+"""Baselines the benchmark compares chatserver with (see docs/performance.md)."""
+
+from __future__ import annotations
