@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import platform
 import signal
@@ -239,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("warning")  # chatserver's own loggers (embedded redis): stderr only
     fd_limit = raise_fd_limit(max(4096, 2 * (args.visitors or 0) + 1024))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if scenario in ("baseline", "compare") and importlib.util.find_spec("socketio") is None:
+        sys.stderr.write("the baseline needs the bench extra: pip install -e '.[bench]'\n")
+        return 2
     if scenario == "compare":
         return compare(args, fd_limit)
     cluster, factory, render, budget = make_run(scenario, args)
