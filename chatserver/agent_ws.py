@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
@@ -12,8 +13,10 @@ from chatserver.agent_actions import CONSOLE_FRAMES, console_action
 from chatserver.connection import AgentConn
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import conversation_summary
+from chatserver.limits import Strikes, refuse
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
+from chatserver.visitor_ws import same_origin
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TRY_AGAIN = 1013
@@ -24,7 +27,18 @@ def session_token(ws: WebSocket) -> str | None:
     auth = ws.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE)
+    if ws.query_params.get("token"):
+        return ws.query_params["token"]
+    # Browsers send the cookie with a socket opened by any page (even of another site under
+    # SameSite=Lax when it is same-site); only the console's own pages may use it.
+    origin = ws.headers.get("origin")
+    public = urlsplit(ws.app.state.services.settings.public_url or "")
+    if origin and not (
+        same_origin(origin, ws.headers.get("host"))
+        or origin == f"{public.scheme}://{public.netloc}"
+    ):
+        return None
+    return ws.cookies.get(SESSION_COOKIE)
 
 
 async def authenticate(services: Services, token: str | None) -> dict[str, str] | None:
@@ -58,7 +72,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
     conn = AgentConn(ws, fmt, "agent", account["site"], services.settings.outbound_queue)
     conn.agent_id, conn.name, conn.account = account["id"], account.get("name", ""), account
     conn.log = conn.log.bind(agent=conn.agent_id)
-    session = AgentSession(services, conn)
+    session = AgentSession(services, conn, services.limits.client_ip(ws.scope))
     try:
         await receive_loop(ws, conn, services.agent_codec, services.settings, session.handle)
     finally:
@@ -67,9 +81,11 @@ async def agent_endpoint(ws: WebSocket) -> None:
 
 
 class AgentSession:
-    def __init__(self, services: Services, conn: AgentConn) -> None:
+    def __init__(self, services: Services, conn: AgentConn, ip: str = "") -> None:
         self.s = services
         self.conn = conn
+        self.ip = ip
+        self.strikes = Strikes()
         self.ready = False
         self.receipts = Receipts(conn)
 
@@ -103,7 +119,10 @@ class AgentSession:
             await self.receipts.add(f["client_id"], f["conversation_id"], sending)
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
-            await store.publish(conn.site, ["t", f["conversation_id"], "agent", f["state"], ""])
+            event = ["t", f["conversation_id"], "agent", f["state"], ""]
+            wait = await self.s.limits.publish_typing(conn.site, conn.agent_id, self.ip, event)
+            if wait:
+                await refuse(conn, self.strikes, wait, "typing events")
         elif ftype == "read":
             await self._require_mine(f["conversation_id"])
             await store.publish(conn.site, ["rd", f["conversation_id"], "agent", f["id"]])

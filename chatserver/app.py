@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -16,6 +17,7 @@ from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
 from chatserver.log import get_logger
+from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
 from chatserver.widget_routes import routes as widget_routes
@@ -37,7 +39,9 @@ async def readyz(request: Request) -> Response:
     try:
         await services.store.ping()
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "redis": str(exc)[:200]}, status_code=503)
+        # The detail (host names, addresses) goes to the log, not to whoever asks.
+        log.warning("not_ready", error=str(exc)[:200])
+        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
@@ -68,7 +72,11 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         Mount("/static/widget", StaticFiles(directory=WIDGET_DIR), name="widget"),
         Mount("/static/console", StaticFiles(directory=CONSOLE_STATIC), name="console"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders, settings=settings)],
+    )
     app.state.services = services
     return app
 

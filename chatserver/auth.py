@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -56,13 +57,23 @@ def visitor_token(secret: str, site: str, visitor_id: str, now_s: int, ttl_s: in
     return f"{payload}.{_sign(secret, payload)}"
 
 
-def verify_visitor_token(secret: str, token: str, site: str, now_s: int) -> str | None:
-    """The visitor id if the token is genuine, unexpired and for ``site``; else None."""
+def verify_visitor_token(
+    secret: str, token: str, site: str, now_s: int, old_secrets: Sequence[str] = ()
+) -> str | None:
+    """The visitor id if the token is genuine, unexpired and for ``site``; else None.
+
+    A token signed with one of ``old_secrets`` (keys being rotated out) is genuine too; the
+    welcome that answers it carries a token signed with ``secret``.
+    """
     parts = token.split(".")
     if len(parts) != 5 or parts[0] != "v1":
         return None
     payload = ".".join(parts[:4])
-    if not hmac.compare_digest(_sign(secret, payload), parts[4]):
+    signature = parts[4].encode()
+    if not any(
+        hmac.compare_digest(_sign(key, payload).encode(), signature)
+        for key in (secret, *old_secrets)
+    ):
         return None
     try:
         token_site = _unb64(parts[1]).decode()

@@ -176,7 +176,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
-            proxy_headers=True,
+            # X-Forwarded-For/-Proto count only from the configured proxies: anyone else
+            # could claim any address and slip past the limits per IP.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies.split() or None,
             loop="auto",
         )
         server = _Server(config, app.state.services.hub, stop_embedded)

@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -59,13 +60,38 @@ class Settings:
     frames_per_second: float = 20.0
     frame_burst: int = 60
     key_prefix: str = "cs"
+    # Previous secret keys: visitor tokens they signed still verify (a key rotation).
+    old_secret_keys: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-For names the client (the TLS proxy); empty: trust no header.
+    trusted_proxies: str = ""
+    # Abuse limits kept in Redis (see chatserver/limits.py and docs/security.md); 0 turns one
+    # off. Clients from the exempt networks (the host itself by default) skip them.
+    limit_messages_per_minute: int = 30
+    limit_conversations_per_ip: int = 5
+    limit_conversations_window: int = 600
+    limit_connections_per_ip: int = 50
+    limit_typing_per_minute: int = 120
+    limit_logins_per_account: int = 10
+    limit_logins_per_ip: int = 30
+    limit_logins_window: int = 900
+    limit_exempt: str = "127.0.0.0/8 ::1"
     # How often each node polls the durable timers and reconciles state (seconds).
     timer_interval: int = 1
     sweep_interval: int = 30
+    # The dashboard: how often each node folds the latency records into the rollups and
+    # samples the queue (seconds), and the bearer token /metrics asks for (empty: only
+    # clients on the host itself may read it).
+    metrics_interval: int = 10
+    metrics_token: str = ""
 
     @property
     def production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry Secure: in production, or when the public URL is https."""
+        return self.production or (self.public_url or "").startswith("https://")
 
 
 _INT_VARS: dict[str, tuple[str, int, int]] = {
@@ -80,6 +106,15 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_FRAME_BURST": ("frame_burst", 1, 100_000),
     "CHATSERVER_TIMER_INTERVAL": ("timer_interval", 1, 60),
     "CHATSERVER_SWEEP_INTERVAL": ("sweep_interval", 1, 3600),
+    "CHATSERVER_METRICS_INTERVAL": ("metrics_interval", 1, 3600),
+    "CHATSERVER_LIMIT_MESSAGES_PER_MINUTE": ("limit_messages_per_minute", 0, 1_000_000),
+    "CHATSERVER_LIMIT_CONVERSATIONS_PER_IP": ("limit_conversations_per_ip", 0, 1_000_000),
+    "CHATSERVER_LIMIT_CONVERSATIONS_WINDOW": ("limit_conversations_window", 1, 7 * 24 * 3600),
+    "CHATSERVER_LIMIT_CONNECTIONS_PER_IP": ("limit_connections_per_ip", 0, 1_000_000),
+    "CHATSERVER_LIMIT_TYPING_PER_MINUTE": ("limit_typing_per_minute", 0, 1_000_000),
+    "CHATSERVER_LIMIT_LOGINS_PER_ACCOUNT": ("limit_logins_per_account", 0, 1_000_000),
+    "CHATSERVER_LIMIT_LOGINS_PER_IP": ("limit_logins_per_ip", 0, 1_000_000),
+    "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),
 }
 
 
@@ -159,11 +194,23 @@ def settings_from_env(
     if not prefix or any(c in prefix for c in "{}: "):
         raise ConfigError("CHATSERVER_KEY_PREFIX must be non-empty without '{', '}', ':' or spaces")
     updates["key_prefix"] = prefix
+    if merged.get("CHATSERVER_METRICS_TOKEN"):
+        updates["metrics_token"] = merged["CHATSERVER_METRICS_TOKEN"].strip()
 
     secret = merged.get("CHATSERVER_SECRET_KEY", "")
     if secret and len(secret) < 32:
         raise ConfigError("CHATSERVER_SECRET_KEY must be at least 32 characters")
     updates["secret_key"] = secret
+    old = tuple(k for k in merged.get("CHATSERVER_SECRET_KEY_OLD", "").replace(",", " ").split())
+    if any(len(k) < 32 for k in old):
+        raise ConfigError("CHATSERVER_SECRET_KEY_OLD keys must be at least 32 characters each")
+    updates["old_secret_keys"] = old
+    for name, attr in (
+        ("CHATSERVER_TRUSTED_PROXIES", "trusted_proxies"),
+        ("CHATSERVER_LIMIT_EXEMPT", "limit_exempt"),
+    ):
+        if name in merged:
+            updates[attr] = _networks(name, merged[name])
     s = replace(s, **updates)  # type: ignore[arg-type]
     if not s.secret_key and s.production:
         raise ConfigError(
@@ -171,6 +218,17 @@ def settings_from_env(
             '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))")'
         )
     return s
+
+
+def _networks(name: str, raw: str) -> str:
+    """A space/comma separated list of IP addresses or networks (CIDR), normalised."""
+    entries = raw.replace(",", " ").split()
+    try:
+        return " ".join(str(ip_network(e, strict=False)) for e in entries)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must list IP addresses or networks such as 10.0.0.0/8, got {raw!r}"
+        ) from None
 
 
 def _valid_site(site: str) -> bool:

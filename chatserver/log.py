@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
@@ -31,6 +32,25 @@ def configure_logging(level: str = "info", json: bool = False) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(numeric, logging.INFO), stream=sys.stderr, format="%(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactSecrets) for f in handler.filters):
+            handler.addFilter(RedactSecrets())
+
+
+# A session token in a query string (`/ws/agent?token=...`), which uvicorn logs when it
+# accepts a socket: the log must never hold one.
+_SECRET_PARAM = re.compile(r"((?:^|[?&;\s])(?:token|access_token|password)=)[^&\s\"']+", re.I)
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites library log records so that no token from a URL reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_PARAM.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -37,6 +37,8 @@ SCRIPT_NAMES = (
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges
     "metrics_fold",
     "metrics_gauge",
+    # abuse limits (leases; see core/leases.py)
+    "limit",
 )
 
 Arg = str | int | float | bytes

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chatserver.config import Settings
 from chatserver.hub import Hub
+from chatserver.limits import Limits
 from chatserver.protocol import AGENT_FRAMES, VISITOR_FRAMES, Codec
 from chatserver.store import Store
 
@@ -17,6 +18,7 @@ class Services:
     hub: Hub
     visitor_codec: Codec
     agent_codec: Codec
+    limits: Limits
 
     @classmethod
     def build(cls, settings: Settings, redis_url: str) -> Services:
@@ -30,4 +32,5 @@ class Services:
                 VISITOR_FRAMES, settings.max_frame_bytes, settings.max_message_length
             ),
             agent_codec=Codec(AGENT_FRAMES, settings.max_frame_bytes, settings.max_message_length),
+            limits=Limits(store, settings, hub.clock),
         )

@@ -14,6 +14,7 @@ from chatserver.connection import CLOSE_TRY_AGAIN, VisitorConn
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
+from chatserver.limits import Strikes, close_flooder, limited, refuse
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
@@ -59,20 +60,33 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         await ws.close(CLOSE_BAD_ORIGIN)
         return
     fmt, subprotocol = choose_format(ws)
+    ip = services.limits.client_ip(ws.scope, ws.headers)
+    try:
+        wait, lease = await services.limits.open_socket(ip)
+    except (RedisError, OSError):
+        await ws.close(CLOSE_TRY_AGAIN)
+        return
     await ws.accept(subprotocol=subprotocol)
     conn = VisitorConn(ws, fmt, "visitor", site, services.settings.outbound_queue)
-    session = VisitorSession(services, conn, ws)
+    if wait:
+        # Accepted first so the widget can read why (and back off for 4008).
+        await close_flooder(conn, limited("connections from your address", wait))
+        return
+    session = VisitorSession(services, conn, ws, ip)
     try:
         await receive_loop(ws, conn, services.visitor_codec, services.settings, session.handle)
     finally:
         services.hub.remove(conn)
+        await services.limits.close_socket(lease)
 
 
 class VisitorSession:
-    def __init__(self, services: Services, conn: VisitorConn, ws: WebSocket) -> None:
+    def __init__(self, services: Services, conn: VisitorConn, ws: WebSocket, ip: str) -> None:
         self.s = services
         self.conn = conn
         self.ws = ws
+        self.ip = ip
+        self.strikes = Strikes()
         self.ready = False
         self.last_typing = 0
 
@@ -120,7 +134,7 @@ class VisitorSession:
         visitor_id = None
         if f.get("token"):
             visitor_id = verify_visitor_token(
-                settings.secret_key, f["token"], conn.site, now // 1000
+                settings.secret_key, f["token"], conn.site, now // 1000, settings.old_secret_keys
             )
         visitor = await store.load_visitor(conn.site, visitor_id) if visitor_id else None
         if visitor is None:
@@ -176,10 +190,13 @@ class VisitorSession:
             if conn.conv_status == Status.QUEUED:
                 self.s.hub.queue_changed(conn.site)
 
-    async def _ensure_conversation(self) -> str:
+    async def _ensure_conversation(self, ref: str | None = None) -> str:
         conn, hub = self.conn, self.s.hub
         if conn.conv_id is not None:
             return conn.conv_id
+        wait = await self.s.limits.new_conversation(self.ip)
+        if wait:
+            await refuse(conn, self.strikes, wait, "new conversations", ref)
         outcome, conv_id = await self.s.store.open_conversation(
             conn.site,
             conn.visitor_id,
@@ -199,7 +216,7 @@ class VisitorSession:
     async def message(self, client_id: str, text: str) -> None:
         conn, store = self.conn, self.s.store
         for _ in range(2):
-            conv_id = await self._ensure_conversation()
+            conv_id = await self._ensure_conversation(client_id)
             try:
                 res = await store.send_message(
                     conn.site,
@@ -231,9 +248,13 @@ class VisitorSession:
         if state and now - self.last_typing < 300:
             return
         self.last_typing = now if state else 0
-        await self.s.store.publish(
-            self.conn.site, ["t", self.conn.conv_id, "visitor", state, preview if state else ""]
+        event = ["t", self.conn.conv_id, "visitor", state, preview if state else ""]
+        wait = await self.s.limits.publish_typing(
+            self.conn.site, self.conn.visitor_id, self.ip, event
         )
+        if wait:
+            await refuse(self.conn, self.strikes, wait, "typing events")
+        self.strikes.count = 0
 
     async def page(self, page: dict[str, str]) -> None:
         conn = self.conn

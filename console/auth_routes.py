@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -10,10 +12,35 @@ from chatserver.agent_ws import SESSION_COOKIE, authenticate
 from chatserver.auth import new_token, verify_password
 from chatserver.core.policy import SitePolicy
 from chatserver.services import Services
-from console.common import csrf_ok, render, services_of
+from console.common import client_ip, csrf_ok, render, services_of
 
 
-async def login_account(services: Services, email: str, password: str) -> dict[str, str] | None:
+class Throttled(Exception):
+    """Too many sign-in attempts for the account or from the address; retry after."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many sign-in attempts")
+        self.retry_after = retry_after
+
+
+async def login_account(
+    services: Services, email: str, password: str, ip: str
+) -> dict[str, str] | None:
+    """The account if the password is right. Every attempt counts against the account and
+    the address before the password is checked; a success gives its attempt back.
+
+    Raises :class:`Throttled` when either has had too many attempts lately.
+    """
+    wait, leases = await services.limits.login_attempt(email, ip)
+    if wait:
+        raise Throttled(wait)
+    account = await _check_password(services, email, password)
+    if account is not None:
+        await services.limits.login_succeeded(leases)
+    return account
+
+
+async def _check_password(services: Services, email: str, password: str) -> dict[str, str] | None:
     store = services.store
     agent_id = await store.account_id_by_email(email.strip()) if email.strip() else None
     account = await store.get_account(agent_id) if agent_id else None
@@ -41,7 +68,18 @@ async def login_submit(request: Request) -> Response:
             {"error": "Your session expired; try again.", "email": email},
             400,
         )
-    account = await login_account(services, email, password)
+    try:
+        account = await login_account(services, email, password, client_ip(request))
+    except Throttled as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        response = render(
+            request,
+            "login.html",
+            {"error": f"Too many attempts; try again in {minutes} min.", "email": email},
+            429,
+        )
+        response.headers["Retry-After"] = str(ceil(exc.retry_after))
+        return response
     if account is None:
         return render(
             request, "login.html", {"error": "Wrong email or password.", "email": email}, 401
@@ -55,7 +93,7 @@ async def login_submit(request: Request) -> Response:
         max_age=services.settings.session_ttl,
         httponly=True,
         samesite="lax",
-        secure=services.settings.production,
+        secure=services.settings.secure_cookies,
     )
     return response
 
@@ -68,7 +106,12 @@ async def logout(request: Request) -> Response:
         return response
     if token:
         await services_of(request).store.delete_session(token)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        httponly=True,
+        samesite="lax",
+        secure=services_of(request).settings.secure_cookies,
+    )
     return response
 
 
@@ -101,9 +144,23 @@ async def api_login(request: Request) -> Response:
         return JSONResponse({"error": "bad_request", "message": "send JSON"}, status_code=400)
     if not isinstance(body, dict):
         return JSONResponse({"error": "bad_request", "message": "send an object"}, status_code=400)
-    account = await login_account(
-        services, str(body.get("email", ""))[:254], str(body.get("password", ""))[:1024]
-    )
+    try:
+        account = await login_account(
+            services,
+            str(body.get("email", ""))[:254],
+            str(body.get("password", ""))[:1024],
+            client_ip(request),
+        )
+    except Throttled as exc:
+        return JSONResponse(
+            {
+                "error": "rate_limited",
+                "message": "too many sign-in attempts",
+                "retry_after": exc.retry_after,
+            },
+            status_code=429,
+            headers={"Retry-After": str(ceil(exc.retry_after))},
+        )
     if account is None:
         return JSONResponse(
             {"error": "unauthorized", "message": "wrong email or password"}, status_code=401

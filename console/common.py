@@ -45,9 +45,14 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
         token,
         httponly=True,
         samesite="strict",
-        secure=services_of(request).settings.production,
+        secure=services_of(request).settings.secure_cookies,
     )
     return response
+
+
+def client_ip(request: Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For applied; see limits.py)."""
+    return services_of(request).limits.client_ip(request.scope, request.headers)
 
 
 def csrf_ok(request: Request, form_token: object) -> bool:

@@ -21,6 +21,7 @@ from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.lifecycle import LifecycleStore
+from chatserver.store.limits import LimitStore
 from chatserver.store.metrics import MetricsStore
 from chatserver.store.sites import SiteStore
 
@@ -34,6 +35,7 @@ class Store(
     FeedbackStore,
     ConversationStore,
     LifecycleStore,
+    LimitStore,
     AgentStore,
     SiteStore,
 ):
