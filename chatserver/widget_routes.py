@@ -86,8 +86,11 @@ class Asset:
 ASSETS = {
     name: Asset.load(name, media)
     for name, media in (
-        ("chat.js", "text/javascript"),
         ("chat-common.js", "text/javascript"),
+        # The panel's script, in parts that panel.html loads in this order (see chat.js).
+        ("chat.js", "text/javascript"),
+        ("chat-view.js", "text/javascript"),
+        ("chat-frame.js", "text/javascript"),
         ("chat.css", "text/css"),
     )
 }

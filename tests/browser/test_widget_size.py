@@ -26,10 +26,12 @@ async def test_everything_before_the_panel_opens_is_under_20_kb(
     finally:
         await ctx.close()
         host.close()
-    # The loader, the frame, its script and style; no socket until the visitor writes.
+    # The loader, the frame, its scripts and style; no socket until the visitor writes.
     assert sorted(sizes) == [
         "/widget.js",
         "/widget/assets/chat-common.js",
+        "/widget/assets/chat-frame.js",
+        "/widget/assets/chat-view.js",
         "/widget/assets/chat.css",
         "/widget/assets/chat.js",
         "/widget/frame",
