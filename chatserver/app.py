@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -17,6 +17,8 @@ from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
 from chatserver.log import get_logger
+from chatserver.metrics import Dashboards
+from chatserver.metrics_prom import metrics_endpoint
 from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
@@ -45,19 +47,28 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-def create_app(settings: Settings, redis_url: str) -> Starlette:
-    """Build the app. ``settings`` must already carry a secret key (see config.ensure_secret)."""
-    services = Services.build(settings, redis_url)
+def create_app(
+    settings: Settings, redis_url: str, clock: Callable[[], int] | None = None
+) -> Starlette:
+    """Build the app. ``settings`` must already carry a secret key (see config.ensure_secret).
+
+    ``clock`` (ms) replaces the wall clock of the hub and the dashboards, e.g. to replay a day.
+    """
+    services = Services.build(settings, redis_url, clock)
+    dashboards = Dashboards(services.store, settings, services.hub.clock)
+    services.hub.on_site_event = dashboards.on_site_event
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.scripts.load_all()
         await services.store.ensure_site(settings.default_site)
         await services.hub.start()
+        await dashboards.start()
         log.info("hub_started", redis=_redact(redis_url))
         try:
             yield
         finally:
+            await dashboards.stop()
             await services.hub.stop()
             await services.store.close()
             log.info("hub_stopped")
@@ -66,6 +77,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         *widget_routes,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         WebSocketRoute("/ws/visitor", visitor_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
         *console_routes,
@@ -78,6 +90,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         middleware=[Middleware(SecurityHeaders, settings=settings)],
     )
     app.state.services = services
+    app.state.dashboards = dashboards
     return app
 
 

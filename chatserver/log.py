@@ -10,12 +10,25 @@ import structlog
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
+# Warnings and errors this process logged, by level (exposed by /metrics).
+LOG_EVENTS: dict[str, int] = {}
+
+
+def _count(
+    _logger: object, method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    if method in ("warning", "error", "critical", "exception"):
+        level = "error" if method == "exception" else method
+        LOG_EVENTS[level] = LOG_EVENTS.get(level, 0) + 1
+    return event
+
 
 def configure_logging(level: str = "info", json: bool = False) -> None:
     """Configure structlog once per process. Library loggers (uvicorn) go through the same sink."""
     numeric = _LEVELS.get(level, logging.ERROR)
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _count,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info if json else structlog.processors.StackInfoRenderer(),

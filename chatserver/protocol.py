@@ -20,6 +20,10 @@ MSGPACK: Final = "msgpack"
 SUBPROTOCOLS: Final = (MSGPACK, JSON)
 
 
+# Error frames sent by this process, by code (exposed by /metrics).
+ERROR_FRAMES: dict[str, int] = {}
+
+
 class ProtocolError(Exception):
     """A client frame that cannot be served. ``code`` is a stable, documented error code."""
 
@@ -39,6 +43,7 @@ class ProtocolError(Exception):
         self.retry_after = retry_after
 
     def frame(self) -> dict[str, Any]:
+        ERROR_FRAMES[self.code] = ERROR_FRAMES.get(self.code, 0) + 1
         out: dict[str, Any] = {"type": "error", "code": self.code, "message": self.message}
         if self.field is not None:
             out["field"] = self.field
@@ -149,6 +154,12 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "note": Field(str, max_len=1000, strip=True),
     },
     "reopen": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    "ping": {},
+}
+
+# The supervisors' dashboard socket (/ws/dashboard): choose what to watch, keep alive.
+DASHBOARD_FRAMES: Final[dict[str, dict[str, Field]]] = {
+    "watch": {"department": Field(str, max_len=40)},
     "ping": {},
 }
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatserver.config import Settings
 from chatserver.hub import Hub
 from chatserver.limits import Limits
 from chatserver.protocol import AGENT_FRAMES, VISITOR_FRAMES, Codec
-from chatserver.store import Store
+from chatserver.store import Store, now_ms
 
 
 @dataclass(slots=True)
@@ -21,9 +22,11 @@ class Services:
     limits: Limits
 
     @classmethod
-    def build(cls, settings: Settings, redis_url: str) -> Services:
+    def build(
+        cls, settings: Settings, redis_url: str, clock: Callable[[], int] | None = None
+    ) -> Services:
         store = Store.from_url(redis_url, settings.key_prefix)
-        hub = Hub(store, settings, redis_url)
+        hub = Hub(store, settings, redis_url, clock or now_ms)
         return cls(
             settings=settings,
             store=store,

@@ -1,0 +1,244 @@
+"""The supervisors' dashboard on this node: its figures, its rollups and its live sockets.
+
+Every node folds its sites' latency records into the rollups and samples the queue every
+``metrics_interval`` seconds (the fold is exactly-once across nodes; a sample keeps the highest
+value of its minute). :meth:`Dashboards.figures` assembles what the JSON API and the
+dashboard socket send: the live "now" from Redis, "today" (from midnight in the site's time
+zone) and "last hour" from the hourly buckets, each agent's report, and the charts.
+
+Sockets watching a site get fresh figures after any of its events (debounced) and every
+:data:`PUSH_INTERVAL` seconds, since waits grow without any event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import UTC, tzinfo
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Histogram
+from redis.exceptions import RedisError
+
+from chatserver.config import Settings
+from chatserver.connection import Connection
+from chatserver.core import metrics as m
+from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS
+from chatserver.core.hours import parse_office_hours
+from chatserver.core.metrics_now import gauges, now_figures
+from chatserver.core.policy import SitePolicy
+from chatserver.log import get_logger
+from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame
+from chatserver.store import Store
+
+log = get_logger(__name__)
+
+PUSH_DEBOUNCE = 1.0  # seconds: a burst of events gives one push
+PUSH_INTERVAL = 5.0
+CHART_HOURS = 6  # queue length and longest wait, in slots of CHART_SLOT minutes
+CHART_SLOT = 5
+HOURLY_CHART_HOURS = 24
+
+
+class DashboardConn(Connection):
+    """A supervisor's dashboard socket: which site and department it watches."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account: dict[str, str] = {}
+        self.department: str | None = None
+        self.watching = False
+
+
+class Dashboards:
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], int]) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.codec = Codec(DASHBOARD_FRAMES, settings.max_frame_bytes)
+        self.watchers: dict[str, set[DashboardConn]] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        # Process-level metric of this node, exposed by /metrics with the rest.
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.redis_latency = Histogram(
+            "chatserver_redis_ping_seconds",
+            "Round trip of a PING to Redis, sampled by this node",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+
+    # --- background work ------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loops = [asyncio.create_task(self._run())]
+
+    async def stop(self) -> None:
+        for task in [*self._loops, *self._tasks]:
+            task.cancel()
+        for handle in self._pending.values():
+            handle.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        """Push to this node's dashboards every few seconds; roll up every interval."""
+        loop = asyncio.get_running_loop()
+        rolled = loop.time()
+        while True:
+            await asyncio.sleep(PUSH_INTERVAL)
+            try:
+                if loop.time() - rolled >= self.settings.metrics_interval:
+                    rolled = loop.time()
+                    await self.roll_up()
+                await asyncio.gather(*(self.push(site) for site in list(self.watchers)))
+            except (RedisError, OSError) as exc:
+                log.warning("metrics_step_failed", error=str(exc))
+            except Exception:
+                log.exception("metrics_step_crashed")
+
+    async def ping(self) -> float:
+        """Time one PING to Redis (seconds) and keep it in the latency histogram."""
+        began = time.perf_counter()
+        await self.store.ping()
+        took = time.perf_counter() - began
+        self.redis_latency.observe(took)
+        return took
+
+    async def roll_up(self) -> None:
+        """Fold every site's new records and sample its queue (each node, every interval)."""
+        await self.ping()
+        now = self.clock()
+        for site in await self.store.list_sites():
+            await self.store.fold_metrics(site)
+            await self.sample(site, now)
+
+    async def sample(self, site: str, now: int) -> None:
+        """Keep this minute's queue length and longest wait (site-wide and per department)."""
+        live = await self.store.live_state(site)
+        policy = SitePolicy.from_settings(await self.store.get_site(site))
+        first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
+        queued = [c for c in live.open_convs if c.get("status") == "queued"]
+        panel = now_figures(queued, live.agents, live.open_convs, now, first, nxt)
+        depts = {c.get("department", "") for c in queued} | set(await self.store.departments(site))
+        by_dept = {
+            d: now_figures(queued, live.agents, live.open_convs, now, first, nxt, dept=d)
+            for d in sorted(depts)
+            if d
+        }
+        await self.store.write_gauges(site, m.minute_of(now), gauges(panel, by_dept))
+
+    # --- the figures ----------------------------------------------------------------------
+    async def site_tz(self, site_cfg: dict[str, str] | None) -> tzinfo:
+        """The site's time zone: its office hours', else UTC."""
+        try:
+            hours = parse_office_hours((site_cfg or {}).get("office_hours"))
+        except ValueError:
+            hours = None
+        return hours.tz if hours is not None else UTC
+
+    async def figures(self, site: str, dept: str | None = None) -> dict[str, Any]:
+        """Everything the dashboard shows for ``site`` (one department when ``dept``)."""
+        now = self.clock()
+        await self.store.fold_metrics(site)
+        site_cfg = await self.store.get_site(site)
+        policy = SitePolicy.from_settings(site_cfg)
+        tz = await self.site_tz(site_cfg)
+        today_start = m.day_start(now, tz)
+        hour_start = now - m.HOUR_MS
+        first_chart_hour = m.hour_of(now) - (HOURLY_CHART_HOURS - 1)
+        records = await self.store.metric_records(
+            site, min(today_start, hour_start, first_chart_hour * m.HOUR_MS), now + 1
+        )
+        today = m.in_window(records, today_start, now + 1, dept)
+        last_hour = m.in_window(records, hour_start, now + 1, dept)
+        resolutions = [r.ms for r in today if r.kind == "resolution"]
+        handle = (m.median(resolutions) or 0) / 1000 or DEFAULT_HANDLE_SECONDS
+        live = await self.store.live_state(site)
+        queued = [c for c in live.open_convs if c.get("status") == "queued"]
+        first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
+        panel = now_figures(queued, live.agents, live.open_convs, now, first, nxt, dept, handle)
+        agents = [a for a in live.agents if dept is None or a["id"] in _ids(panel)]
+        # One department: its chats' records, and every online/away period of its agents.
+        agent_records = [
+            r for r in records if dept is None or r.dept == dept or r.kind in ("online", "away")
+        ]
+        last_minute = m.minute_of(now)
+        first_minute = last_minute - CHART_HOURS * 60 + 1
+        minutes = await self.store.read_gauges(site, first_minute, last_minute)
+        field = dept if dept else "*"
+        departments = sorted(set(await self.store.departments(site)) - {""})
+        return {
+            "site": site,
+            "department": dept,
+            "departments": departments,
+            "generated_at": now,
+            "timezone": str(tz),
+            "now": {**panel, "truncated": live.truncated},
+            "today": {"start": today_start, **m.window_figures(today)},
+            "last_hour": {"start": hour_start, **m.window_figures(last_hour)},
+            "agents": m.agent_report(agent_records, agents, today_start, now),
+            "charts": {
+                "slot_minutes": CHART_SLOT,
+                "queue_length": m.gauge_series(
+                    minutes, f"queue|{field}", first_minute, last_minute, CHART_SLOT
+                ),
+                "longest_wait_ms": m.gauge_series(
+                    minutes, f"wait|{field}", first_minute, last_minute, CHART_SLOT
+                ),
+                "chats_per_hour": m.per_hour(
+                    records, "started", first_chart_hour, m.hour_of(now), dept
+                ),
+                "first_response_today": m.distribution(
+                    [r.ms for r in today if r.kind == "first_response"], m.FIRST_RESPONSE_BARS_S
+                ),
+            },
+        }
+
+    # --- live sockets ---------------------------------------------------------------------
+    def watch(self, conn: DashboardConn) -> None:
+        self.watchers.setdefault(conn.site, set()).add(conn)
+        conn.watching = True
+
+    def unwatch(self, conn: DashboardConn) -> None:
+        conns = self.watchers.get(conn.site)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.watchers[conn.site]
+
+    def on_site_event(self, site: str, ev: list[Any]) -> None:
+        """Any event of a watched site: push fresh figures soon (one push per burst)."""
+        if site not in self.watchers or site in self._pending:
+            return
+        loop = asyncio.get_running_loop()
+        self._pending[site] = loop.call_later(PUSH_DEBOUNCE, self._spawn_push, site)
+
+    def _spawn_push(self, site: str) -> None:
+        self._pending.pop(site, None)
+        task = asyncio.get_running_loop().create_task(self.push(site))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def push(self, site: str, only: DashboardConn | None = None) -> None:
+        """Send fresh figures to the site's dashboards (computed once per department)."""
+        conns = [only] if only is not None else list(self.watchers.get(site, ()))
+        frames: dict[str | None, OutFrame] = {}
+        for conn in conns:
+            if conn.closed:
+                continue
+            if conn.department not in frames:
+                try:
+                    data = await self.figures(site, conn.department)
+                except (RedisError, OSError) as exc:
+                    log.warning("dashboard_push_failed", site=site, error=str(exc))
+                    return
+                frames[conn.department] = OutFrame({"type": "dashboard", "data": data})
+            conn.send(frames[conn.department])
+
+
+def _ids(panel: dict[str, Any]) -> set[str]:
+    return {str(a["id"]) for a in panel["agents"]["list"]}

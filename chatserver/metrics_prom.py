@@ -1,0 +1,169 @@
+"""`GET /metrics`: Prometheus text format, rendered with prometheus-client.
+
+Two kinds of series (docs/metrics.md):
+
+- this node's own (label-free of site): open sockets, error frames sent, warnings and errors
+  logged, Redis PING round trips, pipelined Redis round trips. Sum them over nodes.
+- each site's, read from Redis at scrape time, the same on every node (take ``max`` over
+  nodes, or scrape one): queue length, longest wait, agents by status, open conversations,
+  messages stored, conversation events, and the wait, first-response and response time
+  histograms (cumulative since the rollups began, folded exactly once across nodes).
+
+Access: with ``CHATSERVER_METRICS_TOKEN`` set, a request must carry ``Authorization: Bearer
+<token>``; without it, only clients on the host itself (loopback) are answered.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from chatserver.core.metrics import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
+from chatserver.core.metrics_now import agent_figures, queue_figures
+from chatserver.log import LOG_EVENTS
+from chatserver.metrics import Dashboards
+from chatserver.protocol import ERROR_FRAMES
+from chatserver.services import Services
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class _Families(Collector):
+    """Metric families gathered (asynchronously) before rendering."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def allowed(request: Request, token: str) -> bool:
+    if token:
+        given = request.headers.get("authorization", "")
+        return given.lower().startswith("bearer ") and hmac.compare_digest(
+            given[7:].strip().encode(), token.encode()
+        )
+    return request.client is not None and request.client.host in _LOOPBACK
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    services: Services = request.app.state.services
+    dashboards: Dashboards = request.app.state.dashboards
+    if not allowed(request, services.settings.metrics_token):
+        return PlainTextResponse("forbidden: see docs/metrics.md\n", status_code=403)
+    await dashboards.ping()
+    families = node_families(services, dashboards)
+    for site in await services.store.list_sites():
+        families += await site_families(services, site)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(_merge(families)))
+    body = generate_latest(registry) + generate_latest(dashboards.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def node_families(services: Services, dashboards: Dashboards) -> list[Metric]:
+    hub = services.hub
+    conns = GaugeMetricFamily(
+        "chatserver_connections", "Open WebSockets on this node", labels=["role"]
+    )
+    conns.add_metric(["visitor"], sum(len(c) for c in hub.site_visitors.values()))
+    conns.add_metric(["agent"], sum(len(c) for c in hub.site_agents.values()))
+    conns.add_metric(["dashboard"], sum(len(c) for c in dashboards.watchers.values()))
+    errors = CounterMetricFamily(
+        "chatserver_error_frames", "Error frames this node sent to clients", labels=["code"]
+    )
+    for code, n in sorted(ERROR_FRAMES.items()):
+        errors.add_metric([code], n)
+    logged = CounterMetricFamily(
+        "chatserver_log_events", "Warnings and errors this node logged", labels=["level"]
+    )
+    for level, n in sorted(LOG_EVENTS.items()):
+        logged.add_metric([level], n)
+    trips = CounterMetricFamily(
+        "chatserver_redis_round_trips", "Pipelined script round trips to Redis from this node"
+    )
+    trips.add_metric([], services.store.scripts.round_trips)
+    return [conns, errors, logged, trips]
+
+
+async def site_families(services: Services, site: str) -> list[Metric]:
+    store = services.store
+    now = services.hub.clock()
+    live = await store.live_state(site)
+    queued = [c for c in live.open_convs if c.get("status") == "queued"]
+    queue = queue_figures(queued, now)
+    team = agent_figures(live.agents)
+    hist = await store.histograms(site)
+    counts = await store.message_counts(site)
+
+    qlen = GaugeMetricFamily(
+        "chatserver_queue_length", "Visitors queued", labels=["site", "department"]
+    )
+    for dept, n in queue["by_department"].items():
+        qlen.add_metric([site, dept], n)
+    longest = GaugeMetricFamily(
+        "chatserver_queue_longest_wait_seconds",
+        "Longest current wait in the queue",
+        labels=["site"],
+    )
+    longest.add_metric([site], (queue["longest_wait_ms"] or 0) / 1000)
+    agents = GaugeMetricFamily("chatserver_agents", "Agents by status", labels=["site", "status"])
+    for status in ("online", "away", "offline"):
+        agents.add_metric([site, status], team[status])
+    open_convs = GaugeMetricFamily(
+        "chatserver_conversations_open", "Conversations not yet ended", labels=["site"]
+    )
+    open_convs.add_metric([site], len(live.open_convs))
+    messages = CounterMetricFamily(
+        "chatserver_messages", "Messages stored", labels=["site", "kind"]
+    )
+    for kind in ("visitor", "agent"):
+        messages.add_metric([site, kind], counts.get(kind, 0))
+    events = CounterMetricFamily(
+        "chatserver_conversation_events",
+        "Conversations started, missed, abandoned, resolved; response targets breached",
+        labels=["site", "event"],
+    )
+    for kind in COUNTED_KINDS:
+        events.add_metric([site, kind], hist.get(f"events|{kind}", 0))
+    out: list[Metric] = [qlen, longest, agents, open_convs, messages, events]
+    for kind in HISTOGRAM_KINDS:
+        family = HistogramMetricFamily(
+            f"chatserver_{kind}_seconds",
+            {
+                "wait": "Queue wait until an agent was assigned",
+                "first_response": "Visitor's first message to the first agent reply",
+                "response": "Each unanswered visitor turn to the next agent reply",
+            }[kind],
+            labels=["site"],
+        )
+        buckets: list[tuple[str, float]] = [
+            (str(float(b)), hist.get(f"{kind}|{b}", 0)) for b in HISTOGRAM_BOUNDS_S
+        ]
+        buckets.append(("+Inf", hist.get(f"{kind}|count", 0)))
+        family.add_metric([site], buckets, hist.get(f"{kind}|sum", 0) / 1000)
+        out.append(family)
+    return out
+
+
+def _merge(families: list[Metric]) -> list[Metric]:
+    """One family per name, holding the samples of every site."""
+    merged: dict[str, Metric] = {}
+    for family in families:
+        if family.name in merged:
+            merged[family.name].samples.extend(family.samples)
+        else:
+            merged[family.name] = family
+    return list(merged.values())

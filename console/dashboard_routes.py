@@ -1,0 +1,206 @@
+"""The supervisors' dashboard: its page, its JSON API, conversation search, and its socket.
+
+Supervisors and admins only (agents get 403); each sees their own site. The JSON API takes
+the console's session cookie or a bearer token from ``POST /api/login``; docs/metrics.md
+documents every figure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from chatserver.agent_ws import CLOSE_TRY_AGAIN, authenticate, session_token
+from chatserver.core import metrics as m
+from chatserver.core.states import Status
+from chatserver.endpoint import receive_loop
+from chatserver.metrics import DashboardConn, Dashboards
+from chatserver.protocol import ProtocolError
+from chatserver.services import Services
+from console.common import VIEW_ROLES, current_account, page, render, services_of
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+SEARCH_DAYS = 7  # the default date range of a search, ending today
+MAX_SEARCH_DAYS = 31
+_DEPT = re.compile(r"^[^\x00-\x1f]{0,40}$")
+_STATUSES = frozenset(s.value for s in Status)
+
+
+def dashboards_of(request: Request | WebSocket) -> Dashboards:
+    dashboards: Dashboards = request.app.state.dashboards
+    return dashboards
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+async def _supervisor(request: Request) -> dict[str, str] | Response:
+    account = await current_account(request)
+    if account is None:
+        return _error(401, "unauthorized", "sign in first")
+    if account.get("role") not in VIEW_ROLES:
+        return _error(403, "forbidden", "supervisors and admins only")
+    return account
+
+
+def _department(value: str | None) -> str | None:
+    """The department filter: None (all) when absent or empty; ValueError when malformed."""
+    if not value:
+        return None
+    if not _DEPT.match(value):
+        raise ValueError("department must be at most 40 characters")
+    return value
+
+
+@page(VIEW_ROLES)
+async def dashboard_page(request: Request, me: dict[str, str]) -> Response:
+    site = await services_of(request).store.get_site(me["site"]) or {}
+    return render(
+        request,
+        "dashboard.html",
+        {"me": me, "site_name": site.get("name", me["site"]), "section": "dashboard"},
+    )
+
+
+async def dashboard_api(request: Request) -> Response:
+    """Every figure of the dashboard, as the socket sends it (docs/metrics.md)."""
+    account = await _supervisor(request)
+    if isinstance(account, Response):
+        return account
+    try:
+        dept = _department(request.query_params.get("department"))
+    except ValueError as exc:
+        return _error(400, "invalid_field", str(exc))
+    return JSONResponse(await dashboards_of(request).figures(account["site"], dept))
+
+
+async def search_api(request: Request) -> Response:
+    """Conversations by visitor, agent, status, date and text; bounded (docs/metrics.md)."""
+    account = await _supervisor(request)
+    if isinstance(account, Response):
+        return account
+    q = request.query_params
+    dashboards = dashboards_of(request)
+    store = services_of(request).store
+    tz = await dashboards.site_tz(await store.get_site(account["site"]))
+    now = dashboards.clock()
+    try:
+        if q.get("date"):
+            start, end = m.day_bounds(q["date"], tz)
+        else:
+            end = m.day_bounds(q["to"], tz)[1] if q.get("to") else now + 1
+            start = (
+                m.day_bounds(q["from"], tz)[0]
+                if q.get("from")
+                else m.day_start(now, tz) - (SEARCH_DAYS - 1) * 24 * m.HOUR_MS
+            )
+    except ValueError:
+        return _error(400, "invalid_field", "dates look like 2024-03-05")
+    if end <= start or end - start > MAX_SEARCH_DAYS * 24 * m.HOUR_MS + m.HOUR_MS:
+        return _error(400, "invalid_field", f"a search covers 1 to {MAX_SEARCH_DAYS} days")
+    status = q.get("status", "")
+    if status and status not in _STATUSES:
+        return _error(400, "invalid_field", "unknown status")
+    result = await store.search_conversations(
+        account["site"],
+        start,
+        end,
+        status=status,
+        visitor=q.get("visitor", "").strip()[:200],
+        agent=q.get("agent", "").strip()[:200],
+        text=q.get("text", "").strip()[:200],
+    )
+    return JSONResponse(
+        {
+            "from": start,
+            "to": end,
+            "items": [_row(c) for c in result.items],
+            "scanned": result.scanned,
+            "text_scanned": result.text_scanned,
+            "truncated": result.truncated,
+        }
+    )
+
+
+def _row(conv: dict[str, str]) -> dict[str, Any]:
+    def ms(name: str) -> int | None:
+        return int(conv[name]) if conv.get(name) else None
+
+    return {
+        "id": conv.get("id", ""),
+        "status": conv.get("status", ""),
+        "department": conv.get("department", ""),
+        "visitor": conv.get("visitor", ""),
+        "visitor_name": conv.get("visitor_name", ""),
+        "agent": conv.get("agent", ""),
+        "agent_name": conv.get("agent_name", ""),
+        "created_at": ms("created_at"),
+        "ended_at": ms("ended_at"),
+        "rating": int(conv["rating"]) if conv.get("rating") else None,
+        "preview": conv.get("preview", ""),
+        "match": conv.get("match"),
+    }
+
+
+async def dashboard_socket(ws: WebSocket) -> None:
+    """``/ws/dashboard``: ``watch`` a department (or the whole site), get ``dashboard``
+    frames after every change and every few seconds (docs/protocol.md)."""
+    services: Services = ws.app.state.services
+    dashboards = dashboards_of(ws)
+    try:
+        account = await authenticate(services, session_token(ws))
+    except (RedisError, OSError):
+        await ws.close(CLOSE_TRY_AGAIN)
+        return
+    origin = ws.headers.get("origin")
+    if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+        await ws.close(CLOSE_FORBIDDEN)  # another site's page: read-only, but still no
+        return
+    await ws.accept()
+    conn = DashboardConn(ws, "json", "supervisor", account["site"] if account else "-", 64)
+    if account is None or account.get("role") not in VIEW_ROLES:
+        code, why = (
+            (CLOSE_UNAUTHORIZED, ProtocolError("unauthorized", "log in first"))
+            if account is None
+            else (CLOSE_FORBIDDEN, ProtocolError("forbidden", "supervisors and admins only"))
+        )
+        conn.send(why.frame())
+        await conn.flush()
+        await ws.close(code)
+        return
+    conn.account = account
+
+    async def handle(f: dict[str, Any]) -> None:
+        if f["type"] == "ping":
+            conn.send({"type": "pong", "server_time": dashboards.clock()})
+            return
+        try:
+            conn.department = _department(f.get("department"))
+        except ValueError as exc:
+            raise ProtocolError("invalid_field", str(exc), field="department") from None
+        await services.hub.bus.subscribe(conn.site)
+        dashboards.watch(conn)
+        await dashboards.push(conn.site, only=conn)
+
+    try:
+        await receive_loop(ws, conn, dashboards.codec, services.settings, handle)
+    finally:
+        conn.closed = True
+        dashboards.unwatch(conn)
+
+
+routes = [
+    Route("/dashboard", dashboard_page, methods=["GET"]),
+    Route("/api/metrics/dashboard", dashboard_api, methods=["GET"]),
+    Route("/api/metrics/conversations", search_api, methods=["GET"]),
+    WebSocketRoute("/ws/dashboard", dashboard_socket),
+]
