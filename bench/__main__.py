@@ -9,7 +9,8 @@ could not be carried out, 130 when interrupted.
 
 ``baseline`` runs the steady scenario against the python-socketio relay of
 bench/baselines/ (needs the ``bench`` extra); ``compare`` runs chatserver's steady scenario
-and then the baseline with the same parameters, and reports both and their ratio.
+and then the baseline with the same parameters, and reports both and their ratio; its exit
+status follows chatserver's checks (the baseline's losses are reported, not judged).
 """
 
 from __future__ import annotations
