@@ -51,8 +51,20 @@ test: install-test lint
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$rc
 
-bench: install
-	$(PY) -m bench
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e '.[bench]'
+	touch $@
+
+# Every scenario, ours beside the python-socketio baseline, the Redis ceiling and a flame
+# graph; the figures in docs/performance.md come from this (about 6 minutes).
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench compare
+	$(PY) -m bench compare --rate 5000 --duration 15
+	$(PY) -m bench compare --rate 8000 --duration 10
+	$(PY) -m bench idle --visitors 10000
+	$(PY) -m bench burst
+	$(PY) -m bench.ceiling
+	$(PY) -m bench.profile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
