@@ -1,10 +1,10 @@
 // Parts of the agent console with no state of their own beyond what they manage: the socket
-// (reconnect with backoff and jitter), the queue list, and how one message is drawn.
-// agent.js wires them. User text only ever reaches the page as text nodes.
+// (reconnect with backoff and jitter), the queue list, how one message is drawn, and what a
+// reload of the tab keeps. agent.js wires them. User text only ever reaches the page as text nodes.
 "use strict";
 
 window.AgentParts = (() => {
-  const { el, timeOf } = window.ChatCommon;
+  const { compareIds, el, timeOf } = window.ChatCommon;
   const kit = window.ConsoleKit;
 
   // One JSON WebSocket that reconnects until it is told the session ended (4401).
@@ -133,5 +133,36 @@ window.AgentParts = (() => {
     return li;
   }
 
-  return { createSocket, createQueue, buildMessage };
+  // Transcripts are cached per tab so that a reload resumes from the cursors instead of
+  // replaying every conversation; this many messages per conversation are kept.
+  const TRANSCRIPT_LIMIT = 200;
+
+  // What the previous page of this tab saved under `key`: {cursors, transcripts, status}.
+  function loadSession(key) {
+    try { return JSON.parse(sessionStorage.getItem(key)) || {}; } catch { return {}; }
+  }
+
+  // Saves the cursor and transcript of each conversation still open (`closed`: the statuses
+  // that are not), those cached but not restored yet, and the status the agent chose; sets
+  // state.cursors to what it saved.
+  function saveSession(key, state, closed) {
+    const cursors = {};
+    const transcripts = {};
+    for (const conv of state.convs.values()) {
+      if (closed.has(conv.status) || !conv.cursor) continue;
+      cursors[conv.id] = conv.cursor;
+      transcripts[conv.id] = [...conv.messages.values()]
+        .sort((a, b) => compareIds(a.id, b.id)).slice(-TRANSCRIPT_LIMIT);
+    }
+    for (const [id, cached] of Object.entries(state.transcripts)) { // not restored yet
+      if (state.cursors[id]) cursors[id] = state.cursors[id];
+      transcripts[id] = cached;
+    }
+    state.cursors = cursors;
+    try {
+      sessionStorage.setItem(key, JSON.stringify({ cursors, transcripts, status: state.wanted }));
+    } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
+  }
+
+  return { createSocket, createQueue, buildMessage, loadSession, saveSession };
 })();

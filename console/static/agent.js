@@ -1,25 +1,18 @@
 // Agent console. Speaks the v1 wire protocol (docs/protocol.md) over a JSON WebSocket that the
 // session cookie from /login authenticates. User text only ever reaches the page as text nodes.
-// Panels (visitor details, canned picker, transfer) live in agent-panels.js; helpers in
-// console-kit.js.
+// Panels (visitor details, canned picker, transfer) live in agent-panels.js; the composer,
+// buttons, shortcuts and settings in agent-input.js; helpers in console-kit.js.
 "use strict";
 
 (() => {
   const root = document.getElementById("console");
   const me = { id: root.dataset.agentId, name: root.dataset.agentName };
   const STORE_KEY = `cs:agent:${me.id}`;
-  // Transcripts are cached per tab so that a reload resumes from the cursors instead of
-  // replaying every conversation; this many messages per conversation are kept.
-  const TRANSCRIPT_LIMIT = 200;
-  const TYPING_EVERY_MS = 1000;
-  const ACK_TIMEOUT_MS = 10000;
   const SLA_MS = (Number(root.dataset.slaNextResponse) || 0) * 1000;
   const CLOSED = new Set(["resolved", "missed", "abandoned", "closed"]);
   const HANDLED = new Set(["assigned", "waiting_on_agent", "waiting_on_visitor"]);
-  const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
-  const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
 
-  const { compareIds, newClientId, el, setDelivery, placeInOrder } = window.ChatCommon;
+  const { compareIds, el, setDelivery, placeInOrder } = window.ChatCommon;
   const kit = window.ConsoleKit;
   const panels = window.AgentPanels;
 
@@ -35,9 +28,7 @@
     sound: q("setting-sound"), desktop: q("setting-desktop"),
   };
 
-  const saved = (() => {
-    try { return JSON.parse(sessionStorage.getItem(STORE_KEY)) || {}; } catch { return {}; }
-  })();
+  const saved = window.AgentParts.loadSession(STORE_KEY);
 
   const state = {
     ready: false, clockSkew: 0,
@@ -59,22 +50,7 @@
   function save() {
     clearTimeout(saveTimer);
     saveTimer = null;
-    const cursors = {};
-    const transcripts = {};
-    for (const conv of state.convs.values()) {
-      if (CLOSED.has(conv.status) || !conv.cursor) continue;
-      cursors[conv.id] = conv.cursor;
-      transcripts[conv.id] = [...conv.messages.values()]
-        .sort((a, b) => compareIds(a.id, b.id)).slice(-TRANSCRIPT_LIMIT);
-    }
-    for (const [id, cached] of Object.entries(state.transcripts)) { // not restored yet
-      if (state.cursors[id]) cursors[id] = state.cursors[id];
-      transcripts[id] = cached;
-    }
-    state.cursors = cursors;
-    try {
-      sessionStorage.setItem(STORE_KEY, JSON.stringify({ cursors, transcripts, status: state.wanted }));
-    } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
+    window.AgentParts.saveSession(STORE_KEY, state, CLOSED);
   }
   window.addEventListener("pagehide", save);
 
@@ -154,7 +130,7 @@
     ui.reopen.hidden = !closed;
     ui.transfer.hidden = closed;
     ui.composer.disabled = ui.send.disabled = closed;
-    setMode(state.mode);
+    controls.setMode(state.mode);
     if (closed) ui.composer.placeholder = "This chat has ended. Reopen it to write again.";
     ui.typing.hidden = !conv.typing;
     ui.typing.textContent = conv.typing ? `Visitor is typing: ${conv.typing}` : "";
@@ -213,7 +189,7 @@
   function select(id) {
     const previous = state.convs.get(state.selected);
     if (previous) previous.draft = ui.composer.value;
-    stopTyping();
+    controls.stopTyping();
     canned.close();
     state.selected = id;
     const conv = state.convs.get(id);
@@ -288,67 +264,6 @@
     refresh(conv);
   }
 
-  function transmit(item) {
-    if (!state.ready) return; // the next welcome flushes the outbox
-    item.sentAt = Date.now();
-    const { conversation_id, client_id, text, kind } = item;
-    send({ type: kind === "note" ? "note" : "message", conversation_id, client_id, text });
-  }
-
-  // No ack means "not stored": retry with the same client_id, the server deduplicates.
-  setInterval(() => {
-    for (const item of state.outbox.values()) {
-      if (state.ready && Date.now() - (item.sentAt || 0) > ACK_TIMEOUT_MS) transmit(item);
-    }
-  }, 2000);
-
-  function submit() {
-    const conv = state.convs.get(state.selected);
-    const text = ui.composer.value.trim();
-    if (!conv || !text || CLOSED.has(conv.status)) return;
-    const kind = state.mode;
-    const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
-    state.outbox.set(item.client_id, item);
-    const li = buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts }, conv);
-    setDelivery(li, "sending…");
-    conv.byClientId.set(item.client_id, li);
-    placeInOrder(conv.list, li);
-    ui.composer.value = conv.draft = "";
-    stopTyping();
-    transmit(item);
-  }
-
-  function setMode(mode) {
-    state.mode = mode;
-    const note = mode === "note";
-    ui.form.classList.toggle("note-mode", note);
-    ui.modeReply.setAttribute("aria-pressed", String(!note));
-    ui.modeNote.setAttribute("aria-pressed", String(note));
-    ui.composer.placeholder = note ? NOTE_HINT : REPLY_HINT;
-    ui.send.textContent = note ? "Add note" : "Send";
-    if (note) stopTyping(); // a visitor must not see "typing" while we write a private note
-  }
-
-  // Agents send no preview (it only reaches agents), so a leading-edge throttle is enough;
-  // repeating "true" while typing keeps the visitor's indicator from timing out.
-  const typing = { lastSent: 0, conv: null };
-
-  function onInput() {
-    canned.update();
-    const conv = state.convs.get(state.selected);
-    if (state.mode === "note" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
-    if (Date.now() - typing.lastSent < TYPING_EVERY_MS) return;
-    typing.lastSent = Date.now();
-    typing.conv = conv.id;
-    send({ type: "typing", conversation_id: conv.id, state: true });
-  }
-
-  function stopTyping() {
-    if (typing.conv) send({ type: "typing", conversation_id: typing.conv, state: false });
-    typing.conv = null;
-    typing.lastSent = 0;
-  }
-
   function showVisitorTyping(conv, preview) {
     clearTimeout(conv.typingTimer);
     conv.typing = preview;
@@ -365,13 +280,6 @@
   setInterval(() => details.tick(), 30000);
 
   // --- status and connection ----------------------------------------------------------------
-  function renderStatus(status) {
-    ui.status.dataset.status = status;
-    ui.status.textContent = { online: "Online", away: "Away" }[status] || "Offline";
-    ui.status.setAttribute("aria-pressed", String(status === "online"));
-    ui.status.title = status === "online" ? "Click to go away" : "Click to go online";
-  }
-
   // The status line shows the connection state; an error covers it for a few seconds.
   const line = { text: "", timer: null };
   function say(text, error = false) {
@@ -395,9 +303,9 @@
     onFrame: handle,
     onLost(code, delay) {
       state.ready = false;
-      typing.conv = null;
+      controls.connectionLost();
       for (const conv of state.convs.values()) conv.synced = false;
-      renderStatus("offline");
+      controls.renderStatus("offline");
       if (code === 4401) return say("Your session has ended. Reload the page to sign in again.");
       say(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
     },
@@ -412,7 +320,7 @@
     const agent = frame.agent || {};
     Object.assign(me, agent.id ? { id: agent.id } : {}, agent.name ? { name: agent.name } : {});
     if (agent.capacity !== undefined) state.capacity = agent.capacity;
-    renderStatus(agent.status || state.wanted);
+    controls.renderStatus(agent.status || state.wanted);
     const listed = new Set((frame.conversations || []).map((s) => conversation(s.id, s).id));
     // Gone while we were away (resolved, transferred): keep only the one on screen.
     for (const conv of [...state.convs.values()]) {
@@ -423,7 +331,7 @@
     state.transcripts = {};
     queue.set(frame.queue || [], false);
     if (!state.selected && state.convs.size) select(nextConversation(null));
-    for (const item of state.outbox.values()) transmit(item);
+    controls.flush();
   }
 
   function handle(frame) {
@@ -481,7 +389,7 @@
         if (conv) conv.visitor = frame.visitor;
         return conv && refresh(conv);
       case "status":
-        if (frame.status) renderStatus(frame.status);
+        if (frame.status) controls.renderStatus(frame.status);
         if (frame.capacity !== undefined) state.capacity = frame.capacity;
         return refreshTotals();
       case "reconnect":
@@ -494,15 +402,7 @@
   }
 
   function onError(frame) {
-    const item = frame.ref && state.outbox.get(frame.ref);
-    if (item && (frame.code === "rate_limited" || frame.code === "unavailable")) {
-      // Not stored: the retry loop sends it again once the wait is over.
-      item.sentAt = Date.now() - ACK_TIMEOUT_MS + (Number(frame.retry_after) || 2) * 1000;
-    } else if (item) {
-      state.outbox.delete(item.client_id);
-      const li = state.convs.get(item.conversation_id)?.byClientId.get(item.client_id);
-      if (li) setDelivery(li, `not sent: ${frame.message || frame.code}`, true);
-    }
+    controls.unsent(frame);
     if (transfer.failed(frame)) return;
     if (["conflict", "capacity", "not_found"].includes(frame.code)) queue.render(); // re-enables Take
     say(frame.message || `Error: ${frame.code}`, true);
@@ -513,84 +413,24 @@
     details: q("visitor-details"), history: q("history"), historyList: q("history-list"),
     onReopen: (id) => send({ type: "reopen", conversation_id: id }),
   });
-  const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: onInput });
+  const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: () => controls.onInput() });
   const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });
   const queue = window.AgentParts.createQueue({
     list: ui.queue, count: ui.queueCount, empty: ui.queueEmpty, send, visitorLabel, now,
   });
 
-  // --- input -------------------------------------------------------------------------------
-  ui.form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    submit();
-    ui.composer.focus();
+  const controls = window.AgentInput.create({
+    ui, state, CLOSED, send, say, saveSoon, canned, transfer, select, ordered, removeConversation, buildMessage,
   });
-  ui.composer.addEventListener("keydown", (event) => {
-    if (canned.keydown(event)) return;
-    // isComposing: the Enter that confirms an IME candidate must not send.
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      submit();
-    }
-  });
-  ui.composer.addEventListener("input", onInput);
-  ui.composer.addEventListener("blur", stopTyping);
-  ui.modeReply.addEventListener("click", () => { setMode("reply"); ui.composer.focus(); });
-  ui.modeNote.addEventListener("click", () => { setMode("note"); ui.composer.focus(); });
-  ui.resolve.addEventListener("click", () => {
-    const conv = state.convs.get(state.selected);
-    if (conv && CLOSED.has(conv.status)) removeConversation(conv);
-    else if (conv) send({ type: "resolve", conversation_id: conv.id });
-  });
-  ui.reopen.addEventListener("click", () => {
-    if (state.selected) send({ type: "reopen", conversation_id: state.selected });
-  });
-  ui.transfer.addEventListener("click", () => {
-    const conv = state.convs.get(state.selected);
-    if (conv && !CLOSED.has(conv.status)) transfer.open(conv);
-  });
-  ui.status.addEventListener("click", () => {
-    if (!state.ready) return;
-    state.wanted = ui.status.dataset.status === "online" ? "away" : "online";
-    send({ type: "status", status: state.wanted });
-    saveSoon();
-  });
-  document.addEventListener("keydown", (event) => {
-    if (!event.altKey || event.ctrlKey || event.metaKey || transfer.isOpen()) return;
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      const ids = ordered().map((c) => c.id);
-      if (!ids.length) return;
-      const at = ids.indexOf(state.selected);
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      select(ids[(at + step + ids.length) % ids.length] ?? ids[0]);
-      ui.composer.focus();
-    } else if (event.code === "KeyN") {
-      setMode(state.mode === "note" ? "reply" : "note");
-      ui.composer.focus();
-    } else if (event.code === "KeyT") {
-      ui.transfer.click();
-    } else {
-      return;
-    }
-    event.preventDefault();
-  });
+
   document.addEventListener("visibilitychange", () => {
     const conv = state.convs.get(state.selected);
     if (conv && !document.hidden) { markRead(conv); refresh(conv); }
   });
 
-  ui.sound.checked = kit.settings.sound;
-  ui.desktop.checked = kit.settings.desktop;
-  ui.sound.addEventListener("change", () => kit.setSetting("sound", ui.sound.checked));
-  ui.desktop.addEventListener("change", async () => {
-    const ok = ui.desktop.checked ? await kit.askDesktopPermission() : true;
-    if (!ok) { ui.desktop.checked = false; say("The browser does not allow notifications for this page.", true); }
-    kit.setSetting("desktop", ui.desktop.checked);
-  });
-
-  renderStatus("offline");
+  controls.renderStatus("offline");
   ui.status.textContent = "Connecting…";
-  setMode("reply");
+  controls.setMode("reply");
   queue.render();
   refreshTotals();
   say("Connecting…");

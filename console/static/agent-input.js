@@ -1,0 +1,181 @@
+// What the agent does with the keyboard and the controls of the agent console: the composer
+// (reply or private note, the typing signal, sending with retries until the server
+// acknowledges), the thread's buttons, the keyboard shortcuts, the status button and the
+// notification settings. agent.js creates it once and owns the state it reads.
+// User text only ever reaches the page as text nodes.
+"use strict";
+
+window.AgentInput = (() => {
+  const { newClientId, setDelivery, placeInOrder } = window.ChatCommon;
+  const kit = window.ConsoleKit;
+  const TYPING_EVERY_MS = 1000;
+  const ACK_TIMEOUT_MS = 10000;
+  const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
+  const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
+
+  // `app` is agent.js's side: its ui and state (state.outbox: client_id -> {client_id,
+  // conversation_id, text, kind, ts, sentAt}), CLOSED, send, say, saveSoon, the canned picker
+  // and transfer dialog, and select, ordered, removeConversation, buildMessage(msg, conv).
+  function create(app) {
+    const { ui, state, CLOSED, send, say, canned, transfer } = app;
+    const selected = () => state.convs.get(state.selected);
+
+    function transmit(item) {
+      if (!state.ready) return; // the next welcome flushes the outbox
+      item.sentAt = Date.now();
+      const { conversation_id, client_id, text, kind } = item;
+      send({ type: kind === "note" ? "note" : "message", conversation_id, client_id, text });
+    }
+
+    // No ack means "not stored": retry with the same client_id, the server deduplicates.
+    setInterval(() => {
+      for (const item of state.outbox.values()) {
+        if (state.ready && Date.now() - (item.sentAt || 0) > ACK_TIMEOUT_MS) transmit(item);
+      }
+    }, 2000);
+
+    // The server refused a message or note: wait and retry, or mark it not sent.
+    function unsent(frame) {
+      const item = frame.ref && state.outbox.get(frame.ref);
+      if (item && (frame.code === "rate_limited" || frame.code === "unavailable")) {
+        // Not stored: the retry loop sends it again once the wait is over.
+        item.sentAt = Date.now() - ACK_TIMEOUT_MS + (Number(frame.retry_after) || 2) * 1000;
+      } else if (item) {
+        state.outbox.delete(item.client_id);
+        const li = state.convs.get(item.conversation_id)?.byClientId.get(item.client_id);
+        if (li) setDelivery(li, `not sent: ${frame.message || frame.code}`, true);
+      }
+    }
+
+    function submit() {
+      const conv = selected();
+      const text = ui.composer.value.trim();
+      if (!conv || !text || CLOSED.has(conv.status)) return;
+      const kind = state.mode;
+      const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
+      state.outbox.set(item.client_id, item);
+      const li = app.buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts }, conv);
+      setDelivery(li, "sending…");
+      conv.byClientId.set(item.client_id, li);
+      placeInOrder(conv.list, li);
+      ui.composer.value = conv.draft = "";
+      stopTyping();
+      transmit(item);
+    }
+
+    function setMode(mode) {
+      state.mode = mode;
+      const note = mode === "note";
+      ui.form.classList.toggle("note-mode", note);
+      ui.modeReply.setAttribute("aria-pressed", String(!note));
+      ui.modeNote.setAttribute("aria-pressed", String(note));
+      ui.composer.placeholder = note ? NOTE_HINT : REPLY_HINT;
+      ui.send.textContent = note ? "Add note" : "Send";
+      if (note) stopTyping(); // a visitor must not see "typing" while we write a private note
+    }
+
+    // Agents send no preview (it only reaches agents), so a leading-edge throttle is enough;
+    // repeating "true" while typing keeps the visitor's indicator from timing out.
+    const typing = { lastSent: 0, conv: null };
+
+    function onInput() {
+      canned.update();
+      const conv = selected();
+      if (state.mode === "note" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
+      if (Date.now() - typing.lastSent < TYPING_EVERY_MS) return;
+      typing.lastSent = Date.now();
+      typing.conv = conv.id;
+      send({ type: "typing", conversation_id: conv.id, state: true });
+    }
+
+    function stopTyping() {
+      if (typing.conv) send({ type: "typing", conversation_id: typing.conv, state: false });
+      typing.conv = null;
+      typing.lastSent = 0;
+    }
+
+    function renderStatus(status) {
+      ui.status.dataset.status = status;
+      ui.status.textContent = { online: "Online", away: "Away" }[status] || "Offline";
+      ui.status.setAttribute("aria-pressed", String(status === "online"));
+      ui.status.title = status === "online" ? "Click to go away" : "Click to go online";
+    }
+
+    // --- wiring ------------------------------------------------------------------------------
+    ui.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+      ui.composer.focus();
+    });
+    ui.composer.addEventListener("keydown", (event) => {
+      if (canned.keydown(event)) return;
+      // isComposing: the Enter that confirms an IME candidate must not send.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    ui.composer.addEventListener("input", onInput);
+    ui.composer.addEventListener("blur", stopTyping);
+    ui.modeReply.addEventListener("click", () => { setMode("reply"); ui.composer.focus(); });
+    ui.modeNote.addEventListener("click", () => { setMode("note"); ui.composer.focus(); });
+    ui.resolve.addEventListener("click", () => {
+      const conv = selected();
+      if (conv && CLOSED.has(conv.status)) app.removeConversation(conv);
+      else if (conv) send({ type: "resolve", conversation_id: conv.id });
+    });
+    ui.reopen.addEventListener("click", () => {
+      if (state.selected) send({ type: "reopen", conversation_id: state.selected });
+    });
+    ui.transfer.addEventListener("click", () => {
+      const conv = selected();
+      if (conv && !CLOSED.has(conv.status)) transfer.open(conv);
+    });
+    ui.status.addEventListener("click", () => {
+      if (!state.ready) return;
+      state.wanted = ui.status.dataset.status === "online" ? "away" : "online";
+      send({ type: "status", status: state.wanted });
+      app.saveSoon();
+    });
+
+    // Alt+↓/↑: next or previous conversation; Alt+N: reply or note; Alt+T: transfer.
+    document.addEventListener("keydown", (event) => {
+      if (!event.altKey || event.ctrlKey || event.metaKey || transfer.isOpen()) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        const ids = app.ordered().map((c) => c.id);
+        if (!ids.length) return;
+        const at = ids.indexOf(state.selected);
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        app.select(ids[(at + step + ids.length) % ids.length] ?? ids[0]);
+        ui.composer.focus();
+      } else if (event.code === "KeyN") {
+        setMode(state.mode === "note" ? "reply" : "note");
+        ui.composer.focus();
+      } else if (event.code === "KeyT") {
+        ui.transfer.click();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+
+    ui.sound.checked = kit.settings.sound;
+    ui.desktop.checked = kit.settings.desktop;
+    ui.sound.addEventListener("change", () => kit.setSetting("sound", ui.sound.checked));
+    ui.desktop.addEventListener("change", async () => {
+      const ok = ui.desktop.checked ? await kit.askDesktopPermission() : true;
+      if (!ok) { ui.desktop.checked = false; say("The browser does not allow notifications for this page.", true); }
+      kit.setSetting("desktop", ui.desktop.checked);
+    });
+
+    return {
+      setMode, onInput, stopTyping, renderStatus, unsent,
+      // After a welcome: send what is still waiting for its ack.
+      flush() { for (const item of state.outbox.values()) transmit(item); },
+      // The socket is gone: a typing "false" cannot be sent, and the server clears it anyway.
+      connectionLost() { typing.conv = null; },
+    };
+  }
+
+  return { create };
+})();
