@@ -159,7 +159,7 @@ class Limits:
                 await asyncio.sleep(SOCKET_LEASE_MS / 3000)
                 held = [(lease.key, lease.member) for lease in self.sockets.values()]
                 try:
-                    await self.store.renew_leases(held, self.clock() + SOCKET_LEASE_MS)
+                    await self.store.renew_leases(held, self.clock(), SOCKET_LEASE_MS)
                 except (RedisError, OSError) as exc:
                     log.warning("socket_leases_not_renewed", error=type(exc).__name__)
         finally:
@@ -248,4 +248,7 @@ async def close_flooder(conn: Connection, error: ProtocolError) -> None:
     conn.log.warning("flood_disconnected", reason=error.message)
     conn.send(error.frame())
     await conn.flush(1.0)
-    conn.close(CLOSE_FLOOD)
+    # Closed here rather than by a task: the endpoint may return at once after this.
+    conn.closed = True
+    with contextlib.suppress(Exception):
+        await conn.ws.close(CLOSE_FLOOD)

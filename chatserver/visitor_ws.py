@@ -228,8 +228,12 @@ class VisitorSession:
                     text,
                     self.s.hub.clock(),
                     await self.s.hub.lifecycle.policy(conn.site),
+                    self.s.limits.message_limit(self.ip),
                 )
             except StoreError as exc:
+                if exc.code == "rate_limited":
+                    wait = float(exc.detail) / 1000
+                    await refuse(conn, self.strikes, wait, "messages", client_id)
                 if exc.code in ("closed", "not_found"):
                     # Resolved meanwhile (by the agent, in another tab): start a new chat.
                     self.s.hub.untrack(conn, conv_id)
@@ -237,6 +241,7 @@ class VisitorSession:
                     continue
                 raise
             conn.send(ack_frame(client_id, conv_id, res))
+            self.strikes.count = 0
             return
         raise ProtocolError("conversation_closed", "the conversation is closed", ref=client_id)
 

@@ -32,6 +32,23 @@ local function schedule(timers_key, member, now, delay_ms)
   end
 end
 
+-- Abuse limits (chatserver/limits.py; core/leases.py is the rule): a key is a sorted set of
+-- leases, member -> expiry (ms), holding at most `limit` unexpired ones. lease_wait is 0 when
+-- one more fits, else the ms until it will; lease_take adds one.
+local function lease_wait(key, now, limit)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local n = redis.call('ZCARD', key)
+  if n < limit then return 0 end
+  local e = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+  return math.max(1, tonumber(e[2]) - now)
+end
+
+local function lease_take(key, member, now, expiry)
+  redis.call('ZADD', key, expiry, member)
+  -- Relative, so that a caller's clock a little off Redis's cannot drop the key early.
+  if redis.call('PTTL', key) < expiry - now then redis.call('PEXPIRE', key, expiry - now) end
+end
+
 -- Latency records for the dashboard, written when the moment happens (capped stream); the
 -- dashboard folds them into hourly buckets (store/metrics.py). dept: the conversation's.
 local function record_latency(latency_key, kind, conv_id, agent_id, ms, now, dept)

@@ -9,20 +9,11 @@
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  local n = redis.call('ZCARD', KEYS[i])
-  if n >= limit then
-    local e = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
-    return {math.max(1, tonumber(e[2]) - now), i}
-  end
+  local wait = lease_wait(KEYS[i], now, tonumber(ARGV[1 + 2 * i]))
+  if wait > 0 then return {wait, i} end
 end
 for i = 1, #KEYS do
-  local expiry = tonumber(ARGV[2 + 2 * i])
-  redis.call('ZADD', KEYS[i], expiry, member)
-  if redis.call('PTTL', KEYS[i]) < expiry - now then
-    redis.call('PEXPIREAT', KEYS[i], expiry)
-  end
+  lease_take(KEYS[i], member, now, tonumber(ARGV[2 + 2 * i]))
 end
 local channel = ARGV[3 + 2 * #KEYS]
 if channel then redis.call('PUBLISH', channel, ARGV[4 + 2 * #KEYS]) end

@@ -5,7 +5,8 @@
 -- ARGV: 1 kind (visitor|agent), 2 sender id, 3 sender name, 4 client id, 5 text, 6 now (ms),
 --       7 channel, 8 conversation id, 9 transition map of this kind's message event,
 --       10 preview, 11 first-response target (ms, 0 off), 12 next-response target (ms),
---       13 nudge delay (ms)
+--       13 nudge delay (ms); with KEYS[7] (the sender's message leases, an abuse limit):
+--       14 most messages, 15 in how many ms
 local c = redis.call('HMGET', KEYS[1], 'status', 'visitor', 'agent', 'last_id',
   'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department')
 local status = c[1]
@@ -24,6 +25,12 @@ if not target then return {'err', 'closed', status} end
 local now = ARGV[6]
 local conv_id = ARGV[8]
 local prev = c[4] or '0-0'
+if KEYS[7] then
+  local wait = lease_wait(KEYS[7], tonumber(now), tonumber(ARGV[14]))
+  if wait > 0 then return {'err', 'rate_limited', tostring(wait)} end
+  local t = tonumber(now)
+  lease_take(KEYS[7], conv_id .. ' ' .. client_id, t, t + tonumber(ARGV[15]))
+end
 local id = redis.call('XADD', KEYS[2], '*', 'k', kind, 's', sender, 'n', ARGV[3],
   'c', client_id, 't', ARGV[5], 'ts', now)
 redis.call('HSET', KEYS[3], client_id, id .. ' ' .. now)

@@ -132,14 +132,20 @@ class ConversationStore(StoreBase):
         text: str,
         now: int,
         policy: SitePolicy = DEFAULT_POLICY,
+        rate_limit: tuple[int, int] | None = None,
     ) -> SendResult:
         """Store a message once (idempotent on client_id) and publish it.
 
-        Raises StoreError('not_found' | 'forbidden' | 'closed').
+        ``rate_limit`` (messages, window ms) refuses a sender already at that many messages
+        in the window, in the same step (StoreError 'rate_limited', detail: ms to wait).
+        Raises StoreError('not_found' | 'forbidden' | 'closed' | 'rate_limited').
         """
         keys, args = self.send_call(
             site, conv_id, kind, sender_id, sender_name, client_id, text, now, policy
         )
+        if rate_limit is not None:
+            keys.append(self.k.sender_limit(site, "msgs", sender_id))
+            args += rate_limit
         res = await self.scripts.run("send", keys, args)
         tag = res[0]
         if tag == "ok":

@@ -33,10 +33,10 @@ class LimitStore(StoreBase):
     async def release_lease(self, key: str, member: str) -> None:
         await self.r.zrem(key, member)
 
-    async def renew_leases(self, leases: Sequence[tuple[str, str]], expiry: int) -> None:
-        """Move the expiry of leases still held (``(key, member)``) to ``expiry`` ms."""
+    async def renew_leases(self, leases: Sequence[tuple[str, str]], now: int, span: int) -> None:
+        """Extend leases still held (``(key, member)``) to ``span`` ms after ``now``."""
         pipe = self.r.pipeline(transaction=False)
         for key, member in leases:
-            pipe.zadd(key, {member: expiry}, xx=True)
-            pipe.pexpireat(key, expiry)
+            pipe.zadd(key, {member: now + span}, xx=True)
+            pipe.pexpire(key, span)
         await pipe.execute()
