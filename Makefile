@@ -58,13 +58,16 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 # Every scenario, ours beside the python-socketio baseline, the Redis ceiling and a flame
 # graph; the figures in docs/performance.md come from this (about 6 minutes).
 bench: $(VENV)/.installed-bench
-	$(PY) -m bench compare
-	$(PY) -m bench compare --rate 5000 --duration 15
-	$(PY) -m bench compare --rate 8000 --duration 10
-	$(PY) -m bench idle --visitors 10000
-	$(PY) -m bench burst
-	$(PY) -m bench.ceiling
-	$(PY) -m bench.profile
+	@mkdir -p bench/results; set -o pipefail; \
+	report=bench/results/report-$$(date +%Y%m%d-%H%M%S).txt; \
+	{ $(PY) -m bench compare && \
+	  $(PY) -m bench compare --rate 5000 --duration 15 && \
+	  $(PY) -m bench compare --rate 8000 --duration 10 && \
+	  $(PY) -m bench idle --visitors 10000 && \
+	  $(PY) -m bench burst && \
+	  $(PY) -m bench.ceiling && \
+	  $(PY) -m bench.profile; } 2>&1 | tee $$report; \
+	echo "report: $$report"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
