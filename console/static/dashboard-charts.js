@@ -4,7 +4,7 @@
 
 window.DashCharts = (() => {
   const NS = "http://www.w3.org/2000/svg";
-  const W = 360, H = 150, PAD = { l: 38, r: 8, t: 10, b: 24 };
+  const W = 360, H = 150, PAD = { l: 44, r: 14, t: 10, b: 24 };
 
   function el(name, attrs, text) {
     const node = document.createElementNS(NS, name);
@@ -67,7 +67,7 @@ window.DashCharts = (() => {
   function bars(items, label) {
     const svg = frame(label);
     const max = niceMax(Math.max(0, ...items.map((b) => b.count)));
-    axes(svg, max, (v) => String(Math.round(v)));
+    axes(svg, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
     const slot = (W - PAD.l - PAD.r) / Math.max(1, items.length);
     items.forEach((b, i) => {
       const h = (b.count / max) * (H - PAD.b - PAD.t);

@@ -16,7 +16,9 @@
     if (m < 60) return `${m} m ${String(s % 60).padStart(2, "0")} s`;
     return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} m`;
   }
-  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const count = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+  const short = (ms) => (ms < 60000 ? `${Math.round(ms / 1000)} s` : `${(ms / 60000).toFixed(ms < 600000 ? 1 : 0)} m`);
   const stat = (s) => (s.count ? `${duration(s.median)} · p90 ${duration(s.p90)} (${s.count})` : "–");
   const sat = (s) => (s.count ? `${s.average.toFixed(2)} / 5 · ${s.csat}% happy (${s.count})` : "–");
   const words = (status) => status.replaceAll("_", " ");
@@ -112,8 +114,8 @@
   function drawCharts(charts) {
     const C = window.DashCharts;
     const put = (name, svg) => document.querySelector(`[data-chart="${name}"]`).replaceChildren(svg);
-    put("queue_length", C.line(charts.queue_length, (v) => String(Math.round(v)), "Queue length", clock));
-    put("longest_wait_ms", C.line(charts.longest_wait_ms, duration, "Longest wait", clock));
+    put("queue_length", C.line(charts.queue_length, count, "Queue length", clock));
+    put("longest_wait_ms", C.line(charts.longest_wait_ms, short, "Longest wait", clock));
     put("chats_per_hour", C.bars(charts.chats_per_hour.map((p) => ({ label: clock(p.t), title: clock(p.t), count: p.count })), "Chats per hour"));
     let low = 0;
     put("first_response_today", C.bars(charts.first_response_today.map((b) => {
@@ -198,8 +200,8 @@
       li.className = `msg ${msg.from}`;
       const who = document.createElement("span");
       who.className = "who";
-      const label = msg.from === "visitor" ? (c.visitor_name || "Visitor") : msg.from === "system" ? "·" : msg.author.name || msg.from;
-      who.textContent = `${label}${msg.from === "note" ? " (note)" : ""} · ${clock(msg.ts)}`;
+      const label = msg.from === "visitor" ? (c.visitor_name || "Visitor") : msg.author.name || msg.from;
+      who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${msg.from === "note" ? " (note)" : ""} · ${clock(msg.ts)}`;
       const text = document.createElement("p");
       text.dir = "auto";
       text.textContent = msg.text;

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -23,16 +21,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
-from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.metrics import Dashboards
 from chatserver.store import Store
-from tests.servers import SECRET, password_hash
+from tests.servers import SECRET, in_process_server, password_hash
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 SITE = "shop"
@@ -75,20 +72,8 @@ def day_server(redis_server: EmbeddedRedis) -> Iterator[tuple[str, Clock]]:
     settings = Settings(
         secret_key=SECRET, timer_interval=60, sweep_interval=3600, metrics_interval=3600
     )
-    app = create_app(settings, redis_server.url, clock)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", clock
-    server.should_exit = True
-    thread.join(10)
+    with in_process_server(create_app(settings, redis_server.url, clock)) as base:
+        yield base, clock
 
 
 def http(method: str, url: str, token: str | None = None, body: Any = None) -> Any:
