@@ -17,6 +17,7 @@ from playwright.async_api import async_playwright
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
 from docs.console_screens import console_screens
+from docs.dashboard_screens import dashboard_screens
 from docs.widget_screens import widget_screens
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import LiveServer
@@ -59,6 +60,7 @@ async def main() -> None:
                 await asyncio.sleep(0.5)
                 await agent.screenshot(path=str(OUT / "agent.png"))
                 await console_screens(live, browser, OUT)
+                await dashboard_screens(browser, OUT)
                 sizes = await widget_screens(live, browser, OUT)
                 rows = [f"{n:>7,} B  {path}" for path, n in sorted(sizes.items())]
                 rows.append(f"{sum(sizes.values()):>7,} B  widget before the panel opens (gzip)")
