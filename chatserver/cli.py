@@ -162,7 +162,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"chatserver listening on {base}")
         _say(f"  demo shop (widget): {base}/")
         _say(f"  agent console:      {base}/agent")
-        _say(f"  health:             {base}/healthz")
+        _say(f"  dashboard:          {base}/dashboard (supervisors and admins)")
+        _say(f"  admin:              {base}/admin")
+        _say(f"  health:             {base}/healthz   metrics: {base}/metrics")
         if args.demo:
             _say(f"  log in as {DEMO_EMAIL} with password {password or '(see var/demo-password)'}")
         where = f"embedded, data in {settings.data_dir / 'redis'}" if embedded else "REDIS_URL"
