@@ -125,6 +125,9 @@ class VisitorConn(Connection):
         self.conv_id: str | None = None
         self.conv_status: str | None = None
         self.last_queue: tuple[int, int | None] | None = None
+        # (when, seconds) of the first wait estimate this socket showed for its chat: the
+        # wait it really had is compared with it when the chat is assigned.
+        self.first_estimate: tuple[int, int] | None = None
 
 
 class AgentConn(Connection):

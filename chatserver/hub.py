@@ -18,7 +18,7 @@ from chatserver.bus import Bus
 from chatserver.config import Settings
 from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn, Connection, VisitorConn
 from chatserver.console_events import CONSOLE_EVENTS, on_console_event
-from chatserver.core.estimate import HandleTimeEstimator
+from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
 from chatserver.frames import (
     agent_only,
     conversation_summary,
@@ -58,6 +58,7 @@ class Hub(QueueUpdates):
         self.site_visitors: dict[str, set[VisitorConn]] = {}
         self.site_agents: dict[str, set[AgentConn]] = {}
         self.handle_times: dict[str, HandleTimeEstimator] = {}
+        self.estimate_accuracy: dict[str, EstimateAccuracy] = {}
         self._queue_timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
@@ -348,6 +349,11 @@ class Hub(QueueUpdates):
                 vconn.conv_status = "assigned"
                 vconn.last_queue = None
                 vconn.send(frame)
+                if vconn.first_estimate is not None:
+                    told_at, estimate = vconn.first_estimate
+                    vconn.first_estimate = None
+                    accuracy = self.estimate_accuracy.setdefault(site, EstimateAccuracy())
+                    accuracy.add(estimate, (self.clock() - told_at) / 1000)
         for aconn in list(self.agents.get((site, agent_id), ())):
             self.spawn(self.send_assignment(aconn, conv_id))
 
@@ -389,6 +395,7 @@ class Hub(QueueUpdates):
         for vconn in self.visitors.get((site, visitor_id), ()):
             if vconn.conv_id == conv_id:
                 vconn.conv_id = vconn.conv_status = None
+                vconn.first_estimate = None
         if agent_id and assigned_at:
             self.handle_times.setdefault(site, HandleTimeEstimator()).add(
                 (now - assigned_at) / 1000

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from chatserver.core.estimate import EstimateAccuracy
 from chatserver.core.metrics import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
 from chatserver.core.metrics_now import agent_figures, queue_figures
 from chatserver.log import LOG_EVENTS
@@ -95,7 +96,28 @@ def node_families(services: Services, dashboards: Dashboards) -> list[Metric]:
         "chatserver_redis_round_trips", "Pipelined script round trips to Redis from this node"
     )
     trips.add_metric([], services.store.scripts.round_trips)
-    return [conns, errors, logged, trips]
+    return [conns, errors, logged, trips, *estimate_families(hub.estimate_accuracy)]
+
+
+def estimate_families(accuracy: dict[str, EstimateAccuracy]) -> list[Metric]:
+    """How right the wait estimates were: the first estimate each queued visitor on this node
+    saw against the wait it really had, over the last 500 such visitors per site."""
+    checked = CounterMetricFamily(
+        "chatserver_wait_estimates_checked",
+        "Queued visitors on this node whose first wait estimate was compared with their wait",
+        labels=["site"],
+    )
+    error = GaugeMetricFamily(
+        "chatserver_wait_estimate_error_seconds",
+        "Error of the first wait estimate (actual minus estimated): median and p90 of the "
+        "absolute error, and the median signed error (bias)",
+        labels=["site", "stat"],
+    )
+    for site, acc in sorted(accuracy.items()):
+        checked.add_metric([site], acc.count)
+        for stat, value in acc.summary().items():
+            error.add_metric([site, stat.removesuffix("_s")], value)
+    return [checked, error]
 
 
 async def site_families(services: Services, site: str) -> list[Metric]:

@@ -8,7 +8,7 @@ estimate (only when they change enough to matter) and each local agent the queue
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chatserver.connection import AgentConn, VisitorConn
@@ -26,6 +26,7 @@ class QueueUpdates:
     site_visitors: dict[str, set[VisitorConn]]
     site_agents: dict[str, set[AgentConn]]
     handle_times: dict[str, HandleTimeEstimator]
+    clock: Callable[[], int]
     _queue_timers: dict[str, asyncio.TimerHandle]
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -66,6 +67,8 @@ class QueueUpdates:
                 estimate = estimate_wait(position, free, total, online, handle)
                 if should_notify(conn.last_queue, (position, estimate)) or online == 0:
                     conn.last_queue = (position, estimate)
+                    if estimate is not None and conn.first_estimate is None:
+                        conn.first_estimate = (self.clock(), estimate)
                     conn.send(
                         {
                             "type": "queue",

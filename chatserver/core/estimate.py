@@ -9,7 +9,7 @@ from recent conversations with an exponentially weighted mean.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Until real handle times are known, assume a typical support chat of five minutes.
 DEFAULT_HANDLE_SECONDS = 300.0
@@ -80,3 +80,39 @@ def should_notify(
     if old is None or new is None:
         return False
     return abs(old - new) >= tolerance_seconds
+
+
+@dataclass(slots=True)
+class EstimateAccuracy:
+    """How far the first wait estimate a visitor saw was from the wait it really had.
+
+    Keeps the signed errors (actual minus estimated, seconds) of the last ``window`` visitors:
+    positive means visitors waited longer than they were told.
+    """
+
+    window: int = 500
+    errors: list[float] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, estimated_s: float, actual_s: float) -> None:
+        self.errors.append(actual_s - estimated_s)
+        if len(self.errors) > self.window:
+            del self.errors[0]
+        self.count += 1
+
+    def summary(self) -> dict[str, float]:
+        """Median and 90th percentile of the absolute error, and the median signed error
+        (the bias), over the window; empty until a visitor was assigned after an estimate."""
+        if not self.errors:
+            return {}
+        absolute = sorted(abs(e) for e in self.errors)
+        signed = sorted(self.errors)
+        return {
+            "median_abs_s": _nearest_rank(absolute, 0.5),
+            "p90_abs_s": _nearest_rank(absolute, 0.9),
+            "bias_s": _nearest_rank(signed, 0.5),
+        }
+
+
+def _nearest_rank(ordered: list[float], q: float) -> float:
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]

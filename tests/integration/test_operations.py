@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import client as cl
 from tests.servers import LiveServer
@@ -120,6 +121,19 @@ async def test_queue_position_and_nobody_online(live_server: LiveServer) -> None
     # The agent's queue list shows who waits, with where they are.
     items = await agent.expect("queue", lambda f: len(f["items"]) == 1)
     assert items["items"][0]["preview"] == "me too"
+    # When v2 is served, the wait it had is compared with the estimate it was shown.
+    first_chat = (await agent.expect("assigned"))["conversation_id"]
+    await agent.send({"type": "resolve", "conversation_id": first_chat})
+    await v2.expect("assigned")
+    text = await asyncio.to_thread(_get, live_server.base_url + "/metrics")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("chatserver_wait_estimates_checked_total", (("site", "demo"),))] == 1
+    bias = samples[("chatserver_wait_estimate_error_seconds", (("site", "demo"), ("stat", "bias")))]
+    assert bias < 0  # served at once, sooner than the estimate said
 
 
 async def test_presence_expires_when_agent_vanishes(redis_server: object, tmp_path: Path) -> None:
@@ -218,3 +232,9 @@ def test_cli_agent_add_then_login(live_server: LiveServer, tmp_path: Path) -> No
         [sys.executable, "-m", "chatserver", "serve"], env=bad_env, capture_output=True, timeout=60
     )
     assert bad.returncode == 2 and b"REDIS_URL" in bad.stderr
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        body: bytes = resp.read()
+        return body.decode()

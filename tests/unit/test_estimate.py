@@ -4,6 +4,7 @@ import pytest
 
 from chatserver.core.estimate import (
     IMMEDIATE_SECONDS,
+    EstimateAccuracy,
     HandleTimeEstimator,
     estimate_wait,
     should_notify,
@@ -48,3 +49,15 @@ def test_should_notify_debounces_small_drifts() -> None:
     assert should_notify((1, 30), (1, 60))
     assert should_notify((1, None), (1, 30))
     assert not should_notify((1, None), (1, None))
+
+
+def test_estimate_accuracy_reports_absolute_error_and_bias() -> None:
+    acc = EstimateAccuracy(window=4)
+    assert acc.summary() == {}
+    for estimated, actual in [(60, 90), (60, 30), (120, 125), (30, 30)]:
+        acc.add(estimated, actual)
+    # errors +30, -30, +5, 0 -> absolute 0, 5, 30, 30; signed -30, 0, 5, 30
+    assert acc.summary() == {"median_abs_s": 5, "p90_abs_s": 30, "bias_s": 0}
+    acc.add(10, 70)  # +60; the window keeps the last four: -30, +5, 0, +60
+    assert acc.count == 5
+    assert acc.summary() == {"median_abs_s": 5, "p90_abs_s": 60, "bias_s": 0}
