@@ -56,13 +56,15 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # Every scenario, ours beside the python-socketio baseline, the Redis ceiling and a flame
-# graph; the figures in docs/performance.md come from this (about 6 minutes).
+# graph; the figures in docs/performance.md come from this (about 5 minutes).
 bench: $(VENV)/.installed-bench
 	@mkdir -p bench/results; set -o pipefail; \
 	report=bench/results/report-$$(date +%Y%m%d-%H%M%S).txt; \
 	{ $(PY) -m bench compare && \
 	  $(PY) -m bench compare --rate 5000 --duration 15 && \
 	  $(PY) -m bench compare --rate 8000 --duration 10 && \
+	  $(PY) -m bench compare --rate 11000 --duration 10 && \
+	  $(PY) -m bench compare --rate 6000 --duration 10 --visitors 1000 --agents 100 && \
 	  $(PY) -m bench idle --visitors 10000 && \
 	  $(PY) -m bench burst && \
 	  $(PY) -m bench.ceiling && \
