@@ -11,8 +11,9 @@ from starlette.websockets import WebSocket
 
 from chatserver.agent_actions import CONSOLE_FRAMES, console_action
 from chatserver.connection import AgentConn
+from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
-from chatserver.frames import conversation_summary
+from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, refuse
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
@@ -100,23 +101,10 @@ class AgentSession:
             raise ProtocolError("not_ready", "send hello first")
         conn, store, hub = self.conn, self.s.store, self.s.hub
         if ftype == "message":
-            # Queued now (so stored in arrival order), acknowledged when stored: an agent
-            # typing fast in several chats never waits a round trip per message.
-            policy = await hub.lifecycle.policy(conn.site)
-            sending = asyncio.ensure_future(
-                store.send_message(
-                    conn.site,
-                    f["conversation_id"],
-                    "agent",
-                    conn.agent_id,
-                    conn.name,
-                    f["client_id"],
-                    f["text"],
-                    hub.clock(),
-                    policy,
-                )
-            )
-            await self.receipts.add(f["client_id"], f["conversation_id"], sending)
+            # Stored in arrival order, acknowledged when stored: an agent typing fast in
+            # several chats never waits a round trip per message.
+            policy = await hub.lifecycle.policy(conn.site)  # before: it may await Redis
+            await self.receipts.send(f["client_id"], self.store_message(f, policy))
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
             event = ["t", f["conversation_id"], "agent", f["state"], ""]
@@ -148,6 +136,23 @@ class AgentSession:
             await console_action(self.s, conn, f)
         elif ftype == "ping":
             conn.send({"type": "pong", "server_time": hub.clock()})
+
+    async def store_message(self, f: dict[str, Any], policy: SitePolicy) -> dict[str, Any]:
+        """Store one message and return its ack. Its first step queues the script call, so
+        calls made in frame order are stored in frame order."""
+        conn, hub = self.conn, self.s.hub
+        res = await self.s.store.send_message(
+            conn.site,
+            f["conversation_id"],
+            "agent",
+            conn.agent_id,
+            conn.name,
+            f["client_id"],
+            f["text"],
+            hub.clock(),
+            policy,
+        )
+        return ack_frame(f["client_id"], f["conversation_id"], res)
 
     async def _require_mine(self, conv_id: str) -> None:
         if conv_id in self.conn.cursors or conv_id in self.conn.syncing:

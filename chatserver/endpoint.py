@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -18,9 +18,8 @@ from starlette.websockets import WebSocket
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.ratelimit import TokenBucket
-from chatserver.frames import ack_frame
 from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
-from chatserver.store import SendResult, StoreError
+from chatserver.store import StoreError
 
 CLOSE_FLOOD = 4008
 # Frames refused in a row for rate before the socket is closed as a flood.
@@ -63,32 +62,39 @@ class Receipts:
     """A socket's messages in flight: stored in arrival order and acknowledged in that order,
     without the socket waiting for each round trip before reading its next frame.
 
-    The store call must already be queued (see ScriptRunner: calls run in call order) when
-    it is added here; :meth:`add` only waits when too many are in flight (backpressure).
+    :meth:`send` starts the store call at once; the script runner keeps calls in call order,
+    so a socket's messages are stored in the order they arrived. The coroutine given returns
+    the ack frame (or None when it answered otherwise). Only when too many are in flight does
+    :meth:`send` wait (backpressure).
     """
 
     MAX_IN_FLIGHT = 64
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.queue: deque[tuple[str, str, asyncio.Future[SendResult]]] = deque()
+        self.queue: deque[tuple[str, asyncio.Future[dict[str, Any] | None]]] = deque()
         self.task: asyncio.Task[None] | None = None
 
-    async def add(self, client_id: str, conv_id: str, fut: asyncio.Future[SendResult]) -> None:
+    async def send(
+        self, client_id: str, storing: Coroutine[Any, Any, dict[str, Any] | None]
+    ) -> None:
+        # A task starts on the next loop turn, after the ones created before it: the order
+        # of the store calls is the order of the frames.
+        fut = asyncio.ensure_future(storing)
         fut.add_done_callback(_retrieve)
-        self.queue.append((client_id, conv_id, fut))
+        self.queue.append((client_id, fut))
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._acknowledge())
         if len(self.queue) >= self.MAX_IN_FLIGHT:
-            await asyncio.wait({self.queue[0][2]})
+            await asyncio.wait({self.queue[0][1]})
 
     async def _acknowledge(self) -> None:
         try:
             while self.queue:
-                client_id, conv_id, fut = self.queue[0]
-                frame: dict[str, Any]
+                client_id, fut = self.queue[0]
+                frame: dict[str, Any] | None
                 try:
-                    frame = ack_frame(client_id, conv_id, await asyncio.shield(fut))
+                    frame = await asyncio.shield(fut)
                 except ProtocolError as exc:
                     frame = exc.frame()
                 except StoreError as exc:
@@ -97,7 +103,8 @@ class Receipts:
                     self.conn.log.warning("redis_unavailable", error=str(exc))
                     frame = unavailable(client_id).frame()
                 self.queue.popleft()
-                self.conn.send(frame)
+                if frame is not None:
+                    self.conn.send(frame)
         finally:
             self.task = None
 

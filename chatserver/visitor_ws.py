@@ -11,8 +11,9 @@ from starlette.websockets import WebSocket
 from chatserver.auth import verify_visitor_token, visitor_token
 from chatserver.config import valid_site_name
 from chatserver.connection import CLOSE_TRY_AGAIN, VisitorConn
+from chatserver.core.policy import SitePolicy
 from chatserver.core.states import CLOSED_STATUSES, Status
-from chatserver.endpoint import choose_format, receive_loop
+from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, close_flooder, limited, refuse
 from chatserver.protocol import ProtocolError
@@ -76,6 +77,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     try:
         await receive_loop(ws, conn, services.visitor_codec, services.settings, session.handle)
     finally:
+        session.receipts.close()
         services.hub.remove(conn)
         await services.limits.close_socket(lease)
 
@@ -84,6 +86,7 @@ class VisitorSession:
     def __init__(self, services: Services, conn: VisitorConn, ws: WebSocket, ip: str) -> None:
         self.s = services
         self.conn = conn
+        self.receipts = Receipts(conn)
         self.ws = ws
         self.ip = ip
         self.strikes = Strikes()
@@ -214,6 +217,20 @@ class VisitorSession:
         return conv_id
 
     async def message(self, client_id: str, text: str) -> None:
+        policy = await self.s.hub.lifecycle.policy(self.conn.site)  # may await Redis: first
+        if self.conn.conv_id is None:
+            # The first message opens (or reopens) the conversation: in line, before the next.
+            ack = await self.store_message(client_id, text, policy)
+            self.conn.send(ack)
+            return
+        # Stored in arrival order, acknowledged when stored, without waiting a round trip.
+        await self.receipts.send(client_id, self.store_message(client_id, text, policy))
+
+    async def store_message(self, client_id: str, text: str, policy: SitePolicy) -> dict[str, Any]:
+        """Store one message and return its ack; opens or reopens the conversation if needed.
+
+        With a conversation open, its first step queues the script call, so calls made in
+        frame order are stored in frame order."""
         conn, store = self.conn, self.s.store
         for _ in range(2):
             conv_id = await self._ensure_conversation(client_id)
@@ -227,7 +244,7 @@ class VisitorSession:
                     client_id,
                     text,
                     self.s.hub.clock(),
-                    await self.s.hub.lifecycle.policy(conn.site),
+                    policy,
                     self.s.limits.message_limit(self.ip),
                 )
             except StoreError as exc:
@@ -240,9 +257,8 @@ class VisitorSession:
                     conn.conv_id = conn.conv_status = None
                     continue
                 raise
-            conn.send(ack_frame(client_id, conv_id, res))
             self.strikes.count = 0
-            return
+            return ack_frame(client_id, conv_id, res)
         raise ProtocolError("conversation_closed", "the conversation is closed", ref=client_id)
 
     async def typing(self, state: bool, preview: str) -> None:
