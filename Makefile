@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-bench
 	  $(PY) -m bench compare --rate 5000 --duration 15 && \
 	  $(PY) -m bench compare --rate 8000 --duration 10 && \
 	  $(PY) -m bench compare --rate 11000 --duration 10 && \
+	  $(PY) -m bench compare --rate 12500 --duration 10 && \
 	  $(PY) -m bench compare --rate 6000 --duration 10 --visitors 1000 --agents 100 && \
 	  $(PY) -m bench idle --visitors 10000 && \
 	  $(PY) -m bench burst && \
