@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.agent_actions import CONSOLE_FRAMES, console_action
-from chatserver.connection import AgentConn
+from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn
 from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
@@ -20,7 +20,6 @@ from chatserver.services import Services
 from chatserver.visitor_ws import same_origin
 
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_TRY_AGAIN = 1013
 SESSION_COOKIE = "cs_session"
 
 

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.config import Settings
-from chatserver.connection import Connection
+from chatserver.connection import CLOSE_TRY_AGAIN, Connection
 from chatserver.core.ratelimit import TokenBucket
 from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
 from chatserver.store import StoreError
@@ -145,8 +145,10 @@ async def receive_loop(
             continue
         strikes = 0
         ref: str | None = None
+        ftype = None
         try:
             frame = codec.decode(data)
+            ftype = frame["type"]
             ref = frame.get("client_id") or frame.get("conversation_id")
             await handle(frame)
         except ProtocolError as exc:
@@ -156,3 +158,9 @@ async def receive_loop(
         except (RedisError, OSError, TimeoutError) as exc:
             conn.log.warning("redis_unavailable", error=str(exc))
             conn.send(unavailable(ref).frame())
+            if ftype == "hello":
+                # A session that could not start is of no use: the client reconnects (with
+                # backoff) instead of waiting for a welcome that will not come.
+                await conn.flush(1.0)
+                conn.close(CLOSE_TRY_AGAIN)
+                return

@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from chatserver.agent_ws import CLOSE_TRY_AGAIN, authenticate, session_token
+from chatserver.agent_ws import authenticate, session_token
+from chatserver.connection import CLOSE_TRY_AGAIN
 from chatserver.core import metrics as m
 from chatserver.core.states import Status
 from chatserver.endpoint import receive_loop

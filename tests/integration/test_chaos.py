@@ -56,6 +56,7 @@ class Sim:
         self.stopped = False
         self.connected = asyncio.Event()
         self.errors: list[dict[str, Any]] = []
+        self.trace: list[str] = []  # what happened, for the report of a failure
 
     def url(self) -> str:
         nodes = [n for n in self.live.nodes if n.proc is not None and n.proc.poll() is None]
@@ -70,12 +71,14 @@ class Sim:
             try:
                 async with websockets.connect(self.endpoint(), open_timeout=5) as ws:
                     self.ws = ws
+                    self.trace.append(f"{asyncio.get_running_loop().time():.1f} connected")
                     await ws.send(json.dumps(self.hello()))
                     async for raw in ws:
                         await self.on_frame(json.loads(raw))
             except (OSError, websockets.WebSocketException, TimeoutError, IndexError):
                 pass
             finally:
+                self.trace.append(f"{asyncio.get_running_loop().time():.1f} disconnected")
                 self.ws = None
                 self.connected.clear()
             await asyncio.sleep(0.2 + self.rng.random() * 0.5)
@@ -103,6 +106,11 @@ class Sim:
         return True
 
     async def on_common(self, f: dict[str, Any]) -> None:
+        if f["type"] not in ("message", "ack", "typing", "queue", "pong"):
+            self.trace.append(
+                f"{asyncio.get_running_loop().time():.1f} {f['type']} "
+                f"{f.get('conversation_id', '')} {f.get('reason', f.get('code', ''))}"
+            )
         if f["type"] == "ack":
             self.outbox.pop(f["client_id"], None)
             self.acked[f["client_id"]] = (f["conversation_id"], f["id"])
@@ -287,30 +295,42 @@ async def test_chaos_every_acknowledged_message_arrives_once_in_order(chaos: Liv
     r = redis.Redis.from_url(live.redis_url, decode_responses=True)
     live_agents = agents[:-1]
 
-    def settled() -> bool:
-        if any(s.outbox for s in [*live_agents, *visitors]):
-            return False
+    def unsettled() -> str:
+        """Why the run has not settled yet ('' once it has)."""
+        for s in [*live_agents, *visitors]:
+            if s.outbox:
+                return f"{type(s).__name__} outbox {sorted(s.outbox)[:3]}"
         for v in visitors:
             if v.conv_id is None:
-                return False
+                return f"visitor {v.n} has no conversation"
             conv = r.hgetall(K.conversation(SITE, v.conv_id))
             keeper = next((a for a in live_agents if a.agent_id == conv.get("agent")), None)
             if keeper is None:
-                return False
+                return f"{v.conv_id} is {conv.get('status')} with {conv.get('agent') or 'nobody'}"
             entries = r.xrange(K.messages(SITE, v.conv_id))
             if {m for m, f in entries if f.get("k") == "agent"} - set(v.received[v.conv_id]):
-                return False
+                return f"visitor {v.n} lacks agent messages"
             if {m for m, f in entries if f.get("k") == "visitor"} - set(
                 keeper.received.get(v.conv_id, [])
             ):
-                return False
-        return True
+                return (
+                    f"{keeper.agent_id} lacks visitor messages of {v.conv_id}; "
+                    f"status {conv.get('status')} assigned_at {conv.get('assigned_at')}; "
+                    f"has {len(keeper.received.get(v.conv_id, []))} of "
+                    f"{sum(1 for _, f in entries if f.get('k') == 'visitor')}; "
+                    f"trace {keeper.trace[-12:]}"
+                )
+        return ""
 
     settle_start = asyncio.get_running_loop().time()
+    why_not = "?"
     for _ in range(200):
-        if settled():
+        why_not = unsettled()
+        if not why_not:
             break
         await asyncio.sleep(0.2)
+    if why_not:
+        events.append(f"not settled: {why_not}")
     events.append(f"settled in {asyncio.get_running_loop().time() - settle_start:.1f}s")
 
     for s in [*agents, *visitors]:
@@ -349,7 +369,11 @@ async def test_chaos_every_acknowledged_message_arrives_once_in_order(chaos: Liv
         missing = set(agent_msgs) - set(got)
         lost += len(missing)
         if missing:
-            why.append(f"visitor {v.n} {v.conv_id} lacks {len(missing)} agent messages")
+            why.append(
+                f"visitor {v.n} {v.conv_id} lacks {len(missing)} agent messages; "
+                f"outbox {sorted(v.outbox)}; errors {v.errors[-3:]}; trace {v.trace[-10:]}; "
+                f"received {len(v.received.get(v.conv_id, []))}, connected {v.connected.is_set()}"
+            )
     for a in agents:
         duplicated += a.duplicates
         for got in a.received.values():
