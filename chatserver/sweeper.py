@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chatserver.core.policy import SitePolicy
-from chatserver.core.states import HANDLED_STATUSES, Status
+from chatserver.core.states import HANDLED_STATUSES, OPEN_STATUSES, Status
 from chatserver.log import get_logger
 from chatserver.store import Store
 
@@ -62,11 +62,7 @@ class Sweeper:
             conv_id, status = conv.get("id", ""), conv.get("status", "")
             agent, visitor = conv.get("agent", ""), conv.get("visitor", "")
             dept = conv.get("department", "")
-            if status not in {s.value for s in Status} or status in (
-                Status.RESOLVED,
-                Status.MISSED,
-                Status.ABANDONED,
-            ):
+            if status not in OPEN_STATUSES:
                 await fix("drop_open", conv_id, k.open_conversations(site))
                 continue
             if status == Status.QUEUED and conv_id not in view.queues.get(dept, ()):

@@ -11,6 +11,12 @@ local function transition(map, status)
   return nil
 end
 
+-- The open states (chatserver.core.states.OPEN_STATUSES): the conversation still needs someone.
+local OPEN = {queued = true, assigned = true, waiting_on_agent = true, waiting_on_visitor = true}
+local function is_open(status)
+  return status ~= nil and status ~= false and OPEN[status] == true
+end
+
 -- Append a system event to the conversation and ring the doorbell for it.
 local function system_message(conv_key, stream_key, channel, conv_id, event, agent_id, name, text, now)
   local prev = redis.call('HGET', conv_key, 'last_id') or '0-0'

@@ -5,8 +5,7 @@
 local op, conv_id = ARGV[1], ARGV[2]
 local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'department')
 local status = c[1]
-local open = status == 'queued' or status == 'assigned' or status == 'waiting_on_agent'
-  or status == 'waiting_on_visitor'
+local open = is_open(status)
 local handled = open and status ~= 'queued'
 if op == 'drop_open' then  -- an ended or vanished conversation left in the open set
   if open then return 0 end

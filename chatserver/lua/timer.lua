@@ -25,9 +25,7 @@ if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8]
   return {'retry'}
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
-local open = status == 'queued' or status == 'assigned' or status == 'waiting_on_agent'
-  or status == 'waiting_on_visitor'
-if not open then return {'noop'} end
+if not is_open(status) then return {'noop'} end
 local function n(v) return tonumber(v or '') or 0 end
 local function later(at, delay)  -- the deadline moved: wait for it instead
   redis.call('ZADD', KEYS[1], at + delay, ARGV[1])

@@ -100,6 +100,15 @@ class StoreBase:
     async def ping(self) -> bool:
         return bool(await self.r.ping())
 
+    async def _hget_many(self, keys: Sequence[str], field: str) -> list[str]:
+        """One field of each hash, in order ('' where missing), in one round trip."""
+        if not keys:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, field)
+        return [v or "" for v in await pipe.execute()]
+
     async def _hgetall_many(self, keys: Sequence[str]) -> list[dict[str, str]]:
         if not keys:
             return []

@@ -101,7 +101,7 @@ class LifecycleStore(StoreBase):
         outcome = "again"
         for _ in range(3):
             conv_ids = sorted(await self.r.smembers(k.agent_conversations(site, agent_id)))
-            depts = await self.r_hget_many(
+            depts = await self._hget_many(
                 [k.conversation(site, cid) for cid in conv_ids], "department"
             )
             keys = [
@@ -130,12 +130,6 @@ class LifecycleStore(StoreBase):
             if outcome != "again":
                 break
         return outcome
-
-    async def r_hget_many(self, keys: Sequence[str], field: str) -> list[str]:
-        pipe = self.r.pipeline(transaction=False)
-        for key in keys:
-            pipe.hget(key, field)
-        return [v or "" for v in await pipe.execute()] if keys else []
 
     # --- visitor presence -----------------------------------------------------------------
     async def visitors_present(

@@ -261,7 +261,4 @@ class MetricsStore(StoreBase):
         return SearchResult(convs[:limit], min(len(ids), scan), text_scanned, truncated)
 
     async def _visitor_emails(self, site: str, visitor_ids: Sequence[str]) -> list[str]:
-        pipe = self.r.pipeline(transaction=False)
-        for vid in visitor_ids:
-            pipe.hget(self.k.visitor(site, vid), "email")
-        return [v or "" for v in await pipe.execute()] if visitor_ids else []
+        return await self._hget_many([self.k.visitor(site, vid) for vid in visitor_ids], "email")
