@@ -16,6 +16,7 @@ from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_
 from chatserver.core.routing import free_capacity, online_count, total_capacity
 from chatserver.frames import conversation_summary
 from chatserver.protocol import OutFrame
+from chatserver.router import Router
 from chatserver.store import Store
 
 QUEUE_DEBOUNCE = 0.2  # seconds: coalesce a burst of queue moves into one update
@@ -27,6 +28,7 @@ class QueueUpdates:
     site_agents: dict[str, set[AgentConn]]
     handle_times: dict[str, HandleTimeEstimator]
     clock: Callable[[], int]
+    router: Router
     _queue_timers: dict[str, asyncio.TimerHandle]
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -49,7 +51,7 @@ class QueueUpdates:
         agent_conns = list(self.site_agents.get(site, ()))
         if not waiting and not agent_conns:
             return
-        agents = await self.store.agent_snapshots(site)
+        agents = await self.router.agents(site)
         if waiting:
             ranks = await self.store.queue_ranks(
                 site, [(c.conv_id or "", c.department) for c in waiting]

@@ -23,7 +23,7 @@ log = get_logger(__name__)
 # Candidates passed to one claim: enough to survive a few racing nodes, few enough to keep
 # the script short.
 MAX_CANDIDATES = 8
-# How long a round may trust the agents it read (seconds). Reading them costs three commands
+# How long this node trusts the agents it read (seconds). Reading them costs three commands
 # per agent, and every arrival starts a round on every node; the claim script re-checks
 # everything, so a stale view only costs a failed claim, which reads them afresh. Events that
 # free capacity (an end, an unassignment, a status change) drop the view at once.
@@ -78,7 +78,7 @@ class Router:
         entries = await self.store.queue_entries(site)
         if not entries:
             return 0
-        agents = await self._snapshots(site)
+        agents = await self.agents(site)
         if not any(a.available for a in agents):
             return 0
         assigned = 0
@@ -94,7 +94,7 @@ class Router:
             except StoreError as exc:
                 if exc.code == "none":
                     # Our snapshot was stale: someone else filled these agents. Look again.
-                    agents = await self._snapshots(site, fresh=True)
+                    agents = await self.agents(site, fresh=True)
                     if not any(a.available for a in agents):
                         break
                 continue
@@ -110,7 +110,9 @@ class Router:
                 break
         return assigned
 
-    async def _snapshots(self, site: str, fresh: bool = False) -> list[AgentSnapshot]:
+    async def agents(self, site: str, fresh: bool = False) -> list[AgentSnapshot]:
+        """This node's view of the site's agents, at most SNAPSHOT_TTL old (``fresh``: read
+        now). Shared by routing, queue estimates and the widget's availability."""
         loop_now = asyncio.get_running_loop().time()
         cached = self._agents.get(site)
         if not fresh and cached is not None and loop_now - cached[0] < SNAPSHOT_TTL:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import re
@@ -39,7 +38,6 @@ WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 LOCALES = ("en", "fa")
 RTL_LOCALES = frozenset({"fa"})
 DEFAULT_COLOR = "#2563eb"
-AVAILABILITY_SECONDS = 3.0  # agents' presence is read at most this often per site and process
 
 _HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?$")
@@ -165,17 +163,10 @@ def frame_ancestors(allowed_origins: str) -> str:
 
 
 async def availability(request: Request, site: str, site_cfg: Mapping[str, str]) -> dict[str, Any]:
-    """Whether someone can answer now: within office hours and an agent online (cached)."""
+    """Whether someone can answer now: within office hours and an agent online (the
+    router's view of the agents, read at most once a second per site and process)."""
     services: Services = request.app.state.services
-    cache: dict[str, tuple[float, int]] = getattr(request.app.state, "widget_agents", {})
-    request.app.state.widget_agents = cache
-    loop_now = asyncio.get_running_loop().time()
-    cached = cache.get(site)
-    if cached is not None and cached[0] > loop_now:
-        online = cached[1]
-    else:
-        online = online_count(await services.store.agent_snapshots(site))
-        cache[site] = (loop_now + AVAILABILITY_SECONDS, online)
+    online = online_count(await services.hub.router.agents(site))
     now = services.hub.clock()
     hours = site_cfg.get("office_hours", "")
     open_now = is_open(hours, now)
