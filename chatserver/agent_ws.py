@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, refuse
-from chatserver.protocol import ProtocolError
+from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
 from chatserver.visitor_ws import same_origin
 
@@ -41,6 +42,11 @@ def session_token(ws: WebSocket) -> str | None:
     return ws.cookies.get(SESSION_COOKIE)
 
 
+def session_digest(token: str) -> str:
+    """What names a session on the bus (signing out closes its sockets); never the token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 async def authenticate(services: Services, token: str | None) -> dict[str, str] | None:
     if not token or len(token) > 200:
         return None
@@ -56,8 +62,9 @@ async def authenticate(services: Services, token: str | None) -> dict[str, str] 
 async def agent_endpoint(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     fmt, subprotocol = choose_format(ws)
+    token = session_token(ws)
     try:
-        account = await authenticate(services, session_token(ws))
+        account = await authenticate(services, token)
     except (RedisError, OSError):
         await ws.close(CLOSE_TRY_AGAIN)
         return
@@ -71,6 +78,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
         return
     conn = AgentConn(ws, fmt, "agent", account["site"], services.settings.outbound_queue)
     conn.agent_id, conn.name, conn.account = account["id"], account.get("name", ""), account
+    conn.session = session_digest(token or "")
     conn.log = conn.log.bind(agent=conn.agent_id)
     session = AgentSession(services, conn, services.limits.client_ip(ws.scope))
     try:
@@ -115,7 +123,7 @@ class AgentSession:
             await store.publish(conn.site, ["rd", f["conversation_id"], "agent", f["id"]])
         elif ftype == "sync":
             await self._require_mine(f["conversation_id"])
-            await hub.track(conn, f["conversation_id"], f.get("after"))
+            await hub.track(conn, f["conversation_id"], f.get("after") or ZERO_ID)
         elif ftype == "claim":
             await store.claim(
                 conn.site,
@@ -154,7 +162,7 @@ class AgentSession:
         return ack_frame(f["client_id"], f["conversation_id"], res)
 
     async def _require_mine(self, conv_id: str) -> None:
-        if conv_id in self.conn.cursors or conv_id in self.conn.syncing:
+        if conv_id in self.conn.follows:
             return
         conv = await self.s.store.get_conversation(self.conn.site, conv_id)
         if conv is None or conv.get("agent") != self.conn.agent_id:
@@ -167,13 +175,14 @@ class AgentSession:
     async def hello(self, f: dict[str, Any]) -> None:
         conn, store, hub = self.conn, self.s.store, self.s.hub
         await hub.add_agent(conn)
-        await self.set_status(f.get("status", "online"))
+        # Supervisors and admins take chats only when they say so: they come to watch.
+        default = "online" if conn.account.get("role", "agent") == "agent" else "away"
+        await self.set_status(f.get("status", default))
         conv_ids = await store.agent_conversation_ids(conn.site, conn.agent_id)
         convs = await store.get_conversations(conn.site, conv_ids)
         visitors = await asyncio.gather(
             *(store.load_visitor(conn.site, c.get("visitor", "")) for c in convs)
         )
-        state = await store.agent_state(conn.site, conn.agent_id)
         conn.send(
             {
                 "type": "welcome",
@@ -183,7 +192,7 @@ class AgentSession:
                     "email": conn.account.get("email", ""),
                     "role": conn.account.get("role", "agent"),
                     "site": conn.site,
-                    "capacity": int(state.get("capacity") or 0),
+                    "capacity": int(conn.account.get("capacity") or 0),
                     "load": len(conv_ids),
                     "status": conn.status,
                 },
@@ -194,7 +203,7 @@ class AgentSession:
                 "server_time": hub.clock(),
             }
         )
-        self.ready = True
+        self.ready = conn.welcomed = True
         cursors = f.get("cursors") or {}
         for c in convs:
             await hub.track(conn, c["id"], cursors.get(c["id"]))

@@ -16,9 +16,11 @@ from starlette.staticfiles import StaticFiles
 from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
+from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.log import get_logger
 from chatserver.metrics import Dashboards
 from chatserver.metrics_prom import metrics_endpoint
+from chatserver.redis_supervisor import RedisSupervisor
 from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
@@ -33,6 +35,13 @@ CONSOLE_STATIC = ROOT / "console" / "static"
 
 
 async def healthz(request: Request) -> Response:
+    supervisor: RedisSupervisor | None = request.app.state.redis_supervisor
+    if supervisor is not None and not supervisor.healthy:
+        # Restarting the process is the only cure left: say so to whoever supervises it.
+        return JSONResponse(
+            {"status": "failing", "redis": "the embedded redis-server cannot be restarted"},
+            status_code=503,
+        )
     return JSONResponse({"status": "ok", "version": __version__})
 
 
@@ -48,18 +57,25 @@ async def readyz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, redis_url: str, clock: Callable[[], int] | None = None
+    settings: Settings,
+    redis_url: str,
+    clock: Callable[[], int] | None = None,
+    embedded: EmbeddedRedis | None = None,
 ) -> Starlette:
     """Build the app. ``settings`` must already carry a secret key (see config.ensure_secret).
 
     ``clock`` (ms) replaces the wall clock of the hub and the dashboards, e.g. to replay a day.
+    ``embedded`` is the redis-server child this process started: it is restarted if it dies.
     """
     services = Services.build(settings, redis_url, clock)
     dashboards = Dashboards(services.store, settings, services.hub.clock)
     services.hub.on_site_event = dashboards.on_site_event
+    supervisor = RedisSupervisor(embedded) if embedded is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if supervisor is not None:
+            supervisor.start()
         await services.store.scripts.load_all()
         await services.store.ensure_site(settings.default_site)
         await services.hub.start()
@@ -70,6 +86,8 @@ def create_app(
         finally:
             await dashboards.stop()
             await services.hub.stop()
+            if supervisor is not None:
+                await supervisor.stop()
             await services.store.close()
             log.info("hub_stopped")
 
@@ -91,6 +109,7 @@ def create_app(
     )
     app.state.services = services
     app.state.dashboards = dashboards
+    app.state.redis_supervisor = supervisor
     return app
 
 

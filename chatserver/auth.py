@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,6 +32,27 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Hashing takes ~150 ms of CPU and 64 MiB: on the event loop it would stall every socket of
+# the node for that long per sign-in. It runs on threads (argon2 releases the GIL), at most
+# this many at once per process, so a burst of sign-ins (or of guesses) waits its turn
+# instead of taking every core and all the memory.
+HASH_SLOTS = 2
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+T = TypeVar("T")
+
+
+async def off_loop(fn: Callable[..., T], *args: object) -> T:
+    """Run a password hash or check on a worker thread, at most HASH_SLOTS at a time."""
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(HASH_SLOTS)
+    async with slots:
+        return await asyncio.to_thread(fn, *args)
 
 
 def new_token() -> str:

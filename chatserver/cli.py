@@ -154,7 +154,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port = sock.getsockname()[1]
         if args.port_file:
             Path(args.port_file).write_text(str(port))
-        app = create_app(settings, url)
+        app = create_app(settings, url, embedded=embedded)
         base = (
             settings.public_url
             or f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"

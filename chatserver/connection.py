@@ -1,8 +1,10 @@
 """One client WebSocket: a bounded outbound queue and a cursor per conversation.
 
-The hub never awaits a client: it appends encoded frames to the connection's queue and a
-writer task drains it. A client too slow for its queue is closed (4009) and recovers by
-resuming from its cursors, so one slow reader never slows anybody else.
+The hub never awaits a client for live events: it appends encoded frames to the
+connection's queue and a writer task drains it. A client too slow for its queue is closed
+(4009) and recovers by resuming from its cursors, so one slow reader never slows anybody
+else. A replay is different: it is paced by the socket (:meth:`Connection.send_paced` waits
+while the queue is full), so a conversation of any length replays to a reader of any speed.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from chatserver.core.follow import Follow, Live, parse_id
 from chatserver.log import get_logger
-from chatserver.protocol import OutFrame, parse_stream_id
+from chatserver.protocol import OutFrame
 
 log = get_logger(__name__)
 
@@ -24,6 +28,12 @@ _ids = itertools.count(1)
 
 CLOSE_TOO_SLOW = 4009
 CLOSE_TRY_AGAIN = 1013  # the server could not serve this socket now; reconnect and resume
+# A replay waits while this many frames are queued (at most half the live queue, so live
+# frames always have room beside a replay).
+REPLAY_HIGH_WATER = 64
+# A close frame that cannot be written (the client stopped reading and its buffers are full)
+# is given this long before the connection is dropped.
+CLOSE_TIMEOUT = 10.0
 
 
 class Connection:
@@ -38,11 +48,16 @@ class Connection:
         self.max_queue = max_queue
         self.out: deque[str | bytes] = deque()
         self.writer: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self.closed = False
-        # conversation id -> last message id delivered (as a comparable tuple)
-        self.cursors: dict[str, tuple[int, int]] = {}
-        # conversation id -> events that arrived while its history was being replayed
-        self.syncing: dict[str, list[tuple[str, str, OutFrame | None]]] = {}
+        self.removed = False  # the hub has forgotten it
+        # conversation id -> this socket's cursor and replay state in it
+        self.follows: dict[str, Follow[OutFrame]] = {}
+        # Set by a replay waiting for the queue to drain (see send_paced).
+        self._room: asyncio.Event | None = None
+        # Told once when the connection closes on the server's initiative (the hub stops
+        # routing to and fanning out on it at once, before the socket is gone).
+        self.on_close: Callable[[Connection], None] | None = None
         self.log = log.bind(conn=self.id, site=site, role=role)
 
     def send(self, frame: OutFrame | dict[str, Any]) -> None:
@@ -59,6 +74,26 @@ class Connection:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._drain())
 
+    async def send_paced(self, frame: OutFrame) -> bool:
+        """Queue a replayed frame, first waiting while the socket is behind.
+
+        Returns False when the connection closed meanwhile (stop replaying). The wait is
+        what the socket takes (the writer awaits the transport's flow control), so a replay
+        never overflows the live queue, however long the conversation.
+        """
+        high = max(1, min(REPLAY_HIGH_WATER, self.max_queue // 2))
+        while len(self.out) >= high and not self.closed:
+            if self._room is None:
+                self._room = asyncio.Event()
+            self._room.clear()
+            await self._room.wait()
+        if self.closed:
+            return False
+        self.out.append(frame.encoded(self.fmt))
+        if self.writer is None:
+            self.writer = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
     async def _drain(self) -> None:
         try:
             while self.out and not self.closed:
@@ -67,12 +102,16 @@ class Connection:
                     await self.ws.send_text(data)
                 else:
                     await self.ws.send_bytes(data)
+                if self._room is not None and len(self.out) <= REPLAY_HIGH_WATER // 2:
+                    self._room.set()
         except Exception:
             # The socket went away under us; the endpoint's receive loop sees it and cleans up.
             self.closed = True
             self.out.clear()
         finally:
             self.writer = None
+            if self._room is not None:
+                self._room.set()
 
     async def flush(self, timeout: float = 2.0) -> None:
         """Wait until queued frames are written (used before a deliberate close)."""
@@ -81,15 +120,38 @@ class Connection:
                 await asyncio.wait_for(asyncio.shield(self.writer), timeout)
 
     def close(self, code: int) -> None:
+        """Close from the server's side; the hub forgets the connection at once."""
         if self.closed:
             return
         self.closed = True
         self.out.clear()
-        asyncio.get_running_loop().create_task(self._close(code))
+        if self._room is not None:
+            self._room.set()
+        loop = asyncio.get_running_loop()
+        if self.on_close is not None:
+            # Soon, not now: the caller may be iterating over the hub's sets of connections.
+            loop.call_soon(self.on_close, self)
+        self._closing = loop.create_task(self._close(code))
 
     async def _close(self, code: int) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.close(code)
+        # The close frame queues behind whatever the transport still holds: a client that
+        # reads again gets it (and the code). One that never reads again would hold the
+        # connection and its buffers for good (asyncio closes a transport only once its
+        # buffer is written), so past the close timeout it is dropped.
+        try:
+            await asyncio.wait_for(self.ws.close(code), CLOSE_TIMEOUT)
+        except TimeoutError:
+            pass  # not even the close frame could be queued
+        except Exception:
+            return  # the socket is already gone
+        else:
+            # uvicorn waits this long for the client's reply before closing its side.
+            await asyncio.sleep(CLOSE_TIMEOUT + 1)
+        transport = _transport_of(self.ws._send, 6)
+        if transport is not None and transport.get_write_buffer_size() > 0:
+            self.log.info("close_timed_out", code=code)
+            with contextlib.suppress(Exception):
+                transport.abort()
 
     def deliver(self, conv_id: str, msg_id: str, prev: str, frame: OutFrame | None) -> bool:
         """Deliver a published message once and in order (``frame`` None: only move the
@@ -98,22 +160,31 @@ class Connection:
         Returns True when the message does not follow this connection's cursor (a gap: some
         event was missed); the caller must then resync the conversation from the stream.
         """
-        pending = self.syncing.get(conv_id)
-        if pending is not None:
-            pending.append((msg_id, prev, frame))
+        follow = self.follows.get(conv_id)
+        if follow is None:
             return False
-        cursor = self.cursors.get(conv_id)
-        if cursor is None:
-            return False
-        mid = parse_stream_id(msg_id)
-        if mid <= cursor:
-            return False
-        if parse_stream_id(prev) != cursor:
-            return True
-        self.cursors[conv_id] = mid
-        if frame is not None:
+        verdict = follow.live(parse_id(msg_id), parse_id(prev), frame)
+        if verdict is Live.SEND and frame is not None:
             self.send(frame)
-        return False
+        return verdict is Live.GAP
+
+
+def _transport_of(fn: Any, depth: int) -> Any:
+    """The transport under an ASGI ``send``: ASGI has no abort, but uvicorn's protocol object
+    (the receiver of the innermost ``send``, under Starlette's wrappers) holds it."""
+    owner = getattr(fn, "__self__", None)
+    transport = getattr(owner, "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        return transport
+    if depth <= 0:
+        return None
+    for cell in getattr(fn, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):
+            if callable(cell.cell_contents):
+                found = _transport_of(cell.cell_contents, depth - 1)
+                if found is not None:
+                    return found
+    return None
 
 
 class VisitorConn(Connection):
@@ -124,6 +195,7 @@ class VisitorConn(Connection):
         self.department = ""
         self.conv_id: str | None = None
         self.conv_status: str | None = None
+        self.opening = False  # opening a conversation right now (its first message)
         self.last_queue: tuple[int, int | None] | None = None
         # (when, seconds) of the first wait estimate this socket showed for its chat: the
         # wait it really had is compared with it when the chat is assigned.
@@ -137,3 +209,6 @@ class AgentConn(Connection):
         self.name = ""
         self.account: dict[str, str] = {}
         self.status = "online"
+        self.welcomed = False
+        # A digest of the session the socket signed in with: signing out closes its sockets.
+        self.session = ""

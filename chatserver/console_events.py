@@ -8,6 +8,8 @@ The hub hands these kinds to :func:`on_console_event`:
 - ``["k", agent_id]``: the account was deactivated; its sockets are closed (4401).
 - ``["ac", agent_id]``: an admin changed the account (capacity, role, departments); open
   sockets pick it up and the agent's routing state is recorded again.
+- ``["lo", agent_id, session digest]``: the agent signed out of that session; its sockets
+  are closed (4401), so the agent takes no new chats once the last one is gone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from chatserver.connection import AgentConn
     from chatserver.hub import Hub
 
-CONSOLE_EVENTS = frozenset({"k", "ac"})
+CONSOLE_EVENTS = frozenset({"k", "ac", "lo"})
 CLOSE_UNAUTHORIZED = 4401
 
 
@@ -31,6 +33,10 @@ def on_console_event(hub: Hub, site: str, ev: list[Any]) -> None:
             hub.spawn(_close(conn, "your account was deactivated"))
     elif kind == "ac":
         hub.spawn(_reload_account(hub, site, str(ev[1])))
+    elif kind == "lo":
+        for conn in list(hub.agents.get((site, str(ev[1])), ())):
+            if conn.session == ev[2]:
+                hub.spawn(_close(conn, "you signed out"))
 
 
 async def _close(conn: AgentConn, why: str) -> None:

@@ -19,6 +19,7 @@ from chatserver.config import Settings
 from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn, Connection, VisitorConn
 from chatserver.console_events import CONSOLE_EVENTS, on_console_event
 from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
+from chatserver.core.follow import ZERO, Follow, format_id, parse_id
 from chatserver.frames import (
     agent_only,
     conversation_summary,
@@ -28,7 +29,7 @@ from chatserver.frames import (
 )
 from chatserver.lifecycle import Lifecycle
 from chatserver.log import get_logger
-from chatserver.protocol import ZERO_ID, OutFrame, parse_stream_id
+from chatserver.protocol import ZERO_ID, OutFrame
 from chatserver.queue_updates import QueueUpdates
 from chatserver.router import Router
 from chatserver.store import Store, now_ms
@@ -137,19 +138,25 @@ class Hub(QueueUpdates):
 
     # --- registration ---------------------------------------------------------------------
     async def add_visitor(self, conn: VisitorConn) -> None:
+        conn.on_close = self.remove
         await self.bus.subscribe(conn.site)
         self.visitors.setdefault((conn.site, conn.visitor_id), set()).add(conn)
         self.site_visitors.setdefault(conn.site, set()).add(conn)
         await self.lifecycle.visitors_here({conn.site: [conn.visitor_id]})
 
     async def add_agent(self, conn: AgentConn) -> None:
-        await self.bus.subscribe(conn.site)
+        conn.on_close = self.remove
+        # Registered before the first await: an agent_left of the socket this one replaces
+        # (a reload) must see that the agent is back.
         self.agents.setdefault((conn.site, conn.agent_id), set()).add(conn)
         self.site_agents.setdefault(conn.site, set()).add(conn)
+        await self.bus.subscribe(conn.site)
 
     def remove(self, conn: Connection) -> None:
-        conn.closed = True
-        for conv_id in list(conn.cursors) + list(conn.syncing):
+        if conn.removed:
+            return
+        conn.removed = conn.closed = True
+        for conv_id in list(conn.follows):
             self.untrack(conn, conv_id)
         if isinstance(conn, VisitorConn):
             _discard(self.visitors, (conn.site, conn.visitor_id), conn)
@@ -157,10 +164,15 @@ class Hub(QueueUpdates):
             if conn.visitor_id and (conn.site, conn.visitor_id) not in self.visitors:
                 self.spawn(self.lifecycle.visitor_left(conn.site, conn.visitor_id, conn.conv_id))
         elif isinstance(conn, AgentConn):
+            site, agent_id = conn.site, conn.agent_id
             _discard(self.agents, (conn.site, conn.agent_id), conn)
             _discard(self.site_agents, conn.site, conn)
             if conn.account and (conn.site, conn.agent_id) not in self.agents:
-                self.spawn(self.lifecycle.agent_left(conn.site, conn.agent_id))
+                self.spawn(
+                    self.lifecycle.agent_left(
+                        conn.site, conn.agent_id, lambda: self.agent_connected(site, agent_id)
+                    )
+                )
 
     def agent_connected(self, site: str, agent_id: str) -> bool:
         return bool(self.agents.get((site, agent_id)))
@@ -169,61 +181,65 @@ class Hub(QueueUpdates):
     async def track(self, conn: Connection, conv_id: str, after: str | None) -> None:
         """Follow a conversation: replay after ``after`` then go live, with no gap or double.
 
-        The site must already be subscribed (add_visitor/add_agent), so every event published
-        after the stream read below reaches the buffer or the live path.
+        ``after`` None means from this socket's cursor (from the start if it has none). The
+        site must already be subscribed (add_visitor/add_agent), so every event published
+        after the stream reads below is held by the connection's Follow and merged. The
+        replay is paced by the socket, so it never overflows the live queue.
         """
-        if conv_id in conn.syncing:
+        follow = conn.follows.get(conv_id)
+        if follow is not None and follow.replaying:
             return
-        buffer: list[tuple[str, str, OutFrame | None]] = []
-        conn.syncing[conv_id] = buffer
-        self.by_conv.setdefault(conv_id, set()).add(conn)
-        cursor_id = after or conn_cursor_id(conn, conv_id) or ZERO_ID
-        cursor = parse_stream_id(cursor_id)
+        if follow is None:
+            follow = conn.follows[conv_id] = Follow()
+            self.by_conv.setdefault(conv_id, set()).add(conn)
+        follow.start_replay(parse_id(after) if after else None)
+        hide = conn.role == "visitor"
         try:
             while True:
-                page = await self.store.read_messages(conn.site, conv_id, cursor_id, HISTORY_PAGE)
+                page = await self.store.read_messages(
+                    conn.site, conv_id, format_id(follow.replay_cursor), HISTORY_PAGE
+                )
                 for m in page:
-                    mid = parse_stream_id(m.id)
-                    if mid > cursor:
-                        if conn.role == "agent" or not agent_only(m.kind, m.event):
-                            conn.send(stored_frame(conv_id, m))
-                        cursor, cursor_id = mid, m.id
+                    if not follow.replayed(parse_id(m.id)):
+                        continue
+                    if hide and agent_only(m.kind, m.event):
+                        continue
+                    if not await conn.send_paced(OutFrame(stored_frame(conv_id, m))):
+                        return
                 if len(page) < HISTORY_PAGE:
-                    break
+                    merged = follow.finish_replay()
+                    if merged is not None:
+                        break
         except BaseException as exc:
-            conn.syncing.pop(conv_id, None)
-            if conv_id not in conn.cursors:
-                _discard(self.by_conv, conv_id, conn)
+            follow.abort_replay()
+            if follow.cursor is None:
+                self.untrack(conn, conv_id)
                 # A client left deaf to its conversation would wait forever: make it reconnect
                 # and resume from its cursor instead (a resync keeps its cursor; the gap check
                 # retries it).
                 if isinstance(exc, RedisError | OSError):
                     conn.close(CLOSE_TRY_AGAIN)
             raise
-        conn.syncing.pop(conv_id, None)
-        for msg_id, _prev, frame in buffer:
-            mid = parse_stream_id(msg_id)
-            if mid > cursor:
-                if frame is not None:
-                    conn.send(frame)
-                cursor, cursor_id = mid, msg_id
-        conn.cursors[conv_id] = cursor
-        conn.send({"type": "synced", "conversation_id": conv_id, "last_id": cursor_id})
+        for frame in merged:
+            if frame is not None:
+                conn.send(frame)
+        last_id = format_id(follow.cursor or ZERO)
+        conn.send({"type": "synced", "conversation_id": conv_id, "last_id": last_id})
 
     def start_fresh(self, conn: Connection, conv_id: str) -> None:
         """Follow a conversation this connection just created (its stream is empty)."""
         self.by_conv.setdefault(conv_id, set()).add(conn)
-        conn.cursors.setdefault(conv_id, (0, 0))
+        conn.follows.setdefault(conv_id, Follow(cursor=ZERO))
 
     def untrack(self, conn: Connection, conv_id: str) -> None:
-        conn.cursors.pop(conv_id, None)
-        conn.syncing.pop(conv_id, None)
+        conn.follows.pop(conv_id, None)
         _discard(self.by_conv, conv_id, conn)
 
     async def resync(self, conn: Connection, conv_id: str) -> None:
-        if conn.closed or conv_id in conn.syncing or conv_id not in conn.cursors:
+        follow = conn.follows.get(conv_id)
+        if conn.closed or follow is None or follow.replaying or follow.cursor is None:
             return
-        await self.track(conn, conv_id, conn_cursor_id(conn, conv_id))
+        await self.track(conn, conv_id, None)
 
     async def resync_all(self) -> None:
         """After the bus reconnects: events may have been lost, so re-read every stream."""
@@ -245,10 +261,10 @@ class Hub(QueueUpdates):
             convs = await self.store.get_conversations(site, conv_ids)
             last = {c.get("id", ""): c.get("last_id", ZERO_ID) for c in convs}
             for conv_id in conv_ids:
-                head = parse_stream_id(last.get(conv_id, ZERO_ID))
+                head = parse_id(last.get(conv_id, ZERO_ID))
                 for conn in list(self.by_conv.get(conv_id, ())):
-                    cursor = conn.cursors.get(conv_id)
-                    if cursor is not None and cursor < head:
+                    follow = conn.follows.get(conv_id)
+                    if follow is not None and follow.cursor is not None and follow.cursor < head:
                         conn.log.info("gap_filled", conversation=conv_id)
                         self.spawn(self.resync(conn, conv_id))
 
@@ -333,7 +349,7 @@ class Hub(QueueUpdates):
 
     def _on_opened(self, site: str, conv_id: str, visitor_id: str) -> None:
         for conn in list(self.visitors.get((site, visitor_id), ())):
-            if conn.conv_id != conv_id:
+            if conn.conv_id != conv_id and not conn.opening:
                 conn.conv_id, conn.conv_status = conv_id, "queued"
                 self.spawn(self.track(conn, conv_id, None))
         self.queue_changed(site)
@@ -406,23 +422,36 @@ class Hub(QueueUpdates):
         self.router.kick(site, fresh=True)
         self.queue_changed(site)
         conns = self.agents.get((site, agent_id))
-        if conns:
-            self.spawn(self._send_status(site, agent_id, status))
+        if not conns:
+            return
+        if status == "offline":
+            # The agent's last socket on another node closed, but they are still here: they
+            # are not gone, so record them again (which also ends their grace).
+            conn = next(iter(conns))
+            if conn.account:
+                self.spawn(self.record_agent(conn, conn.status))
+            return
+        self.spawn(self._send_status(site, agent_id, status))
 
     async def _send_status(self, site: str, agent_id: str, status: str) -> None:
-        state = await self.store.agent_state(site, agent_id)
+        # The capacity comes from the account, which an admin changes: the routing state
+        # may still hold the old one for a moment (another node's heartbeat re-asserts what
+        # it last read), and a status frame must not show it.
+        account = await self.store.get_account(agent_id) or {}
         load = len(await self.store.agent_conversation_ids(site, agent_id))
         frame = OutFrame(
             {
                 "type": "status",
                 "status": status,
                 "load": load,
-                "capacity": int(state.get("capacity") or 0),
+                "capacity": int(account.get("capacity") or 0),
             }
         )
         for conn in self.agents.get((site, agent_id), ()):
-            conn.status = status
-            conn.send(frame)
+            # A socket still in its hello learns its status from the welcome.
+            if conn.welcomed:
+                conn.status = status
+                conn.send(frame)
 
     def _on_typing(self, ev: list[Any]) -> None:
         _, conv_id, from_kind, state, preview = ev
@@ -456,11 +485,6 @@ class Hub(QueueUpdates):
         )
         for conn in conns:
             conn.send(frame)
-
-
-def conn_cursor_id(conn: Connection, conv_id: str) -> str | None:
-    cursor = conn.cursors.get(conv_id)
-    return None if cursor is None else f"{cursor[0]}-{cursor[1]}"
 
 
 def _discard(mapping: dict[Any, set[Any]], key: Any, conn: Any) -> None:

@@ -68,12 +68,14 @@ class Lifecycle:
             due = self.clock() + policy.ms("visitor_grace_s")
             await self.store.schedule_timer(site, f"vgone|{conv_id}", due)
 
-    async def agent_left(self, site: str, agent_id: str) -> None:
-        """The agent's last socket on this node closed: its chats wait out the grace."""
+    async def agent_left(self, site: str, agent_id: str, back: Callable[[], bool]) -> None:
+        """The agent's last socket on this node closed (or they signed out): they take no
+        new chats from now on, and their chats wait out the grace. ``back`` tells whether a
+        new socket of theirs has arrived meanwhile (a reload): then nothing changes."""
         policy = await self.policy(site)
-        await self.store.schedule_timer(
-            site, f"grace|{agent_id}", self.clock() + policy.ms("agent_grace_s")
-        )
+        if back():
+            return
+        await self.store.agent_left(site, agent_id, self.clock(), policy.ms("agent_grace_s"))
 
     async def tick(self) -> None:
         await self.timers.tick()

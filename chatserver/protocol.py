@@ -15,6 +15,8 @@ from typing import Any, Final
 import msgpack
 import orjson
 
+from chatserver.core.follow import parse_id
+
 JSON: Final = "json"
 MSGPACK: Final = "msgpack"
 SUBPROTOCOLS: Final = (MSGPACK, JSON)
@@ -59,6 +61,17 @@ _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 _AGENT_ID = re.compile(r"^a_[A-Za-z0-9_-]{1,40}$")
+# An address a person could receive mail at: no spaces, no markup or quoting characters, a
+# domain of letter-or-digit labels (any script) with at least one dot. Empty clears it.
+_EMAIL = re.compile(
+    r"^(?:[^\s@<>()\[\]\\,;:\"']{1,64}@[^\W_](?:[\w-]{0,61}[^\W_])?"
+    r"(?:\.[^\W_](?:[\w-]{0,61}[^\W_])?)+)?$"
+)
+
+
+def valid_email(value: str) -> bool:
+    """True for an empty string or a plausible e-mail address (see docs/protocol.md)."""
+    return _EMAIL.match(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,7 @@ VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
     "typing": {"state": Field(bool, required=True), "preview": Field(str, max_len=200)},
     "identify": {
         "name": Field(str, max_len=100, strip=True),
-        "email": Field(str, max_len=254, strip=True),
+        "email": Field(str, max_len=254, strip=True, pattern=_EMAIL),
         "department": Field(str, max_len=40),
     },
     "rate": {
@@ -130,6 +143,8 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
     "typing": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
         "state": Field(bool, required=True),
+        # Accepted as visitors send it, never forwarded: visitors see no previews.
+        "preview": Field(str, max_len=200),
     },
     "read": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
@@ -347,10 +362,8 @@ class OutFrame:
         return self._json
 
 
-def parse_stream_id(stream_id: str) -> tuple[int, int]:
-    """Stream ids order as (milliseconds, sequence); string order is wrong past 9 digits."""
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
+# Stream ids order as (milliseconds, sequence); the one parser lives with the delivery core.
+parse_stream_id = parse_id
 
 
 ZERO_ID: Final = "0-0"

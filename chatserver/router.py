@@ -84,19 +84,27 @@ class Router:
         assigned = 0
         policy = await self.policy(site) if self.policy else DEFAULT_POLICY
         for conv_id, dept, _ in entries:
-            candidates = rank_candidates(agents, dept)[:MAX_CANDIDATES]
-            if not candidates:
-                continue
-            try:
-                agent_id = await self.store.claim(
-                    site, conv_id, candidates, self.clock(), department=dept, policy=policy
-                )
-            except StoreError as exc:
-                if exc.code == "none":
-                    # Our snapshot was stale: someone else filled these agents. Look again.
+            agent_id = None
+            for attempt in range(2):
+                candidates = rank_candidates(agents, dept)[:MAX_CANDIDATES]
+                if not candidates:
+                    break
+                try:
+                    agent_id = await self.store.claim(
+                        site, conv_id, candidates, self.clock(), department=dept, policy=policy
+                    )
+                except StoreError as exc:
+                    if exc.code != "none" or attempt:
+                        break  # taken meanwhile (conflict), or nobody can take it now
+                    # Our snapshot was stale: someone else filled these agents. Look again
+                    # and try the same chat first: it keeps its turn (first come, first
+                    # served within its priority, whatever the number of nodes).
                     agents = await self.agents(site, fresh=True)
                     if not any(a.available for a in agents):
-                        break
+                        return assigned
+                    continue
+                break
+            if agent_id is None:
                 continue
             assigned += 1
             self.assigned += 1

@@ -32,6 +32,7 @@ SCRIPT_NAMES = (
     "transfer_department",
     "agent_reopen",
     "agent_deactivate",
+    "agent_left",
     # the widget's satisfaction rating
     "rate",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges

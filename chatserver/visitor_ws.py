@@ -16,7 +16,7 @@ from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, close_flooder, limited, refuse
-from chatserver.protocol import ProtocolError
+from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
 from chatserver.visitor_forms import identify, rate
@@ -42,15 +42,14 @@ def same_origin(origin: str | None, host: str | None) -> bool:
 async def visitor_endpoint(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     site = ws.query_params.get("site") or services.settings.default_site
-    if not valid_site_name(site):
-        await ws.close(CLOSE_UNKNOWN_SITE)
-        return
     try:
-        site_cfg = await services.hub.site_config(site)
+        site_cfg = await services.hub.site_config(site) if valid_site_name(site) else None
     except (RedisError, OSError):
         await ws.close(CLOSE_TRY_AGAIN)
         return
     if site_cfg is None:
+        # Accepted first, so the client can read the code (a refused handshake shows none).
+        await ws.accept()
         await ws.close(CLOSE_UNKNOWN_SITE)
         return
     origin = ws.headers.get("origin")
@@ -110,7 +109,7 @@ class VisitorSession:
             self.conn.send({"type": "pong", "server_time": self.s.hub.clock()})
         elif ftype == "sync":
             self._own(f["conversation_id"])
-            await self.s.hub.track(self.conn, f["conversation_id"], f.get("after"))
+            await self.s.hub.track(self.conn, f["conversation_id"], f.get("after") or ZERO_ID)
         elif ftype == "read":
             self._own(f["conversation_id"])
             await self.s.store.publish(
@@ -153,6 +152,15 @@ class VisitorSession:
         for key, src in (("page_url", "url"), ("page_title", "title"), ("referrer", "referrer")):
             if src in page:
                 fields[key] = page[src]
+        if f.get("email") and not valid_email(f["email"]):
+            # The session still starts (the page passed it, not the visitor): the address is
+            # left out and the client told why.
+            conn.send(
+                ProtocolError(
+                    "invalid_field", "email has an invalid format; it was not stored", "email"
+                ).frame()
+            )
+            f = {k: v for k, v in f.items() if k != "email"}
         for key in ("locale", "name", "email", "timezone"):
             if f.get(key):
                 fields[key] = f[key]
@@ -200,14 +208,21 @@ class VisitorSession:
         wait = await self.s.limits.new_conversation(self.ip)
         if wait:
             await refuse(conn, self.strikes, wait, "new conversations", ref)
-        outcome, conv_id = await self.s.store.open_conversation(
-            conn.site,
-            conn.visitor_id,
-            hub.clock(),
-            conn.department,
-            visitor_name=conn.name,
-            policy=await hub.lifecycle.policy(conn.site),
-        )
+        policy = await hub.lifecycle.policy(conn.site)
+        # The bus may tell of the new chat before the script's reply arrives: this socket
+        # follows it from here, without the hub replaying it a second time.
+        conn.opening = True
+        try:
+            outcome, conv_id = await self.s.store.open_conversation(
+                conn.site,
+                conn.visitor_id,
+                hub.clock(),
+                conn.department,
+                visitor_name=conn.name,
+                policy=policy,
+            )
+        finally:
+            conn.opening = False
         conn.conv_id, conn.conv_status = conv_id, Status.QUEUED.value
         conn.log = conn.log.bind(conversation=conv_id)
         if outcome == "ok":

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from chatserver.auth import ROLES, hash_password
+from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
 from chatserver.core.policy import SitePolicy
 from chatserver.store import StoreError
@@ -80,7 +80,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
             await store.create_agent(
                 fields["email"],
                 fields["name"],
-                hash_password(fields["password"]),
+                await off_loop(hash_password, fields["password"]),
                 site=site,
                 role=fields["role"],
                 capacity=int(fields["capacity"]),
@@ -125,7 +125,7 @@ async def agent_update(request: Request, me: dict[str, str]) -> Response:
         return render(request, "admin_agent.html", ctx, 400)
     password = fields.pop("password", "")
     if password:
-        fields["password_hash"] = hash_password(password)
+        fields["password_hash"] = await off_loop(hash_password, password)
     await store.update_account(account["id"], fields)
     if password:
         await store.revoke_sessions(account["id"])  # a new password signs every device out

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chatserver.agent_ws import SESSION_COOKIE, authenticate
-from chatserver.auth import new_token, verify_password
+from chatserver.agent_ws import SESSION_COOKIE, authenticate, session_digest
+from chatserver.auth import new_token, off_loop, verify_password
 from chatserver.core.policy import SitePolicy
 from chatserver.services import Services
 from console.common import client_ip, csrf_ok, render, services_of
@@ -44,7 +44,9 @@ async def _check_password(services: Services, email: str, password: str) -> dict
     store = services.store
     agent_id = await store.account_id_by_email(email.strip()) if email.strip() else None
     account = await store.get_account(agent_id) if agent_id else None
-    ok = verify_password(account.get("password_hash") if account else None, password)
+    ok = await off_loop(
+        verify_password, account.get("password_hash") if account else None, password
+    )
     if not ok or account is None or account.get("active", "1") != "1":
         return None
     return account
@@ -98,6 +100,18 @@ async def login_submit(request: Request) -> Response:
     return response
 
 
+async def sign_out(services: Services, token: str) -> None:
+    """End the session and close its sockets on every node: the agent takes no new chat
+    from now on (their last socket closing marks them offline; chats keep the grace)."""
+    agent_id = await services.store.session_agent(token)
+    await services.store.delete_session(token)
+    if agent_id is None:
+        return
+    account = await services.store.get_account(agent_id)
+    if account is not None:
+        await services.store.publish(account["site"], ["lo", agent_id, session_digest(token)])
+
+
 async def logout(request: Request) -> Response:
     form = await request.form()
     token = request.cookies.get(SESSION_COOKIE)
@@ -105,7 +119,7 @@ async def logout(request: Request) -> Response:
     if not csrf_ok(request, form.get("csrf_token")):
         return response
     if token:
-        await services_of(request).store.delete_session(token)
+        await sign_out(services_of(request), token)
     response.delete_cookie(
         SESSION_COOKIE,
         httponly=True,

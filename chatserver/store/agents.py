@@ -58,6 +58,22 @@ class AgentStore(SiteStore):
             ],
         )
 
+    async def agent_left(self, site: str, agent_id: str, now: int, grace_ms: int) -> None:
+        """No new chats for the agent from now on (offline, presence gone); their chats
+        wait out ``grace_ms``. A node that still has a socket of theirs records them again
+        when it hears of it (the hub)."""
+        k = self.k
+        await self.scripts.run(
+            "agent_left",
+            [
+                k.agent_state(site, agent_id),
+                k.presence(site, agent_id),
+                k.timers(site),
+                k.latency(site),
+            ],
+            [agent_id, now, grace_ms, k.channel(site)],
+        )
+
     async def agent_snapshots(self, site: str) -> list[AgentSnapshot]:
         k = self.k
         agent_ids = sorted(await self.r.smembers(k.agents(site)))

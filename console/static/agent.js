@@ -32,7 +32,9 @@
 
   const state = {
     ready: false, clockSkew: 0,
-    wanted: saved.status === "away" ? "away" : "online", // the status we announce in hello
+    // The status we announce in hello: supervisors and admins take chats only once they say so.
+    wanted: ["online", "away"].includes(saved.status) ? saved.status
+      : root.dataset.agentRole === "agent" ? "online" : "away",
     capacity: Number(root.dataset.agentCapacity) || 0,
     convs: new Map(), selected: null, mode: "reply",
     outbox: new Map(), // client_id -> {client_id, conversation_id, text, kind, ts, sentAt}

@@ -333,6 +333,9 @@ async def test_chaos_every_acknowledged_message_arrives_once_in_order(chaos: Liv
         events.append(f"not settled: {why_not}")
     events.append(f"settled in {asyncio.get_running_loop().time() - settle_start:.1f}s")
 
+    # Who is online, read while the sockets are still open: an agent whose last socket
+    # closes is offline at once (no new chats), so after the cut below nobody is.
+    present = {a for a in agent_ids if r.exists(K.presence(SITE, a))}
     for s in [*agents, *visitors]:
         s.stopped = True
         s.cut()
@@ -394,7 +397,6 @@ async def test_chaos_every_acknowledged_message_arrives_once_in_order(chaos: Liv
 
     # --- every conversation in an explicit state an online agent can see ------------------
     unseen = 0
-    present = {a for a in agent_ids if r.exists(K.presence(SITE, a))}
     queued = {
         cid
         for dept in r.smembers(K.departments(SITE))
