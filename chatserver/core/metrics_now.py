@@ -133,7 +133,8 @@ def now_figures(
 
     ``agents``: mappings with id, name, status (already "offline" without a heartbeat), load,
     capacity, departments (empty: every department). ``handle_seconds`` feeds the estimated
-    wait of the next visitor (see :mod:`chatserver.core.estimate`).
+    wait of the next visitor (see :mod:`chatserver.core.estimate`), which is None with an
+    empty queue or with nobody online to take a chat.
     """
     if dept is not None:
         queued = [c for c in queued if c.get("department", "") == dept]
@@ -144,8 +145,12 @@ def now_figures(
     online = [a for a in agents if a["status"] == "online"]
     free = sum(max(0, int(a["capacity"]) - int(a["load"])) for a in online)
     total = sum(int(a["capacity"]) for a in online)
-    queue["next_estimated_wait_s"] = estimate_wait(
-        queue["count"] + 1, free, total, len(online), handle_seconds
+    # With nobody queued there is no next visitor to estimate for: a number here would read
+    # as someone waiting.
+    queue["next_estimated_wait_s"] = (
+        estimate_wait(queue["count"] + 1, free, total, len(online), handle_seconds)
+        if queue["count"]
+        else None
     )
     rows = []
     for conv in open_convs:

@@ -18,29 +18,55 @@ window.DashCharts = (() => {
     return svg;
   }
 
-  // A round upper bound for the axis: 1, 2, 5 × 10^n.
-  function niceMax(value) {
-    if (!(value > 0)) return 1;
-    const p = 10 ** Math.floor(Math.log10(value));
-    for (const m of [1, 2, 5, 10]) if (m * p >= value) return m * p;
-    return 10 * p;
+  // Y axes: from 0 in 2 to 5 equal steps up to the data's top, each step a round number, so
+  // that no two labels read the same at any scale (a sub-second series gets 0, 1 s, 2 s
+  // rather than "0 s" three times). Counts step in whole 1, 2, 5 × 10^n; durations (ms) in
+  // steps a clock reads, labelled in one unit per axis.
+  const MAX_STEPS = 5;
+  const SEC = 1000, MIN = 60 * SEC, HOUR = 60 * MIN, DAY = 24 * HOUR;
+  const CLOCK_STEPS = [
+    ...[1, 2, 5, 10, 15, 30].map((n) => n * SEC),
+    ...[1, 2, 5, 10, 15, 30].map((n) => n * MIN),
+    ...[1, 2, 3, 6, 12].map((n) => n * HOUR),
+  ];
+
+  function countStep(top) {
+    let p = 1;
+    while (top > MAX_STEPS * 5 * p && p < 1e12) p *= 10;
+    return [p, 2 * p, 5 * p].find((s) => top <= MAX_STEPS * s) || 10 * p;
   }
 
-  function axes(svg, max, fmt) {
+  const counts = { step: countStep, label: (v) => String(v) };
+  const durations = {
+    step: (top) => CLOCK_STEPS.find((s) => top <= MAX_STEPS * s) || DAY * countStep(top / DAY),
+    label(v, top) {
+      const [unit, name] = top < 2 * MIN ? [SEC, "s"] : top < 2 * HOUR ? [MIN, "m"]
+        : top < 2 * DAY ? [HOUR, "h"] : [DAY, "d"];
+      const n = v / unit;
+      return v === 0 ? "0" : `${Number.isInteger(n) ? n : n.toFixed(1)} ${name}`;
+    },
+  };
+
+  // Draws the grid and labels; returns the axis top the values are scaled to.
+  function axes(svg, axis, max) {
+    const step = axis.step(max);
+    const n = Math.max(2, Math.ceil(max / step));
+    const top = n * step;
     const y0 = H - PAD.b;
-    for (const f of [0, 0.5, 1]) {
-      const y = y0 - f * (y0 - PAD.t);
+    for (let i = 0; i <= n; i++) {
+      const y = y0 - (i / n) * (y0 - PAD.t);
       svg.append(el("line", { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: "grid-line" }));
-      svg.append(el("text", { x: PAD.l - 4, y: y + 4, class: "axis", "text-anchor": "end" }, fmt(max * f)));
+      svg.append(el("text", { x: PAD.l - 4, y: y + 4, class: "axis", "text-anchor": "end" }, axis.label(i * step, top)));
     }
+    return top;
   }
 
-  // points: [{t, value}] (value null: no sample); fmt formats the y axis.
-  function line(points, fmt, label, timeLabel) {
+  // points: [{t, value}] (value null: no sample); axis: counts or durations; tip formats a
+  // point's value for its tooltip.
+  function line(points, axis, tip, label, timeLabel) {
     const svg = frame(label);
     const values = points.map((p) => p.value).filter((v) => v !== null);
-    const max = niceMax(Math.max(0, ...values));
-    axes(svg, max, fmt);
+    const max = axes(svg, axis, Math.max(0, ...values));
     const n = Math.max(1, points.length - 1);
     const x = (i) => PAD.l + (i / n) * (W - PAD.l - PAD.r);
     const y = (v) => H - PAD.b - (v / max) * (H - PAD.b - PAD.t);
@@ -53,7 +79,7 @@ window.DashCharts = (() => {
     points.forEach((p, i) => {
       if (p.value === null) return;
       const dot = el("circle", { cx: x(i), cy: y(p.value), r: 2.2, class: "dot" });
-      dot.append(el("title", {}, `${timeLabel(p.t)}: ${fmt(p.value)}`));
+      dot.append(el("title", {}, `${timeLabel(p.t)}: ${tip(p.value)}`));
       svg.append(dot);
     });
     for (const i of [0, Math.floor(points.length / 2), points.length - 1]) {
@@ -66,8 +92,7 @@ window.DashCharts = (() => {
   // bars: [{label, count, title}]
   function bars(items, label) {
     const svg = frame(label);
-    const max = niceMax(Math.max(0, ...items.map((b) => b.count)));
-    axes(svg, max, (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)));
+    const max = axes(svg, counts, Math.max(0, ...items.map((b) => b.count)));
     const slot = (W - PAD.l - PAD.r) / Math.max(1, items.length);
     items.forEach((b, i) => {
       const h = (b.count / max) * (H - PAD.b - PAD.t);
@@ -83,5 +108,5 @@ window.DashCharts = (() => {
     return svg;
   }
 
-  return { line, bars };
+  return { line, bars, counts, durations };
 })();

@@ -18,7 +18,8 @@
   }
   const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   const count = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
-  const short = (ms) => (ms < 60000 ? `${Math.round(ms / 1000)} s` : `${(ms / 60000).toFixed(ms < 600000 ? 1 : 0)} m`);
+  const short = (ms) => (ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : ms < 60000 ? `${Math.round(ms / 1000)} s`
+    : `${(ms / 60000).toFixed(ms < 600000 ? 1 : 0)} m`);
   const stat = (s) => (s.count ? `${duration(s.median)} · p90 ${duration(s.p90)} (${s.count})` : "–");
   const sat = (s) => (s.count ? `${s.average.toFixed(2)} / 5 · ${s.csat}% happy (${s.count})` : "–");
   const words = (status) => status.replaceAll("_", " ");
@@ -52,8 +53,9 @@
     state.receivedAt = performance.now();
     const now = data.now;
     $("queue-count").textContent = String(now.queue.count);
-    $("estimated-wait").textContent = now.queue.next_estimated_wait_s === null
-      ? "nobody online" : duration(now.queue.next_estimated_wait_s * 1000);
+    const estimate = now.queue.next_estimated_wait_s;
+    $("estimated-wait").textContent = now.queue.count === 0 ? "nobody waiting"
+      : estimate === null ? "nobody online" : duration(estimate * 1000);
     $("agents-online").textContent = `${now.agents.online} / ${now.agents.away}`;
     $("load").textContent = `${now.agents.load} / ${now.agents.capacity}`;
     $("in-progress").textContent = String(now.in_progress);
@@ -114,8 +116,8 @@
   function drawCharts(charts) {
     const C = window.DashCharts;
     const put = (name, svg) => document.querySelector(`[data-chart="${name}"]`).replaceChildren(svg);
-    put("queue_length", C.line(charts.queue_length, count, "Queue length", clock));
-    put("longest_wait_ms", C.line(charts.longest_wait_ms, short, "Longest wait", clock));
+    put("queue_length", C.line(charts.queue_length, C.counts, count, "Queue length", clock));
+    put("longest_wait_ms", C.line(charts.longest_wait_ms, C.durations, short, "Longest wait", clock));
     put("chats_per_hour", C.bars(charts.chats_per_hour.map((p) => ({ label: clock(p.t), title: clock(p.t), count: p.count })), "Chats per hour"));
     let low = 0;
     put("first_response_today", C.bars(charts.first_response_today.map((b) => {
