@@ -47,7 +47,8 @@ window.ChatCommon = (() => {
       if (key === "testid") node.setAttribute("data-testid", value);
       else node[key] = value;
     }
-    node.append(...children); // strings become text nodes, never markup
+    // Strings become text nodes, never markup.
+    node.append(...children);
     return node;
   }
 

@@ -15,9 +15,14 @@
     try {
       const response = await fetch(`/api/widget/config?site=${encodeURIComponent(SITE)}`);
       if (response.ok) Object.assign(config, await response.json(), { locale: LOCALE });
-    } catch { /* keep what we had */ }
+    } catch {
+      // Keep what we had.
+    }
     P.render();
   }
+  // Whether someone can answer changes while the panel is open: look again every few seconds
+  // while it is open and in sight and no chat is under way (render() swaps the forms).
+  setInterval(() => state.open && !document.hidden && !P.OPEN.has(state.status) && refreshConfig(), 5000);
 
   function setOpen(open, focus = true) {
     if (!FRAME || open === state.open) return;
@@ -38,13 +43,15 @@
       if (ui.panel.contains(document.activeElement)) ui.launcher.focus();
       P.renderBadge();
     }
+    // Once per change, here only: the loader does not announce its state messages.
     emit(open ? "open" : "close");
   }
 
   function focusables() {
     const nodes = [...ui.panel.querySelectorAll("a[href], button, input, select, textarea")]
       .filter((node) => !node.disabled && node.getClientRects().length > 0 && !node.closest("[hidden]"));
-    if (FRAME && !state.phone) nodes.push(ui.launcher); // on desktop it closes the panel
+    // On desktop it closes the panel.
+    if (FRAME && !state.phone) nodes.push(ui.launcher);
     return nodes;
   }
 
@@ -53,6 +60,7 @@
       : [...ui.start.elements].find((n) => !n.closest("[hidden]") && !n.value);
     (target || ui.composer).focus({ preventScroll: true });
   }
+  P.focusFirst = focusFirst;
 
   // A modal panel: Tab cycles inside it, Escape closes it.
   document.addEventListener("keydown", (event) => {
@@ -167,6 +175,7 @@
   ui.composer.addEventListener("blur", P.stopTyping);
   ui.end.addEventListener("click", () => send({ type: "resolve" }));
   ui.start.addEventListener("submit", P.submitStart);
+  ui.start.elements.message.addEventListener("input", (event) => P.tooLong(event.target));
   if (ui.launcher) ui.launcher.addEventListener("click", () => setOpen(!state.open));
   if (ui.close) ui.close.addEventListener("click", () => setOpen(false));
 
@@ -182,7 +191,8 @@
   }
 
   if (FRAME) {
-    post("ready", { storage: Boolean(local) }); // the loader answers with "init"
+    // The loader answers with "init".
+    post("ready", { storage: Boolean(local) });
   } else {
     start();
     P.ensureConnected();

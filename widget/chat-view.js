@@ -115,7 +115,8 @@
     const greeting = el("li", { className: "msg msg-agent greeting", testid: "greeting" },
       el("div", { className: "who", dir: "auto" }, config.name),
       el("div", { className: "bubble", dir: "auto" }, config.greeting || t("greeting")));
-    greeting.dataset.id = "0-0"; // sorts before every message
+    // Sorts before every message.
+    greeting.dataset.id = "0-0";
     ui.list.replaceChildren(greeting, cards.queue, cards.email, cards.rating);
   }
 
@@ -246,8 +247,9 @@
     const chosen = () => Number(new FormData(form).get("score")) || 0;
     stars.addEventListener("pointerleave", () => light(chosen()));
     stars.addEventListener("change", () => light(chosen()));
-    const comment = el("textarea", { name: "comment", rows: 2, maxLength: 1000, dir: "auto", placeholder: t("rate_comment") });
+    const comment = el("textarea", { name: "comment", rows: 2, dir: "auto", placeholder: t("rate_comment") });
     comment.setAttribute("aria-label", t("rate_comment"));
+    comment.addEventListener("input", () => P.tooLong(comment, 1000));
     const dismiss = el("button", { type: "button", className: "icon-button dismiss" }, "×");
     dismiss.setAttribute("aria-label", t("dismiss"));
     dismiss.addEventListener("click", () => { saveEnded({ dismissed: true }); render(); });
@@ -256,7 +258,8 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (!chosen()) return form.querySelector("input").focus();
-      saveEnded({ pending: { score: chosen(), comment: comment.value.trim().slice(0, 1000) } });
+      if (P.tooLong(comment, 1000)) return comment.focus();
+      saveEnded({ pending: { score: chosen(), comment: comment.value.trim() } });
       sendRating();
       form.querySelectorAll("button, input, textarea").forEach((node) => { node.disabled = true; });
     });
@@ -267,6 +270,7 @@
   function renderRatingCard() {
     const ended = state.ended;
     const show = Boolean(ended && ended.agent && !ended.dismissed) && !OPEN.has(state.status);
+    const appears = show && cards.rating.hidden;
     cards.rating.hidden = !show;
     if (!show) return;
     if (ended.rated) {
@@ -275,6 +279,13 @@
       }
     } else if (!cards.rating.firstChild || cards.rating.firstChild.dataset.conversation !== ended.id) {
       cards.rating.replaceChildren(ratingCard());
+    }
+    // Scroll all of the card into view, not half of it below the list (its top first when
+    // the list is shorter than the card).
+    if (appears) {
+      const card = cards.rating.getBoundingClientRect();
+      const list = ui.list.getBoundingClientRect();
+      ui.list.scrollTop += Math.min(card.top - list.top - 8, card.bottom - list.bottom + 16);
     }
   }
 
@@ -291,9 +302,13 @@
 
   // ---- start form: pre-chat and offline --------------------------------------------------
 
+  // Someone answers when an agent is online: routing hands a chat to any online agent, office
+  // hours or not. With nobody online (outside office hours, say) the offline form stands in.
+  const available = () => config.agents_online > 0;
+
   function formKind() {
     if (!state.known || OPEN.has(state.status) || state.outbox.length) return null;
-    if (!config.available) return "offline";
+    if (!available()) return "offline";
     if (config.prechat && !(state.profile.name && state.profile.email)) return "prechat";
     return null;
   }
@@ -301,9 +316,21 @@
   function renderStartForm() {
     const kind = formKind();
     const shown = ui.start.hidden ? null : ui.start.dataset.kind;
+    if (kind === shown) return;
+    const f = ui.start.elements;
+    // The form and the composer take turns while the panel is open (an agent came or went):
+    // what the visitor typed, and the focus, move to the one shown.
+    const [from, to] = kind ? [ui.composer, f.message] : [f.message, ui.composer];
+    const focused = (kind ? ui.form : ui.start).contains(document.activeElement);
+    if (!to.value) [to.value, from.value] = [from.value, ""];
+    P.tooLong(to);
+    P.grow();
     ui.start.hidden = !kind;
     ui.form.hidden = Boolean(kind);
-    if (!kind || kind === shown) return;
+    if (!kind) {
+      if (focused) P.focusFirst();
+      return;
+    }
     ui.start.dataset.kind = kind;
     let intro = kind === "offline" ? t("offline_intro") : t("prechat_intro");
     if (kind === "offline" && config.next_open) {
@@ -312,29 +339,32 @@
     }
     ui.startIntro.textContent = intro;
     ui.startSubmit.textContent = kind === "offline" ? t("send_message") : t("start_chat");
-    const f = ui.start.elements;
-    f.name.value = state.profile.name || "";
-    f.email.value = state.profile.email || "";
+    f.name.value ||= state.profile.name || "";
+    f.email.value ||= state.profile.email || "";
     f.name.required = kind === "prechat";
     const departments = config.departments || [];
     ui.start.querySelector('[data-field="department"]').hidden = !departments.length;
     f.department.required = departments.length > 0;
     f.department.replaceChildren(el("option", { value: "" }, t("choose")),
       ...departments.map((d) => el("option", { value: d, selected: d === state.profile.department }, d)));
+    if (focused) P.focusFirst();
   }
 
   function submitStart(event) {
     event.preventDefault();
     const f = ui.start.elements;
     const fields = [f.name, f.email, f.department, f.message];
+    if (P.tooLong(f.message)) return f.message.focus();
     const bad = fields.filter((input) => !input.closest("[hidden]") &&
       (input.required && !input.value.trim() || !input.checkValidity()));
     for (const input of fields) input.setAttribute("aria-invalid", String(bad.includes(input)));
     ui.start.querySelector(".form-error").textContent = bad.length ? t("form_required") : "";
     if (bad.length) return bad[0].focus();
-    setProfile({ name: f.name.value.trim(), email: f.email.value.trim(), department: f.department.value });
+    // Taken out first: the profile may complete the pre-chat form, and render() would move
+    // the text to the composer.
     const text = f.message.value.trim();
     f.message.value = "";
+    setProfile({ name: f.name.value.trim(), email: f.email.value.trim(), department: f.department.value });
     P.queueMessage(text);
     ui.composer.focus();
   }
@@ -367,7 +397,7 @@
     if (OPEN.has(state.status)) return t("status_chatting", { name: state.agentName || t("an_agent") });
     if (state.status === "resolved") return t("status_resolved");
     if (state.status) return t("status_ended");
-    return config.available ? t("status_online") : t("status_away");
+    return available() ? t("status_online") : t("status_away");
   }
 
   function render() {

@@ -20,7 +20,7 @@
 
 (() => {
   const P = (window.ChatPanel = {});
-  const { newClientId, setDelivery } = window.ChatCommon;
+  const { newClientId, setDelivery, el } = window.ChatCommon;
   const TYPING_EVERY_MS = 1000;
   const ACK_TIMEOUT_MS = 10000;
   const TIMEZONE = /^[A-Za-z0-9_+\-/]{1,64}$/;
@@ -81,14 +81,16 @@
         borrowed.set(key, value);
         return post("store", { key, value });
       }
-      try { local.setItem(key, value); } catch { /* best effort */ }
+      // Best effort (storage may be full or refused).
+      try { local.setItem(key, value); } catch { }
     },
     remove(key) {
       if (!local) {
         borrowed.delete(key);
         return post("store", { key, value: null });
       }
-      try { local.removeItem(key); } catch { /* best effort */ }
+      // Best effort.
+      try { local.removeItem(key); } catch { }
     },
     json(key, fallback) { try { return JSON.parse(this.get(key)) ?? fallback; } catch { return fallback; } },
   };
@@ -164,7 +166,8 @@
   }
 
   function transmit(item) {
-    if (!state.ready) return; // the next welcome flushes the outbox
+    // The next welcome flushes the outbox.
+    if (!state.ready) return;
     item.sentAt = Date.now();
     send({ type: "message", client_id: item.client_id, text: item.text });
   }
@@ -186,9 +189,21 @@
     transmit(item);
   }
 
+  // The server takes up to 4,000 characters (code points, after trimming). No maxlength in
+  // panel.html, which would cut a long paste silently: a longer text stays where it was
+  // typed, with a notice of how much is over, and is not sent.
+  function tooLong(field, max = 4000) {
+    const over = [...field.value.trim()].length - max;
+    field.note = field.note || field.insertAdjacentElement("afterend", el("p", { className: "limit", testid: "too-long", role: "status" }));
+    field.note.hidden = over <= 0;
+    field.note.textContent = t("too_long", { n: over, max });
+    field.setAttribute("aria-invalid", String(over > 0));
+    return over > 0;
+  }
+
   function submit() {
     const text = ui.composer.value.trim();
-    if (!text) return;
+    if (!text || tooLong(ui.composer)) return;
     ui.composer.value = "";
     grow();
     stopTyping();
@@ -200,6 +215,7 @@
 
   function onInput() {
     grow();
+    tooLong(ui.composer);
     if (!ui.composer.value.trim()) return stopTyping();
     if (!canType() || typing.timer) return;
     // Trailing send, so the agent's preview ends up showing what was typed last.
@@ -274,7 +290,8 @@
         // Full jitter, so that a restarted server is not hit by every visitor at once.
         const ceiling = Math.min(30000, 500 * 2 ** state.attempt++);
         delay = ceiling / 2 + Math.random() * (ceiling / 2);
-        if (event.code === 4008) delay = Math.max(delay, 10000); // we flooded: back off
+        // We flooded: back off.
+        if (event.code === 4008) delay = Math.max(delay, 10000);
       }
       say(delay > 1500 ? t("retrying", { n: Math.round(delay / 1000) }) : t("reconnecting"));
       state.reconnectTimer = setTimeout(connect, delay);
@@ -306,7 +323,8 @@
       state.status = conv.status;
       state.agentName = (conv.agent && conv.agent.name) || "";
     } else if (OPEN.has(state.status)) {
-      state.status = null; // keep "this chat was resolved" after a resolve
+      // Keep "this chat was resolved" after a resolve.
+      state.status = null;
     }
     say("");
     P.render();
@@ -325,7 +343,8 @@
 
   function onAck(frame) {
     if (frame.conversation_id && frame.conversation_id !== state.conversationId) {
-      state.conversationId = frame.conversation_id; // a new chat (or a reopened one)
+      // A new chat (or a reopened one).
+      state.conversationId = frame.conversation_id;
       state.agentName = "";
       state.askEmail = false;
       state.queue = null;
@@ -382,7 +401,8 @@
         return state.ws && state.ws.close(1000);
       }
       case "error": return onError(frame);
-      default: return undefined; // pong, synced, and frames from newer servers need nothing here
+      // Pong, synced, and frames from newer servers need nothing here.
+      default: return undefined;
     }
   }
 
@@ -410,6 +430,6 @@
   Object.assign(P, {
     SITE, LOCALE, T, FRAME, HOST, KEYS, OPEN, numbers, t, timeOf, ui, store, borrowed, state, config,
     freshState, post, emit, send, hasLocalStorage: Boolean(local),
-    say, saveOutbox, dropFromOutbox, queueMessage, submit, onInput, stopTyping, ensureConnected,
+    say, saveOutbox, dropFromOutbox, queueMessage, submit, onInput, stopTyping, ensureConnected, grow, tooLong,
   });
 })();

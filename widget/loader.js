@@ -5,26 +5,30 @@
 (() => {
   "use strict";
   const api = window.Chatserver;
-  if (api && api.version) return; // included twice: the first copy serves
+  // Included twice: the first copy serves.
+  if (api && api.version) return;
 
   try {
     const script = document.currentScript ||
       document.querySelector('script[src*="/widget.js"][data-site]');
     const ORIGIN = new URL(script.src, location.href).origin;
     const opt = script.dataset;
-    const queued = (api && Array.isArray(api.q)) ? api.q : []; // calls made before we loaded
+    // Calls made before we loaded.
+    const queued = (api && Array.isArray(api.q)) ? api.q : [];
     const listeners = {};
     const pending = [];
     let frame = null;
     let ready = false;
-    let borrowing = false; // keeping the frame's storage for it
+    // Keeping the frame's storage for it.
+    let borrowing = false;
     let open = false;
     let position = opt.position === "left" ? "left" : "right";
     const isPhone = () => window.innerWidth < 540;
     // When the browser refuses the frame its own storage, its keys live in this page's
     // storage under this prefix (only keys the frame names "cs:…", only strings).
     const PREFIX = "chatserver:";
-    const OPEN_KEY = `${PREFIX}open`; // sessionStorage: the panel stays open across this tab's pages
+    // sessionStorage: the panel stays open across this tab's pages.
+    const OPEN_KEY = `${PREFIX}open`;
     const hostStore = (area, fn) => { try { return fn(window[area]); } catch { return null; } };
 
     // Inline !important declarations outrank any stylesheet of the host page.
@@ -41,7 +45,10 @@
         size = phone ? { width: "100%", height: "100%", bottom: "0", top: "0" }
           : { width: "min(416px, 100vw)", height: "min(780px, 100vh)", bottom: "0", top: "auto" };
       }
-      style({ ...size, [side]: "0", [other]: "auto" });
+      // CSS zoom on the host page would scale the frame and its content (a panel taller than
+      // the screen): undo it, so the panel has the size and text of an unzoomed page.
+      const zoom = document.body.currentCSSZoom || 1;
+      style({ ...size, [side]: "0", [other]: "auto", zoom: String(1 / zoom) });
       return phone;
     }
 
@@ -82,6 +89,7 @@
         pending.splice(0).forEach(send);
         emit("ready");
       } else if (m.type === "state") {
+        // The page hears "open" and "close" from the frame's events (once each), not here.
         const wasOpen = open;
         open = Boolean(m.open);
         if (m.position === "left" || m.position === "right") position = m.position;
@@ -90,7 +98,6 @@
         // Opened from the page (not by a click in the frame): give the frame the focus, so
         // the panel can put it on its composer.
         if (open && !wasOpen && document.activeElement !== frame) frame.focus();
-        if (open !== wasOpen) emit(open ? "open" : "close");
       } else if (m.type === "event" && typeof m.name === "string") {
         emit(m.name, m.detail);
       } else if (m.type === "store" && borrowing && /^cs:[\w:.-]{1,100}$/.test(m.key)) {
@@ -120,7 +127,8 @@
       window.addEventListener("resize", () => {
         if (frame) send({ type: "layout", phone: layout() });
       });
-      window.addEventListener("storage", (event) => { // another tab changed the frame's keys
+      // Another tab changed the frame's keys.
+      window.addEventListener("storage", (event) => {
         if (borrowing && event.key && event.key.startsWith(`${PREFIX}cs:`)) {
           send({ type: "storage", key: event.key.slice(PREFIX.length), value: event.newValue });
         }

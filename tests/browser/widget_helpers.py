@@ -30,17 +30,21 @@ div { position: relative; z-index: 2147483647; transform: rotate(1deg); }
 
 
 class HostPages:
-    """Serves customer pages from a dict: path -> HTML."""
+    """Serves customer pages from a dict: path -> HTML (and path -> extra response headers)."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        pages = self.pages
+        self.headers: dict[str, dict[str, str]] = {}
+        pages, extra = self.pages, self.headers
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                body = pages.get(path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
+                for name, value in extra.get(path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write((body or "not found").encode())
 
@@ -60,9 +64,12 @@ class HostPages:
         head: str = "",
         times: int = 1,
         body: str = "<div><h1>Shop</h1><p>Products and prices.</p></div>",
+        headers: dict[str, str] | None = None,
     ) -> str:
-        """Publish a shop page embedding the widget ``times`` times; returns its URL."""
+        """Publish a shop page embedding the widget ``times`` times, served with ``headers``
+        (a Content-Security-Policy, say); returns its URL."""
         tag = f'<script src="{chat_url}/widget.js" {attrs} async></script>'
+        self.headers[path] = headers or {}
         self.pages[path] = (
             f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
