@@ -5,8 +5,8 @@ against the widget's markup)."""
 from __future__ import annotations
 
 import asyncio
-import re
 import contextlib
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
