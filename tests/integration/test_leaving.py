@@ -32,6 +32,15 @@ def agent_state(live: LiveServer, agent_id: str) -> tuple[dict[str, str], bool]:
         r.close()
 
 
+async def until_online(live: LiveServer, agent_id: str) -> None:
+    for _ in range(200):
+        state, present = agent_state(live, agent_id)
+        if state.get("status") == "online" and present:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{agent_id} is not online with a socket open: {state}")
+
+
 async def new_chat(live: LiveServer) -> tuple[cl.Client, dict[str, object]]:
     v, _ = await cl.visitor(live.ws_url)
     await v.send({"type": "message", "client_id": cl.client_id(), "text": "hello?"})
@@ -69,13 +78,7 @@ async def test_a_reload_keeps_the_agent_and_their_chats(live_server: LiveServer)
     a2, welcome = await cl.agent(live.ws_url, token)
     assert [c["id"] for c in welcome["conversations"]] == [conv_id]
     # The new socket's hello is recorded after whatever the old one's departure wrote.
-    for _ in range(100):
-        state, present = agent_state(live, ann)
-        if state.get("status") == "online" and present:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"Ann is not online after a reload: {state}")
+    await until_online(live, ann)
     v2, assigned2 = await new_chat(live)
     assert assigned2["agent"]["id"] == ann  # type: ignore[index]
     for c in (a2, v, v2):
@@ -93,13 +96,7 @@ async def test_an_agent_still_connected_to_another_node_stays_routable(
     a2, _ = await cl.agent(node2.ws_url, token)
     await a1.close()
     # Node 1 marks Ann offline; node 2, which still has her socket, records her again.
-    for _ in range(200):
-        state, present = agent_state(live, ann)
-        if state.get("status") == "online" and present:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError(f"Ann stayed offline with a socket open: {state}")
+    await until_online(live, ann)
     v, assigned = await new_chat(live)
     assert assigned["agent"]["id"] == ann  # type: ignore[index]
     await a2.expect("assigned")
