@@ -349,9 +349,15 @@ class Hub(QueueUpdates):
 
     def _on_opened(self, site: str, conv_id: str, visitor_id: str) -> None:
         for conn in list(self.visitors.get((site, visitor_id), ())):
-            if conn.conv_id != conv_id and not conn.opening:
+            if conn.conv_id != conv_id:
                 conn.conv_id, conn.conv_status = conv_id, "queued"
-                self.spawn(self.track(conn, conv_id, None))
+                if conn.opening:
+                    # The socket whose message opens it, before the script's reply: it follows
+                    # from the (empty) start, so the events that come next on the bus (the
+                    # assignment) reach it, with nothing to replay.
+                    self.start_fresh(conn, conv_id)
+                else:
+                    self.spawn(self.track(conn, conv_id, None))
         self.queue_changed(site)
         self.router.kick(site)
 
