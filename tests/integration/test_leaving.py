@@ -203,3 +203,40 @@ async def test_sign_ins_do_not_stall_the_node(live_server: LiveServer) -> None:
     stalled = [d for d in delays if d > one_hash / 2]
     assert len(stalled) <= 1, (stalled, one_hash, len(delays))
     await v.close()
+
+
+async def test_a_capacity_change_shows_in_the_next_status_frame(live_server: LiveServer) -> None:
+    """Sockets on two nodes: the other node's heartbeat may re-assert the old capacity in the
+    routing state for a moment; the status frame still says what the admin set."""
+    from chatserver.store import Store
+
+    live = live_server
+    # Heartbeats every second make the race with a reload likely.
+    live.nodes[0].stop()
+    live.nodes.clear()
+    live.start_node({"CHATSERVER_PRESENCE_TTL": "3"})
+    node2 = live.start_node({"CHATSERVER_PRESENCE_TTL": "3"})
+    ann = live.add_agent("ann@example.com", name="Ann", capacity=3)
+    token = live.login("ann@example.com")
+    a1, _ = await cl.agent(live.ws_url, token)
+    a2, _ = await cl.agent(node2.ws_url, token)
+    store = Store.from_url(live.redis_url)
+    try:
+        for i in range(30):
+            capacity = 4 + i
+            for c in (a1, a2):
+                await c.send({"type": "ping"})
+                await c.expect("pong")
+                c.frames.clear()
+            await store.update_account(ann, {"capacity": str(capacity)})
+            await store.account_changed("demo", ann)
+            # Each node records the reloaded account and rings the bell: every socket gets a
+            # status frame per node, and each must show the new capacity.
+            for c in (a1, a2):
+                for _ in range(2):
+                    status = await c.expect("status")
+                    assert status["capacity"] == capacity, (i, status)
+    finally:
+        await store.close()
+    for c in (a1, a2):
+        await c.close()
