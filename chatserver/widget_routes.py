@@ -163,15 +163,16 @@ def frame_ancestors(allowed_origins: str) -> str:
 
 
 async def availability(request: Request, site: str, site_cfg: Mapping[str, str]) -> dict[str, Any]:
-    """Whether someone can answer now: within office hours and an agent online (the
-    router's view of the agents, read at most once a second per site and process)."""
+    """Whether someone can answer now: an agent online, office hours or not, since routing
+    hands the chat to them (the router's view of the agents, read at most once a second per
+    site and process). ``open`` says whether it is within the office hours."""
     services: Services = request.app.state.services
     online = online_count(await services.hub.router.agents(site))
     now = services.hub.clock()
     hours = site_cfg.get("office_hours", "")
     open_now = is_open(hours, now)
     return {
-        "available": open_now and online > 0,
+        "available": online > 0,
         "open": open_now,
         "agents_online": online,
         "next_open": next_opening(hours, now),

@@ -236,6 +236,16 @@ async def test_a_capacity_change_shows_in_the_next_status_frame(live_server: Liv
                 for _ in range(2):
                     status = await c.expect("status")
                     assert status["capacity"] == capacity, (i, status)
+        # What a heartbeat of a node that had not reloaded yet writes: the old capacity in the
+        # routing state. The next status frame still shows the account's.
+        r = redis.Redis.from_url(live.redis_url, decode_responses=True)
+        r.hset(K.agent_state("demo", ann), "capacity", "3")
+        r.close()
+        # ... and the doorbell that node A's own record rang meanwhile.
+        await store.publish("demo", ["s", ann, "online"])
+        for c in (a1, a2):
+            status = await c.expect("status")
+            assert status["capacity"] == capacity, status
     finally:
         await store.close()
     for c in (a1, a2):
