@@ -91,3 +91,21 @@ async def test_emails_are_validated_by_the_server(live_server: LiveServer) -> No
     await v.expect("pong")
     assert not v.of_type("error")
     await v.close()
+
+
+async def test_sync_without_after_replays_the_whole_conversation(live_server: LiveServer) -> None:
+    v, _ = await cl.visitor(live_server.ws_url)
+    conv_id = ""
+    for i in range(3):
+        await v.send({"type": "message", "client_id": f"s{i}", "text": f"n{i}"})
+        conv_id = (await v.expect("ack", lambda f, i=i: f["client_id"] == f"s{i}"))[
+            "conversation_id"
+        ]
+    await v.send({"type": "ping"})
+    await v.expect("pong")
+    v.frames.clear()
+    await v.send({"type": "sync", "conversation_id": conv_id})
+    synced = await v.expect("synced")
+    texts = [f["text"] for f in v.of_type("message") if f.get("from") == "visitor"]
+    assert texts == ["n0", "n1", "n2"] and synced["last_id"]
+    await v.close()
