@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
+from chatserver.durability import probe
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.log import get_logger
 from chatserver.metrics import Dashboards
@@ -47,13 +48,18 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services: Services = request.app.state.services
+    promise = services.store.scripts.promise
+    durability = promise.summary() if promise is not None else None
     try:
         await services.store.ping()
     except Exception as exc:
         # The detail (host names, addresses) goes to the log, not to whoever asks.
         log.warning("not_ready", error=str(exc)[:200])
-        return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+        return JSONResponse(
+            {"status": "unavailable", "redis": "unreachable", "durability": durability},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "durability": durability})
 
 
 def create_app(
@@ -77,6 +83,23 @@ def create_app(
         if supervisor is not None:
             supervisor.start()
         await services.store.scripts.load_all()
+        promise = await probe(
+            services.store.r,
+            settings.durability,
+            settings.min_replicas,
+            settings.durability_timeout_ms,
+        )
+        services.store.scripts.promise = promise
+        if promise.kept:
+            log.info("durability", mode=promise.effective, ack_means=promise.means)
+        else:
+            log.warning(
+                "durability_not_kept",
+                requested=promise.requested,
+                mode=promise.effective,
+                ack_means=promise.means,
+                advice=promise.advice,
+            )
         await services.store.ensure_site(settings.default_site)
         await services.hub.start()
         await dashboards.start()

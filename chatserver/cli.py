@@ -33,6 +33,11 @@ log = get_logger("chatserver.cli")
 T = TypeVar("T")
 
 DEMO_EMAIL = "admin@example.com"
+_DURABILITY_WORDS = {
+    "disk": "a message is acknowledged once it is fsynced",
+    "replica": "a message is acknowledged once replicas have it",
+    "memory": "a message is acknowledged once it is in Redis's memory",
+}
 
 
 def _say(text: str) -> None:
@@ -77,7 +82,9 @@ def _redis_for(settings: Settings) -> tuple[str, EmbeddedRedis | None]:
     """
     if settings.redis_url:
         return settings.redis_url, None
-    embedded = EmbeddedRedis(settings.data_dir / "redis")
+    embedded = EmbeddedRedis(
+        settings.data_dir / "redis", fsync="always" if settings.durability == "disk" else "everysec"
+    )
     if embedded.socket_path is not None and embedded.socket_path.exists():
         import redis
 
@@ -169,6 +176,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"  log in as {DEMO_EMAIL} with password {password or '(see var/demo-password)'}")
         where = f"embedded, data in {settings.data_dir / 'redis'}" if embedded else "REDIS_URL"
         _say(f"  redis: {where}")
+        if embedded:
+            words = _DURABILITY_WORDS[settings.durability]
+            _say(f"  durability: {settings.durability} ({words})")
+        else:
+            _say(f"  durability: {settings.durability} asked; the log and /readyz say what holds")
         config = uvicorn.Config(
             app,
             ws="websockets-sansio",

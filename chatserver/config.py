@@ -83,6 +83,11 @@ class Settings:
     # clients on the host itself may read it).
     metrics_interval: int = 10
     metrics_token: str = ""
+    # What an ack promises (see chatserver/durability.py and docs/guarantees.md): "disk"
+    # (fsynced), "replica" (that many replicas have it) or "memory" (in Redis, no wait).
+    durability: str = "disk"
+    min_replicas: int = 1
+    durability_timeout_ms: int = 1000
 
     @property
     def production(self) -> bool:
@@ -93,6 +98,8 @@ class Settings:
         """Cookies carry Secure: in production, or when the public URL is https."""
         return self.production or (self.public_url or "").startswith("https://")
 
+
+DURABILITY_MODES = ("disk", "replica", "memory")
 
 _INT_VARS: dict[str, tuple[str, int, int]] = {
     # variable: (field, minimum, maximum)
@@ -115,6 +122,8 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_LIMIT_LOGINS_PER_ACCOUNT": ("limit_logins_per_account", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_PER_IP": ("limit_logins_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),
+    "CHATSERVER_MIN_REPLICAS": ("min_replicas", 1, 100),
+    "CHATSERVER_DURABILITY_TIMEOUT_MS": ("durability_timeout_ms", 10, 60_000),
 }
 
 
@@ -181,6 +190,12 @@ def settings_from_env(
             f"CHATSERVER_LOG_LEVEL must be debug, info, warning or error, got {level!r}"
         )
     updates["log_level"] = level
+    durability = merged.get("CHATSERVER_DURABILITY", s.durability).strip().lower()
+    if durability not in DURABILITY_MODES:
+        raise ConfigError(
+            f"CHATSERVER_DURABILITY must be disk, replica or memory, got {durability!r}"
+        )
+    updates["durability"] = durability
 
     site = merged.get("CHATSERVER_DEFAULT_SITE", s.default_site).strip()
     if not _valid_site(site):

@@ -102,6 +102,11 @@ class Receipts:
                 except (RedisError, OSError, TimeoutError) as exc:
                     self.conn.log.warning("redis_unavailable", error=str(exc))
                     frame = unavailable(client_id).frame()
+                except Exception:
+                    # Whatever it was, the sender must hear back (it resends): a receipt
+                    # that never answers stalls every later one of the socket.
+                    self.conn.log.exception("receipt_failed", client_id=client_id)
+                    frame = unavailable(client_id).frame()
                 self.queue.popleft()
                 if frame is not None:
                     self.conn.send(frame)

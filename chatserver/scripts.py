@@ -11,10 +11,14 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+
+if TYPE_CHECKING:
+    from chatserver.durability import Promise
 
 SCRIPT_NAMES = (
     "send",
@@ -60,6 +64,10 @@ class Script:
         self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
 
+class NotDurable(RedisError):
+    """The calls ran, but the durability wait (WAIT/WAITAOF) did not confirm them in time."""
+
+
 class ScriptRunner:
     """Runs scripts by SHA in pipelines, loading them again after a Redis restart.
 
@@ -71,6 +79,9 @@ class ScriptRunner:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
+        # Set at start (chatserver/durability.py): the wait that ends every pipeline, so no
+        # caller learns of a write before it holds as promised.
+        self.promise: Promise | None = None
         self.scripts = {name: Script(name) for name in SCRIPT_NAMES}
         self._pending: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]] = []
         self._scheduled = False
@@ -113,6 +124,11 @@ class ScriptRunner:
         try:
             await self._execute_batch(batch)
         finally:
+            # Whatever ended the batch (a cancellation inside the client while Redis died
+            # was seen to), no caller may wait forever: a send would never be answered.
+            for *_, fut in batch:
+                if not fut.done():
+                    fut.set_exception(RedisConnectionError("the call's pipeline did not finish"))
             self._done()
 
     async def _execute_batch(
@@ -149,8 +165,18 @@ class ScriptRunner:
         pipe = self.client.pipeline(transaction=False)
         for script, keys, args, _ in batch:
             pipe.evalsha(script.sha, len(keys), *keys, *args)
+        promise = self.promise
+        if promise is not None and promise.wait:
+            pipe.execute_command(*promise.wait)
         self.round_trips += 1
         results: list[Any] = await pipe.execute(raise_on_error=False)
+        if promise is not None and promise.wait:
+            reply = results.pop()
+            if isinstance(reply, Exception) or not promise.satisfied(reply):
+                # Written, but not yet as promised: nobody is told it was stored. A retry
+                # with the same client id finds it and is acknowledged then.
+                failure = NotDurable(f"{promise.wait[0]} answered {reply!r}")
+                return [failure for _ in results]
         return [
             NoScriptError(str(r)) if isinstance(r, ResponseError) and "NOSCRIPT" in str(r) else r
             for r in results

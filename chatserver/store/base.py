@@ -10,6 +10,8 @@ from typing import Any, Self
 
 import msgpack
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
@@ -85,6 +87,10 @@ class StoreBase:
         # failing; pipelining keeps the number each caller needs at one.
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            # A couple of quick retries (a pooled connection that died with a Redis restart),
+            # then the error: the client hears `unavailable` within a second and resends,
+            # rather than wait out a long backoff.
+            retry=Retry(ExponentialBackoff(cap=0.25, base=0.025), 2),
             decode_responses=True,
             max_connections=max_connections,
             timeout=10,
