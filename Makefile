@@ -66,6 +66,8 @@ bench: $(VENV)/.installed-bench
 	  $(PY) -m bench compare --rate 11000 --duration 10 && \
 	  $(PY) -m bench compare --rate 12500 --duration 10 && \
 	  $(PY) -m bench compare --rate 6000 --duration 10 --visitors 1000 --agents 100 && \
+	  $(PY) -m bench steady --rate 4000 --duration 10 --durability memory && \
+	  $(PY) -m bench steady --rate 4000 --duration 10 --durability disk && \
 	  $(PY) -m bench idle --visitors 10000 && \
 	  $(PY) -m bench burst && \
 	  $(PY) -m bench.ceiling && \

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolve-after", type=non_negative_float, help="burst: resolve chats after N s (0: never)"
     )
     p.add_argument("--msgpack", action="store_true", help="use the msgpack subprotocol")
+    p.add_argument(
+        "--durability",
+        choices=("disk", "memory"),
+        default="disk",
+        help="what an ack waits for (default disk, as make run)",
+    )
     p.add_argument("--out-dir", type=Path, help="where the JSON goes (bench/results)")
     p.add_argument("--keep-data", action="store_true", help="keep the temp dir (logs, AOF)")
     return p
@@ -117,7 +123,7 @@ def make_run(scenario: str, args: argparse.Namespace) -> tuple[Cluster, Scenario
 
             cluster: Cluster = RelayCluster(servers, keep_data=args.keep_data)
             return cluster, lambda c: run_steady(c, cfg, SocketIORig), render_steady, budget
-        cluster = Cluster(servers, keep_data=args.keep_data)
+        cluster = Cluster(servers, keep_data=args.keep_data, durability=args.durability)
         return cluster, lambda c: run_steady(c, cfg), render_steady, budget
     if scenario == "idle":
         cfg_i = IdleConfig(**_opts(args, ["visitors", "hold"]), msgpack=args.msgpack)

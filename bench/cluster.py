@@ -204,11 +204,18 @@ class Cluster:
 
     node_class = ServerNode
 
-    def __init__(self, servers: int, keep_data: bool = False) -> None:
+    def __init__(self, servers: int, keep_data: bool = False, durability: str = "disk") -> None:
         self.n_servers = servers
         self.keep_data = keep_data
+        # As `make run` would: disk fsyncs before every reply, memory every second.
+        self.durability = durability
         self.root = Path(tempfile.mkdtemp(prefix="chatbench-"))
-        self.redis = EmbeddedRedis(self.root / "redis", port=free_port(), appendonly=True)
+        self.redis = EmbeddedRedis(
+            self.root / "redis",
+            port=free_port(),
+            appendonly=True,
+            fsync="always" if durability == "disk" else "everysec",
+        )
         self.nodes: list[ServerNode] = []
 
     @property
@@ -219,7 +226,12 @@ class Cluster:
     def start(self) -> None:
         self.redis.start()
         self.nodes = [
-            self.node_class(i, self.redis.url, self.root / f"server{i}", {})
+            self.node_class(
+                i,
+                self.redis.url,
+                self.root / f"server{i}",
+                {"CHATSERVER_DURABILITY": self.durability},
+            )
             for i in range(self.n_servers)
         ]
         for node in self.nodes:  # start them together: each takes a second or two to import

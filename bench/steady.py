@@ -182,7 +182,12 @@ async def run_steady(
     result = summarize(tracker, t0, t1, before, after, rig.acks)
     result.update(
         scenario="steady",
-        config={**asdict(cfg), "agent_capacity": rig.capacity, "servers": len(cluster.nodes)},
+        config={
+            **asdict(cfg),
+            "agent_capacity": rig.capacity,
+            "servers": len(cluster.nodes),
+            "durability": getattr(cluster, "durability", "disk"),
+        },
         warmup_s=round(warmup_s, 3),
         drain_s=round(drain_s, 3),
         drained=drained,
@@ -297,7 +302,8 @@ def render_steady(r: dict[str, Any]) -> str:
         f"{r.get('title', 'steady')}: {c['visitors']} visitors, {c['agents']} agents"
         f" (capacity {c['agent_capacity']}),"
         f" {c['servers']} servers, target {c['rate']:.0f} msg/s for {c['duration']:.0f} s,"
-        f" {'msgpack' if c['msgpack'] else 'json'}{' [smoke]' if c['smoke'] else ''}"
+        f" {'msgpack' if c['msgpack'] else 'json'}, durability {c.get('durability', 'disk')}"
+        f"{' [smoke]' if c['smoke'] else ''}"
     )
     lat_table = table(
         latency_rows(
