@@ -63,7 +63,9 @@ class QueueUpdates:
             )
             handle = self.handle_times.get(site, HandleTimeEstimator()).mean
             for conn, rank in zip(waiting, ranks, strict=True):
-                if rank is None:
+                # Assigned (or ended) while the queue was read: a position now would come
+                # after the `assigned` frame and put the visitor back in line on screen.
+                if rank is None or conn.conv_status != "queued":
                     continue
                 position = rank + 1
                 estimate = estimate_wait(position, free, total, online, handle)

@@ -80,3 +80,44 @@ async def test_two_nodes_serve_waiting_chats_in_arrival_order(live_server: LiveS
     r.close()
     for c in [a, b, *visitors]:
         await c.close()
+
+
+async def test_no_queue_frame_follows_the_assignment(live_server: LiveServer) -> None:
+    """Visitors keep arriving at one node (each arrival re-reads the queue there) while the
+    agents, on the other node, take them: nobody is shown a place in line after `assigned`
+    (a frame that would put them back in the queue on screen)."""
+    live = live_server
+    node2 = live.start_node()
+    for i in range(3):
+        live.add_agent(f"a{i}@example.com", name=f"A{i}", capacity=20)
+    tokens = [live.login(f"a{i}@example.com") for i in range(3)]
+    visitors: list[cl.Client] = []
+    agents: list[cl.Client] = []
+
+    async def arrivals() -> None:
+        for _ in range(45):
+            v, _ = await cl.visitor(live.ws_url)
+            await v.send({"type": "message", "client_id": cl.client_id(), "text": "hello"})
+            visitors.append(v)
+            await asyncio.sleep(0.01)
+
+    async def agents_come() -> None:
+        for token in tokens:
+            await asyncio.sleep(0.15)
+            agents.append((await cl.agent(node2.ws_url, token))[0])
+
+    await asyncio.gather(arrivals(), agents_come())
+    late = 0
+    for v in visitors:
+        for _ in range(1000):
+            if v.of_type("assigned"):
+                break
+            await asyncio.sleep(0.01)
+        await v.send({"type": "ping"})
+        await v.expect("pong")  # anything the server sent before the pong has arrived
+        types = [f["type"] for f in v.frames]
+        late += "queue" in types[types.index("assigned") :]
+    report(f"queue frames after assigned: {late} of {len(visitors)}")
+    assert late == 0
+    for c in [*visitors, *agents]:
+        await c.close()
