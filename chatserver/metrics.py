@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core import metrics as m
-from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS
+from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.core.hours import parse_office_hours
 from chatserver.core.metrics_now import gauges, now_figures
 from chatserver.core.policy import SitePolicy
@@ -50,6 +50,20 @@ class DashboardConn(Connection):
         self.account: dict[str, str] = {}
         self.department: str | None = None
         self.watching = False
+
+
+def handle_seconds(records: list[m.Record]) -> float:
+    """The handle time the visitors' estimates use (core/estimate.py), from the records:
+    each resolved chat's last assignment to its end, so the dashboard's "next visitor waits"
+    and what visitors are told come from one function (resolution time includes queueing)."""
+    learned = HandleTimeEstimator()
+    assigned: dict[str, int] = {}
+    for r in sorted(records, key=lambda r: r.ts):
+        if r.kind == "wait":
+            assigned[r.conv] = r.ts
+        elif r.kind == "resolution" and r.conv in assigned:
+            learned.add((r.ts - assigned.pop(r.conv)) / 1000)
+    return learned.mean
 
 
 class Dashboards:
@@ -155,8 +169,7 @@ class Dashboards:
         )
         today = m.in_window(records, today_start, now + 1, dept)
         last_hour = m.in_window(records, hour_start, now + 1, dept)
-        resolutions = [r.ms for r in today if r.kind == "resolution"]
-        handle = (m.median(resolutions) or 0) / 1000 or DEFAULT_HANDLE_SECONDS
+        handle = handle_seconds(today)
         live = await self.store.live_state(site)
         queued = [c for c in live.open_convs if c.get("status") == "queued"]
         first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")

@@ -2,19 +2,25 @@
 
 The model: the agents' free slots take the first visitors at once; everyone behind them waits
 for chats to end. Chats end at a rate of (total capacity / mean handle time), so a visitor
-``k`` places past the free slots waits about ``k * handle / capacity``. Handle time is learned
-from recent conversations with an exponentially weighted mean.
+``k`` places past the free slots waits about ``k * handle / capacity``. The handle time is the
+mean of the last chats' assigned-to-resolved durations (not their resolution time, which
+includes queueing), so a rush does not move it. No constant is added: a visitor with a free
+slot ahead is told "now". `python -m bench.queue_sim` measures it against what happened.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 # Until real handle times are known, assume a typical support chat of five minutes.
 DEFAULT_HANDLE_SECONDS = 300.0
-# Assignment is not instantaneous even with a free slot: routing runs and the agent notices.
-IMMEDIATE_SECONDS = 5
+# What "now" is: a free slot takes the visitor as soon as routing runs (milliseconds).
+IMMEDIATE_SECONDS = 0
+# Chats the handle time is the mean of: enough that one long chat moves it by little, few
+# enough to follow a real change of the team's pace within an hour or so.
+HANDLE_WINDOW = 100
 
 
 def estimate_wait(
@@ -40,23 +46,26 @@ def estimate_wait(
 
 @dataclass(slots=True)
 class HandleTimeEstimator:
-    """Exponentially weighted mean of how long chats take, in seconds.
+    """The mean of the last ``window`` handle times (seconds), DEFAULT_HANDLE_SECONDS until
+    the first one. A plain windowed mean: an exponentially weighted one with a weight that
+    follows a shift quickly swung by half its value on a lognormal load (one long chat)."""
 
-    ``alpha`` weights the newest sample; 0.1 follows a shift in a few dozen chats without
-    jumping at one long outlier.
-    """
-
-    mean: float = DEFAULT_HANDLE_SECONDS
-    alpha: float = 0.1
+    window: int = HANDLE_WINDOW
+    recent: deque[float] = field(default_factory=deque)
     samples: int = 0
+    _sum: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self._sum / len(self.recent) if self.recent else DEFAULT_HANDLE_SECONDS
 
     def add(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        if self.samples == 0:
-            self.mean = seconds
-        else:
-            self.mean += self.alpha * (seconds - self.mean)
+        self.recent.append(seconds)
+        self._sum += seconds
+        if len(self.recent) > self.window:
+            self._sum -= self.recent.popleft()
         self.samples += 1
 
 

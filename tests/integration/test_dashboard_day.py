@@ -266,9 +266,9 @@ async def test_a_scripted_day_gives_every_figure(
         "longest_wait_ms": 5 * MIN,  # c6 queued at 10:40:00
         "median_wait_ms": (300_000 + 20_000) // 2,  # c6 300 s, c9 20 s
         "by_department": {"": 2},
-        # 3rd in line, 2 free slots of 4 online, handle time = today's median resolution
-        # (600 s): 5 + ceil(1 * 600 / 4)
-        "next_estimated_wait_s": 155,
+        # 3rd in line, 2 free slots of 4 online, handle time = the mean of today's chats from
+        # assignment to end (c1 290 s, c2 570 s, c3 580 s: 480 s): ceil(1 * 480 / 4)
+        "next_estimated_wait_s": 120,
     }
     agents = now["agents"]
     assert (agents["online"], agents["away"], agents["offline"]) == (2, 0, 0)

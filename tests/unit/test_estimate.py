@@ -15,8 +15,9 @@ def test_nobody_online_means_unknown() -> None:
     assert estimate_wait(1, 0, 0, 0) is None
 
 
-def test_free_slot_means_almost_immediate() -> None:
+def test_free_slot_means_now() -> None:
     assert estimate_wait(2, free_slots=2, total_capacity=6, agents_online=2) == IMMEDIATE_SECONDS
+    assert IMMEDIATE_SECONDS == 0  # no constant in any estimate (it was 5 s, worst at the head)
 
 
 def test_wait_grows_with_position_and_shrinks_with_capacity() -> None:
@@ -31,15 +32,18 @@ def test_position_is_one_based() -> None:
         estimate_wait(0, 0, 1, 1)
 
 
-def test_handle_time_follows_samples() -> None:
-    est = HandleTimeEstimator()
+def test_handle_time_is_the_mean_of_the_last_chats() -> None:
+    est = HandleTimeEstimator(window=4)
+    assert est.mean == 300  # nothing learned yet
     est.add(100)
     assert est.mean == 100
-    for _ in range(100):
-        est.add(200)
-    assert 199 < est.mean <= 200
+    for seconds in (200, 300, 400):
+        est.add(seconds)
+    assert est.mean == 250
+    est.add(500)  # the oldest (100) leaves the window
+    assert est.mean == 350
     est.add(-5)  # nonsense samples are ignored
-    assert est.samples == 101
+    assert est.samples == 5
 
 
 def test_should_notify_debounces_small_drifts() -> None:
