@@ -11,7 +11,8 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.agent_actions import CONSOLE_FRAMES, console_action
-from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn
+from chatserver.close_codes import CloseCode
+from chatserver.connection import AgentConn
 from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
@@ -20,7 +21,6 @@ from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
 from chatserver.visitor_ws import same_origin
 
-CLOSE_UNAUTHORIZED = 4401
 SESSION_COOKIE = "cs_session"
 
 
@@ -66,7 +66,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
     try:
         account = await authenticate(services, token)
     except (RedisError, OSError):
-        await ws.close(CLOSE_TRY_AGAIN)
+        await ws.close(CloseCode.TRY_AGAIN)
         return
     await ws.accept(subprotocol=subprotocol)
     if account is None:
@@ -74,7 +74,7 @@ async def agent_endpoint(ws: WebSocket) -> None:
         conn = AgentConn(ws, fmt, "agent", "-", 8)
         conn.send(ProtocolError("unauthorized", "log in first").frame())
         await conn.flush()
-        await ws.close(CLOSE_UNAUTHORIZED)
+        await ws.close(CloseCode.UNAUTHORIZED)
         return
     conn = AgentConn(ws, fmt, "agent", account["site"], services.settings.outbound_queue)
     conn.agent_id, conn.name, conn.account = account["id"], account.get("name", ""), account

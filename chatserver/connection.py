@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from chatserver.close_codes import CloseCode
 from chatserver.core.follow import Follow, Live, parse_id
 from chatserver.log import get_logger
 from chatserver.protocol import OutFrame
@@ -26,8 +27,6 @@ log = get_logger(__name__)
 
 _ids = itertools.count(1)
 
-CLOSE_TOO_SLOW = 4009
-CLOSE_TRY_AGAIN = 1013  # the server could not serve this socket now; reconnect and resume
 # A replay waits while this many frames are queued (at most half the live queue, so live
 # frames always have room beside a replay).
 REPLAY_HIGH_WATER = 64
@@ -66,7 +65,7 @@ class Connection:
             return
         if len(self.out) >= self.max_queue:
             self.log.warning("slow_consumer_disconnected", queued=len(self.out))
-            self.close(CLOSE_TOO_SLOW)
+            self.close(CloseCode.TOO_SLOW)
             return
         if isinstance(frame, dict):
             frame = OutFrame(frame)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chatserver.close_codes import CloseCode
 from chatserver.protocol import ProtocolError
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from chatserver.hub import Hub
 
 CONSOLE_EVENTS = frozenset({"k", "ac", "lo"})
-CLOSE_UNAUTHORIZED = 4401
 
 
 def on_console_event(hub: Hub, site: str, ev: list[Any]) -> None:
@@ -42,7 +42,7 @@ def on_console_event(hub: Hub, site: str, ev: list[Any]) -> None:
 async def _close(conn: AgentConn, why: str) -> None:
     conn.send(ProtocolError("unauthorized", why).frame())
     await conn.flush(1.0)
-    conn.close(CLOSE_UNAUTHORIZED)
+    conn.close(CloseCode.UNAUTHORIZED)
 
 
 async def _reload_account(hub: Hub, site: str, agent_id: str) -> None:

@@ -15,13 +15,13 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
+from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
-from chatserver.connection import CLOSE_TRY_AGAIN, Connection
+from chatserver.connection import Connection
 from chatserver.core.ratelimit import TokenBucket
 from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
 from chatserver.store import StoreError
 
-CLOSE_FLOOD = 4008
 # Frames refused in a row for rate before the socket is closed as a flood.
 FLOOD_STRIKES = 50
 
@@ -145,7 +145,7 @@ async def receive_loop(
                 conn.log.warning("flood_disconnected")
                 await conn.flush(1.0)
                 conn.closed = True
-                await ws.close(CLOSE_FLOOD)
+                await ws.close(CloseCode.FLOOD)
                 return
             continue
         strikes = 0
@@ -167,5 +167,5 @@ async def receive_loop(
                 # A session that could not start is of no use: the client reconnects (with
                 # backoff) instead of waiting for a welcome that will not come.
                 await conn.flush(1.0)
-                conn.close(CLOSE_TRY_AGAIN)
+                conn.close(CloseCode.TRY_AGAIN)
                 return

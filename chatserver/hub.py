@@ -15,8 +15,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from chatserver.bus import Bus
+from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
-from chatserver.connection import CLOSE_TRY_AGAIN, AgentConn, Connection, VisitorConn
+from chatserver.connection import AgentConn, Connection, VisitorConn
 from chatserver.console_events import CONSOLE_EVENTS, on_console_event
 from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
 from chatserver.core.follow import ZERO, Follow, format_id, parse_id
@@ -218,7 +219,7 @@ class Hub(QueueUpdates):
                 # and resume from its cursor instead (a resync keeps its cursor; the gap check
                 # retries it).
                 if isinstance(exc, RedisError | OSError):
-                    conn.close(CLOSE_TRY_AGAIN)
+                    conn.close(CloseCode.TRY_AGAIN)
             raise
         for frame in merged:
             if frame is not None:

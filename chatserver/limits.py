@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 import msgpack
 from redis.exceptions import RedisError
 
+from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.leases import retry_after_seconds
@@ -42,7 +43,6 @@ from chatserver.store import Store
 
 log = get_logger(__name__)
 
-CLOSE_FLOOD = 4008
 # Refusals in a row after which a socket is closed as a flooder. A client that honours
 # retry_after (the widget does) never gets near it.
 STRIKES = 10
@@ -251,4 +251,4 @@ async def close_flooder(conn: Connection, error: ProtocolError) -> None:
     # Closed here rather than by a task: the endpoint may return at once after this.
     conn.closed = True
     with contextlib.suppress(Exception):
-        await conn.ws.close(CLOSE_FLOOD)
+        await conn.ws.close(CloseCode.FLOOD)

@@ -9,8 +9,9 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.auth import verify_visitor_token, visitor_token
+from chatserver.close_codes import CloseCode
 from chatserver.config import valid_site_name
-from chatserver.connection import CLOSE_TRY_AGAIN, VisitorConn
+from chatserver.connection import VisitorConn
 from chatserver.core.policy import SitePolicy
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import Receipts, choose_format, receive_loop
@@ -20,9 +21,6 @@ from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
 from chatserver.visitor_forms import identify, rate
-
-CLOSE_BAD_ORIGIN = 4403
-CLOSE_UNKNOWN_SITE = 4404
 
 
 def origin_allowed(origin: str | None, allowed: str) -> bool:
@@ -45,26 +43,26 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     try:
         site_cfg = await services.hub.site_config(site) if valid_site_name(site) else None
     except (RedisError, OSError):
-        await ws.close(CLOSE_TRY_AGAIN)
+        await ws.close(CloseCode.TRY_AGAIN)
         return
     if site_cfg is None:
         # Accepted first, so the client can read the code (a refused handshake shows none).
         await ws.accept()
-        await ws.close(CLOSE_UNKNOWN_SITE)
+        await ws.close(CloseCode.UNKNOWN_SITE)
         return
     origin = ws.headers.get("origin")
     if not (
         origin_allowed(origin, site_cfg.get("allowed_origins", ""))
         or same_origin(origin, ws.headers.get("host"))
     ):
-        await ws.close(CLOSE_BAD_ORIGIN)
+        await ws.close(CloseCode.FORBIDDEN)
         return
     fmt, subprotocol = choose_format(ws)
     ip = services.limits.client_ip(ws.scope, ws.headers)
     try:
         wait, lease = await services.limits.open_socket(ip)
     except (RedisError, OSError):
-        await ws.close(CLOSE_TRY_AGAIN)
+        await ws.close(CloseCode.TRY_AGAIN)
         return
     await ws.accept(subprotocol=subprotocol)
     conn = VisitorConn(ws, fmt, "visitor", site, services.settings.outbound_queue)

@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from chatserver.agent_ws import authenticate, session_token
-from chatserver.connection import CLOSE_TRY_AGAIN
+from chatserver.close_codes import CloseCode
 from chatserver.core import metrics as m
 from chatserver.core.states import Status
 from chatserver.endpoint import receive_loop
@@ -26,8 +26,6 @@ from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from console.common import VIEW_ROLES, current_account, page, render, services_of
 
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
 SEARCH_DAYS = 7  # the default date range of a search, ending today
 MAX_SEARCH_DAYS = 31
 _DEPT = re.compile(r"^[^\x00-\x1f]{0,40}$")
@@ -159,15 +157,15 @@ async def dashboard_socket(ws: WebSocket) -> None:
     try:
         account = await authenticate(services, session_token(ws))
     except (RedisError, OSError):
-        await ws.close(CLOSE_TRY_AGAIN)
+        await ws.close(CloseCode.TRY_AGAIN)
         return
     await ws.accept()
     conn = DashboardConn(ws, "json", "supervisor", account["site"] if account else "-", 64)
     if account is None or account.get("role") not in VIEW_ROLES:
         code, why = (
-            (CLOSE_UNAUTHORIZED, ProtocolError("unauthorized", "log in first"))
+            (CloseCode.UNAUTHORIZED, ProtocolError("unauthorized", "log in first"))
             if account is None
-            else (CLOSE_FORBIDDEN, ProtocolError("forbidden", "supervisors and admins only"))
+            else (CloseCode.FORBIDDEN, ProtocolError("forbidden", "supervisors and admins only"))
         )
         conn.send(why.frame())
         await conn.flush()
