@@ -41,6 +41,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check $(PY_DIRS)
 	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	$(VENV)/bin/mypy --strict chatserver console
+	$(PY) tests/layers.py
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format $(PY_DIRS)

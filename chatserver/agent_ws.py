@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
@@ -19,44 +17,7 @@ from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, refuse
 from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
-from chatserver.visitor_ws import same_origin
-
-SESSION_COOKIE = "cs_session"
-
-
-def session_token(ws: WebSocket) -> str | None:
-    auth = ws.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip() or None
-    if ws.query_params.get("token"):
-        return ws.query_params["token"]
-    # Browsers send the cookie with a socket opened by any page (even of another site under
-    # SameSite=Lax when it is same-site); only the console's own pages may use it.
-    origin = ws.headers.get("origin")
-    public = urlsplit(ws.app.state.services.settings.public_url or "")
-    if origin and not (
-        same_origin(origin, ws.headers.get("host"))
-        or origin == f"{public.scheme}://{public.netloc}"
-    ):
-        return None
-    return ws.cookies.get(SESSION_COOKIE)
-
-
-def session_digest(token: str) -> str:
-    """What names a session on the bus (signing out closes its sockets); never the token."""
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
-async def authenticate(services: Services, token: str | None) -> dict[str, str] | None:
-    if not token or len(token) > 200:
-        return None
-    agent_id = await services.store.session_agent(token)
-    if agent_id is None:
-        return None
-    account = await services.store.get_account(agent_id)
-    if account is None or account.get("active", "1") != "1":
-        return None
-    return account
+from chatserver.sessions import authenticate, session_digest, session_token
 
 
 async def agent_endpoint(ws: WebSocket) -> None:

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
+from chatserver.dashboard_ws import dashboard_socket
 from chatserver.durability import probe
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.log import get_logger
@@ -121,6 +122,7 @@ def create_app(
         Route("/metrics", metrics_endpoint),
         WebSocketRoute("/ws/visitor", visitor_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
+        WebSocketRoute("/ws/dashboard", dashboard_socket),
         *console_routes,
         Mount("/static/widget", StaticFiles(directory=WIDGET_DIR), name="widget"),
         Mount("/static/console", StaticFiles(directory=CONSOLE_STATIC), name="console"),

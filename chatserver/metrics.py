@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, tzinfo
@@ -50,6 +51,18 @@ class DashboardConn(Connection):
         self.account: dict[str, str] = {}
         self.department: str | None = None
         self.watching = False
+
+
+_DEPT = re.compile(r"^[^\x00-\x1f]{0,40}$")
+
+
+def department_filter(value: str | None) -> str | None:
+    """The department filter: None (all) when absent or empty; ValueError when malformed."""
+    if not value:
+        return None
+    if not _DEPT.match(value):
+        raise ValueError("department must be at most 40 characters")
+    return value
 
 
 def handle_seconds(records: list[m.Record]) -> float:

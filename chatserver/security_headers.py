@@ -80,3 +80,18 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# --- WebSocket origins (the handshakes check them; see docs/security.md) ----------------
+def origin_allowed(origin: str | None, allowed: str) -> bool:
+    """``allowed`` is '*' or a space/comma separated list of origins (scheme://host[:port])."""
+    entries = {o.strip().rstrip("/") for o in allowed.replace(",", " ").split() if o.strip()}
+    if "*" in entries:
+        return True
+    return origin is not None and origin.rstrip("/") in entries
+
+
+def same_origin(origin: str | None, host: str | None) -> bool:
+    """The page is served by this server (the widget's frame, /chat): the site's origins are
+    enforced on the page that frames it instead (CSP frame-ancestors)."""
+    return bool(origin and host) and urlsplit(origin or "").netloc == host

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
@@ -18,23 +17,10 @@ from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, close_flooder, limited, refuse
 from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
+from chatserver.security_headers import origin_allowed, same_origin
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
 from chatserver.visitor_forms import identify, rate
-
-
-def origin_allowed(origin: str | None, allowed: str) -> bool:
-    """``allowed`` is '*' or a space/comma separated list of origins (scheme://host[:port])."""
-    entries = {o.strip().rstrip("/") for o in allowed.replace(",", " ").split() if o.strip()}
-    if "*" in entries:
-        return True
-    return origin is not None and origin.rstrip("/") in entries
-
-
-def same_origin(origin: str | None, host: str | None) -> bool:
-    """The page is served by this server (the widget's frame, /chat): the site's origins are
-    enforced on the page that frames it instead (CSP frame-ancestors)."""
-    return bool(origin and host) and urlsplit(origin or "").netloc == host
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
 from chatserver.core.policy import SitePolicy
+from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
 from console.admin_forms import (
     DAY_LABELS,
@@ -24,7 +25,7 @@ from console.admin_forms import (
     office_hours_form,
     site_fields,
 )
-from console.common import CHANGE_ROLES, VIEW_ROLES, page, render, services_of
+from console.common import CHANGE_ROLES, page, render, services_of
 
 
 def _form(form: FormData) -> dict[str, str]:

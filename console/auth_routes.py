@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chatserver.agent_ws import SESSION_COOKIE, authenticate, session_digest
 from chatserver.auth import new_token, off_loop, verify_password
 from chatserver.core.policy import SitePolicy
 from chatserver.services import Services
+from chatserver.sessions import SESSION_COOKIE, authenticate, session_digest
 from console.common import client_ip, csrf_ok, render, services_of
 
 

@@ -16,14 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from chatserver.agent_ws import SESSION_COOKIE, authenticate
 from chatserver.services import Services
+from chatserver.sessions import SESSION_COOKIE, authenticate
 
 CSRF_COOKIE = "cs_csrf"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-# Who may do what on the admin pages: supervisors look, admins change.
-VIEW_ROLES = frozenset({"admin", "supervisor"})
+# Who may change the admin pages (supervisors look: chatserver.sessions.VIEW_ROLES).
 CHANGE_ROLES = frozenset({"admin"})
 
 

@@ -1,4 +1,5 @@
-"""The supervisors' dashboard: its page, its JSON API, conversation search, and its socket.
+"""The supervisors' dashboard: its page, its JSON API and conversation search (its socket is
+chatserver/dashboard_ws.py).
 
 Supervisors and admins only (agents get 403); each sees their own site. The JSON API takes
 the console's session cookie or a bearer token from ``POST /api/login``; docs/metrics.md
@@ -7,28 +8,21 @@ documents every figure.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 
-from chatserver.agent_ws import authenticate, session_token
-from chatserver.close_codes import CloseCode
 from chatserver.core import metrics as m
 from chatserver.core.states import Status
-from chatserver.endpoint import receive_loop
-from chatserver.metrics import DashboardConn, Dashboards
-from chatserver.protocol import ProtocolError
-from chatserver.services import Services
-from console.common import VIEW_ROLES, current_account, page, render, services_of
+from chatserver.metrics import Dashboards, department_filter
+from chatserver.sessions import VIEW_ROLES
+from console.common import current_account, page, render, services_of
 
 SEARCH_DAYS = 7  # the default date range of a search, ending today
 MAX_SEARCH_DAYS = 31
-_DEPT = re.compile(r"^[^\x00-\x1f]{0,40}$")
 _STATUSES = frozenset(s.value for s in Status)
 
 
@@ -50,15 +44,6 @@ async def _supervisor(request: Request) -> dict[str, str] | Response:
     return account
 
 
-def _department(value: str | None) -> str | None:
-    """The department filter: None (all) when absent or empty; ValueError when malformed."""
-    if not value:
-        return None
-    if not _DEPT.match(value):
-        raise ValueError("department must be at most 40 characters")
-    return value
-
-
 @page(VIEW_ROLES)
 async def dashboard_page(request: Request, me: dict[str, str]) -> Response:
     site = await services_of(request).store.get_site(me["site"]) or {}
@@ -75,7 +60,7 @@ async def dashboard_api(request: Request) -> Response:
     if isinstance(account, Response):
         return account
     try:
-        dept = _department(request.query_params.get("department"))
+        dept = department_filter(request.query_params.get("department"))
     except ValueError as exc:
         return _error(400, "invalid_field", str(exc))
     return JSONResponse(await dashboards_of(request).figures(account["site"], dept))
@@ -149,52 +134,8 @@ def _row(conv: dict[str, str]) -> dict[str, Any]:
     }
 
 
-async def dashboard_socket(ws: WebSocket) -> None:
-    """``/ws/dashboard``: ``watch`` a department (or the whole site), get ``dashboard``
-    frames after every change and every few seconds (docs/protocol.md)."""
-    services: Services = ws.app.state.services
-    dashboards = dashboards_of(ws)
-    try:
-        account = await authenticate(services, session_token(ws))
-    except (RedisError, OSError):
-        await ws.close(CloseCode.TRY_AGAIN)
-        return
-    await ws.accept()
-    conn = DashboardConn(ws, "json", "supervisor", account["site"] if account else "-", 64)
-    if account is None or account.get("role") not in VIEW_ROLES:
-        code, why = (
-            (CloseCode.UNAUTHORIZED, ProtocolError("unauthorized", "log in first"))
-            if account is None
-            else (CloseCode.FORBIDDEN, ProtocolError("forbidden", "supervisors and admins only"))
-        )
-        conn.send(why.frame())
-        await conn.flush()
-        await ws.close(code)
-        return
-    conn.account = account
-
-    async def handle(f: dict[str, Any]) -> None:
-        if f["type"] == "ping":
-            conn.send({"type": "pong", "server_time": dashboards.clock()})
-            return
-        try:
-            conn.department = _department(f.get("department"))
-        except ValueError as exc:
-            raise ProtocolError("invalid_field", str(exc), field="department") from None
-        await services.hub.bus.subscribe(conn.site)
-        dashboards.watch(conn)
-        await dashboards.push(conn.site, only=conn)
-
-    try:
-        await receive_loop(ws, conn, dashboards.codec, services.settings, handle)
-    finally:
-        conn.closed = True
-        dashboards.unwatch(conn)
-
-
 routes = [
     Route("/dashboard", dashboard_page, methods=["GET"]),
     Route("/api/metrics/dashboard", dashboard_api, methods=["GET"]),
     Route("/api/metrics/conversations", search_api, methods=["GET"]),
-    WebSocketRoute("/ws/dashboard", dashboard_socket),
 ]
