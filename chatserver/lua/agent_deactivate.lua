@@ -2,10 +2,12 @@
 -- closes the agent's sockets (event 'k'). Its sessions are revoked separately (global keys).
 -- KEYS: 1 agent state hash, 2 presence key, 3 latency stream
 -- ARGV: 1 agent id, 2 channel, 3 now (ms)
-redis.call('DEL', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  set_agent_status(KEYS[1], KEYS[3], ARGV[1], 'offline', ARGV[3])
+local state_key, presence_key, latency_key = KEYS[1], KEYS[2], KEYS[3]
+local agent_id, channel, now = ARGV[1], ARGV[2], ARGV[3]
+redis.call('DEL', presence_key)
+if redis.call('EXISTS', state_key) == 1 then
+  set_agent_status(state_key, latency_key, agent_id, 'offline', now)
 end
-redis.call('PUBLISH', ARGV[2], cmsgpack.pack({'k', ARGV[1]}))
-redis.call('PUBLISH', ARGV[2], cmsgpack.pack({'s', ARGV[1], 'offline'}))
+redis.call('PUBLISH', channel, cmsgpack.pack({'k', agent_id}))
+redis.call('PUBLISH', channel, cmsgpack.pack({'s', agent_id, 'offline'}))
 return 'ok'

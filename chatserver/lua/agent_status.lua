@@ -4,16 +4,20 @@
 -- ARGV: 1 agent id, 2 name, 3 capacity, 4 status, 5 presence ttl (s), 6 departments, 7 channel,
 --       8 '1' to ring the doorbell ('0' for a heartbeat, which re-asserts the same state so
 --       that an agent survives a Redis that lost its last writes), 9 now (ms)
-set_agent_status(KEYS[1], KEYS[5], ARGV[1], ARGV[4], ARGV[9])
-redis.call('HSET', KEYS[1], 'name', ARGV[2], 'capacity', ARGV[3], 'departments', ARGV[6])
-if not redis.call('HGET', KEYS[1], 'last_assigned') then
-  redis.call('HSET', KEYS[1], 'last_assigned', '0')
+local state_key, presence_key, agents_key = KEYS[1], KEYS[2], KEYS[3]
+local timers_key, latency_key = KEYS[4], KEYS[5]
+local agent_id, name, capacity, status = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ttl, departments, channel, announce, now = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+set_agent_status(state_key, latency_key, agent_id, status, now)
+redis.call('HSET', state_key, 'name', name, 'capacity', capacity, 'departments', departments)
+if not redis.call('HGET', state_key, 'last_assigned') then
+  redis.call('HSET', state_key, 'last_assigned', '0')
 end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SET', presence_key, '1', 'EX', ttl)
+redis.call('SADD', agents_key, agent_id)
 -- A connected agent is not gone: whatever disconnect grace was running is over.
-redis.call('ZREM', KEYS[4], 'grace|' .. ARGV[1])
-if ARGV[8] == '1' then
-  redis.call('PUBLISH', ARGV[7], cmsgpack.pack({'s', ARGV[1], ARGV[4]}))
+redis.call('ZREM', timers_key, 'grace|' .. agent_id)
+if announce == '1' then
+  redis.call('PUBLISH', channel, cmsgpack.pack({'s', agent_id, status}))
 end
 return 'ok'
