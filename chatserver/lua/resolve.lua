@@ -4,16 +4,17 @@
 --       7 timers zset, 8 latency stream
 -- ARGV: 1 conversation id, 2 now, 3 channel, 4 by kind (visitor|agent), 5 by id, 6 by name,
 --       7 transition map (resolve), 8 the agent id the caller believes is assigned ('' if none)
-local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor')
-if not c[1] then return {'err', 'not_found'} end
-local kind, by = ARGV[4], ARGV[5]
-if kind == 'visitor' and c[3] ~= by then return {'err', 'forbidden'} end
-if kind == 'agent' and c[2] ~= by then return {'err', 'forbidden'} end
-local target = transition(ARGV[7], c[1])
-if not target then return {'err', 'closed', c[1]} end
-if (c[2] or '') ~= ARGV[8] then return {'retry', c[2] or ''} end
 local k = {conv = KEYS[1], stream = KEYS[2], queue = KEYS[3], open = KEYS[4], visitor = KEYS[5],
   agent_convs = KEYS[6], timers = KEYS[7], latency = KEYS[8]}
-local id = finish(k, ARGV[3], ARGV[1], target, kind, by, ARGV[6], ARGV[2], 'resolved',
+local conv_id, now, channel = ARGV[1], ARGV[2], ARGV[3]
+local kind, by, by_name, resolve_map, believed_agent = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local c = redis.call('HMGET', k.conv, 'status', 'agent', 'visitor')
+if not c[1] then return {'err', 'not_found'} end
+if kind == 'visitor' and c[3] ~= by then return {'err', 'forbidden'} end
+if kind == 'agent' and c[2] ~= by then return {'err', 'forbidden'} end
+local target = transition(resolve_map, c[1])
+if not target then return {'err', 'closed', c[1]} end
+if (c[2] or '') ~= believed_agent then return {'retry', c[2] or ''} end
+local id = finish(k, channel, conv_id, target, kind, by, by_name, now, 'resolved',
   'The chat was resolved')
 return {'ok', id}
