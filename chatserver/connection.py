@@ -73,6 +73,9 @@ class Connection:
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._drain())
 
+    def _replay_high(self) -> int:
+        return max(1, min(REPLAY_HIGH_WATER, self.max_queue // 2))
+
     async def send_paced(self, frame: OutFrame) -> bool:
         """Queue a replayed frame, first waiting while the socket is behind.
 
@@ -80,8 +83,7 @@ class Connection:
         what the socket takes (the writer awaits the transport's flow control), so a replay
         never overflows the live queue, however long the conversation.
         """
-        high = max(1, min(REPLAY_HIGH_WATER, self.max_queue // 2))
-        while len(self.out) >= high and not self.closed:
+        while len(self.out) >= self._replay_high() and not self.closed:
             if self._room is None:
                 self._room = asyncio.Event()
             self._room.clear()
@@ -101,7 +103,7 @@ class Connection:
                     await self.ws.send_text(data)
                 else:
                     await self.ws.send_bytes(data)
-                if self._room is not None and len(self.out) <= REPLAY_HIGH_WATER // 2:
+                if self._room is not None and len(self.out) <= self._replay_high() // 2:
                     self._room.set()
         except Exception:
             # The socket went away under us; the endpoint's receive loop sees it and cleans up.

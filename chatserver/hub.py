@@ -9,6 +9,7 @@ stream from the client's cursor, then merges the buffer, so nothing is missed or
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -166,14 +167,11 @@ class Hub(QueueUpdates):
                 self.spawn(self.lifecycle.visitor_left(conn.site, conn.visitor_id, conn.conv_id))
         elif isinstance(conn, AgentConn):
             site, agent_id = conn.site, conn.agent_id
-            _discard(self.agents, (conn.site, conn.agent_id), conn)
-            _discard(self.site_agents, conn.site, conn)
-            if conn.account and (conn.site, conn.agent_id) not in self.agents:
-                self.spawn(
-                    self.lifecycle.agent_left(
-                        conn.site, conn.agent_id, lambda: self.agent_connected(site, agent_id)
-                    )
-                )
+            _discard(self.agents, (site, agent_id), conn)
+            _discard(self.site_agents, site, conn)
+            if conn.account and not self.agent_connected(site, agent_id):
+                back = functools.partial(self.agent_connected, site, agent_id)
+                self.spawn(self.lifecycle.agent_left(site, agent_id, back))
 
     def agent_connected(self, site: str, agent_id: str) -> bool:
         return bool(self.agents.get((site, agent_id)))

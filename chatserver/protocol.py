@@ -15,8 +15,6 @@ from typing import Any, Final
 import msgpack
 import orjson
 
-from chatserver.core.follow import parse_id
-
 JSON: Final = "json"
 MSGPACK: Final = "msgpack"
 SUBPROTOCOLS: Final = (MSGPACK, JSON)
@@ -360,10 +358,6 @@ class OutFrame:
         if self._json is None:
             self._json = orjson.dumps(self.data).decode("utf-8")
         return self._json
-
-
-# Stream ids order as (milliseconds, sequence); the one parser lives with the delivery core.
-parse_stream_id = parse_id
 
 
 ZERO_ID: Final = "0-0"

@@ -124,8 +124,8 @@ class ScriptRunner:
         try:
             await self._execute_batch(batch)
         finally:
-            # Whatever ended the batch (a cancellation inside the client while Redis died
-            # was seen to), no caller may wait forever: a send would never be answered.
+            # Whatever ended the batch (an error outside the pipeline's own handling, a
+            # cancellation), no caller may wait forever: a send would never be answered.
             for *_, fut in batch:
                 if not fut.done():
                     fut.set_exception(RedisConnectionError("the call's pipeline did not finish"))

@@ -24,9 +24,9 @@ import pytest
 import redis
 import websockets
 
+from chatserver.core.follow import parse_id
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.keys import Keys
-from chatserver.protocol import parse_stream_id
 from tests.servers import LiveServer, report
 
 K = Keys()
@@ -241,7 +241,7 @@ def chaos(redis_server: EmbeddedRedis, tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def _ordered(ids: list[str]) -> bool:
-    keys = [parse_stream_id(i) for i in ids]
+    keys = [parse_id(i) for i in ids]
     return all(a < b for a, b in itertools.pairwise(keys))
 
 

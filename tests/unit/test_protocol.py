@@ -5,13 +5,13 @@ import json
 import msgpack
 import pytest
 
+from chatserver.core.follow import parse_id
 from chatserver.protocol import (
     AGENT_FRAMES,
     VISITOR_FRAMES,
     Codec,
     OutFrame,
     ProtocolError,
-    parse_stream_id,
 )
 
 V = Codec(VISITOR_FRAMES, max_frame_bytes=1024, max_message_length=50)
@@ -90,5 +90,5 @@ def test_outframe_encodes_once_per_format() -> None:
 
 
 def test_stream_ids_compare_numerically() -> None:
-    assert parse_stream_id("10-0") > parse_stream_id("9-5")
-    assert parse_stream_id("5-10") > parse_stream_id("5-9")
+    assert parse_id("10-0") > parse_id("9-5")
+    assert parse_id("5-10") > parse_id("5-9")
