@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatserver.connection import AgentConn
+from chatserver.core.departments import parse_departments
 from chatserver.frames import ack_frame
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
@@ -28,7 +29,7 @@ _REFUSALS = {
 
 def site_departments(site: dict[str, str] | None, queued: list[str]) -> list[str]:
     """The departments a chat can be sent to: the site's list and any existing queue's."""
-    names = {d.strip() for d in (site or {}).get("departments", "").split(",") if d.strip()}
+    names = set(parse_departments((site or {}).get("departments")))
     return sorted(names | {d for d in queued if d})
 
 

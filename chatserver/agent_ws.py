@@ -13,6 +13,7 @@ from chatserver.close_codes import CloseCode
 from chatserver.connection import AgentConn
 from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
+from chatserver.events import Read, Typing
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, refuse
 from chatserver.protocol import ZERO_ID, ProtocolError
@@ -75,13 +76,13 @@ class AgentSession:
             await self.receipts.send(f["client_id"], self.store_message(f, policy))
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
-            event = ["t", f["conversation_id"], "agent", f["state"], ""]
+            event = Typing(f["conversation_id"], "agent", f["state"], "")
             wait = await self.s.limits.publish_typing(conn.site, conn.agent_id, self.ip, event)
             if wait:
                 await refuse(conn, self.strikes, wait, "typing events")
         elif ftype == "read":
             await self._require_mine(f["conversation_id"])
-            await store.publish(conn.site, ["rd", f["conversation_id"], "agent", f["id"]])
+            await store.publish(conn.site, Read(f["conversation_id"], "agent", f["id"]))
         elif ftype == "sync":
             await self._require_mine(f["conversation_id"])
             await hub.track(conn, f["conversation_id"], f.get("after") or ZERO_ID)

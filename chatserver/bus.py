@@ -13,17 +13,17 @@ import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from chatserver.events import BadEvent, Event, decode
 from chatserver.keys import Keys
 from chatserver.log import get_logger
 
 log = get_logger(__name__)
 
-Handler = Callable[[str, list[Any]], None]
+Handler = Callable[[str, Event], None]
 
 
 class Bus:
@@ -148,11 +148,11 @@ class Bus:
             if kind not in (b"message", "message"):
                 continue
             try:
-                event = msgpack.unpackb(msg["data"], raw=False)
-            except Exception:
-                log.warning("bus_bad_event", site=site)
+                event = decode(msg["data"])
+            except BadEvent as exc:
+                log.warning("bus_bad_event", site=site, error=str(exc))
                 continue
             try:
                 self.handler(site, event)
             except Exception:
-                log.exception("bus_handler_failed", site=site, kind=str(event[:1]))
+                log.exception("bus_handler_failed", site=site, kind=event.KIND.value)

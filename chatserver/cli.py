@@ -24,6 +24,7 @@ from chatserver.config import (
     settings_from_env,
     valid_site_name,
 )
+from chatserver.core.departments import parse_departments
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
@@ -228,7 +229,7 @@ def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
     if not valid_site_name(site):
         raise ConfigError(f"bad site name {site!r}")
     password_hash = hash_password(_read_password(args))
-    departments = [d.strip() for d in (args.departments or "").split(",") if d.strip()]
+    departments = parse_departments(args.departments)
 
     async def run(store: Store) -> str:
         return await store.create_agent(

@@ -1,9 +1,10 @@
 """The hub: which local connection follows which conversation, and what each event means.
 
-The bus hands every site event to :meth:`Hub.on_event`; the hub turns it into frames, encodes
-each frame once and queues the same bytes on every local connection that follows the
-conversation. Joining a conversation (:meth:`Hub.track`) buffers live events, replays the
-stream from the client's cursor, then merges the buffer, so nothing is missed or doubled.
+The bus hands every site event to :meth:`Hub.on_event` (chatserver.site_events), which turns
+it into frames, encodes each frame once and queues the same bytes on every local connection
+that follows the conversation. Joining a conversation (:meth:`Hub.track`) buffers live
+events, replays the stream from the client's cursor, then merges the buffer, so nothing is
+missed or doubled.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ from chatserver.bus import Bus
 from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
 from chatserver.connection import AgentConn, Connection, VisitorConn
-from chatserver.console_events import CONSOLE_EVENTS, on_console_event
+from chatserver.core.departments import parse_departments
 from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
 from chatserver.core.follow import ZERO, Follow, format_id, parse_id
 from chatserver.frames import (
     agent_only,
-    conversation_summary,
-    message_frame,
     stored_frame,
-    visitor_summary,
 )
 from chatserver.lifecycle import Lifecycle
 from chatserver.log import get_logger
 from chatserver.protocol import ZERO_ID, OutFrame
 from chatserver.queue_updates import QueueUpdates
 from chatserver.router import Router
+from chatserver.site_events import SiteEvents
 from chatserver.store import Store, now_ms
 
 log = get_logger(__name__)
@@ -45,7 +44,7 @@ HISTORY_PAGE = 1000
 SITE_CACHE_SECONDS = 5.0
 
 
-class Hub(QueueUpdates):
+class Hub(QueueUpdates, SiteEvents):
     def __init__(
         self, store: Store, settings: Settings, redis_url: str, clock: Callable[[], int] = now_ms
     ) -> None:
@@ -67,8 +66,7 @@ class Hub(QueueUpdates):
         self._loops: list[asyncio.Task[None]] = []
         self._sites: dict[str, tuple[float, dict[str, str] | None]] = {}
         self.draining = False
-        # Told of every site event (the dashboards, chatserver/metrics.py); must not block.
-        self.on_site_event: Callable[[str, list[Any]], None] | None = None
+        self.on_site_event = None
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -276,7 +274,7 @@ class Hub(QueueUpdates):
             int(conn.account.get("capacity", "3")),
             status,
             self.settings.presence_ttl,
-            [d for d in conn.account.get("departments", "").split(",") if d],
+            parse_departments(conn.account.get("departments")),
             announce=announce,
             now=self.clock(),
         )
@@ -299,197 +297,6 @@ class Hub(QueueUpdates):
     async def _routing_tick(self) -> None:
         for site in set(self.site_visitors) | set(self.site_agents):
             self.router.kick(site, fresh=True)
-
-    # --- events from the bus --------------------------------------------------------------
-    def on_event(self, site: str, ev: list[Any]) -> None:
-        if self.on_site_event is not None:
-            self.on_site_event(site, ev)
-        kind = ev[0]
-        if kind == "m":
-            self._on_message(site, ev)
-        elif kind == "o":
-            self._on_opened(site, ev[1], ev[2])
-        elif kind == "a":
-            self._on_assigned(site, ev[1], ev[2], ev[3], ev[4])
-        elif kind == "r":
-            self._on_resolved(site, ev)
-        elif kind == "q":
-            self.queue_changed(site)
-            self.router.kick(site)
-        elif kind == "s":
-            self._on_agent_status(site, ev[1], ev[2])
-        elif kind == "t":
-            self._on_typing(ev)
-        elif kind == "rd":
-            self._on_read(ev)
-        elif kind == "v":
-            self.spawn(self._on_visitor_changed(site, ev[1], ev[2]))
-        elif kind in CONSOLE_EVENTS:
-            on_console_event(self, site, ev)
-        elif kind == "x":
-            self._on_unassigned(site, ev[1], ev[2], ev[3])
-
-    def _on_message(self, site: str, ev: list[Any]) -> None:
-        _, conv_id, msg_id, prev, kind, sender_id, sender_name, client_id, text, ts, event = ev
-        conns = self.by_conv.get(conv_id)
-        if kind == "visitor" and self.site_agents.get(site):
-            self.queue_changed(site)  # previews in the agents' queue list
-        if not conns:
-            return
-        frame = OutFrame(
-            message_frame(conv_id, msg_id, kind, sender_id, sender_name, client_id, text, ts, event)
-        )
-        hidden = agent_only(kind, event)
-        for conn in list(conns):
-            shown = None if hidden and conn.role == "visitor" else frame
-            if conn.deliver(conv_id, msg_id, prev, shown):
-                conn.log.info("gap_detected", conversation=conv_id, id=msg_id)
-                self.spawn(self.resync(conn, conv_id))
-
-    def _on_opened(self, site: str, conv_id: str, visitor_id: str) -> None:
-        for conn in list(self.visitors.get((site, visitor_id), ())):
-            if conn.conv_id != conv_id:
-                conn.conv_id, conn.conv_status = conv_id, "queued"
-                if conn.opening:
-                    # The socket whose message opens it, before the script's reply: it follows
-                    # from the (empty) start, so the events that come next on the bus (the
-                    # assignment) reach it, with nothing to replay.
-                    self.start_fresh(conn, conv_id)
-                else:
-                    self.spawn(self.track(conn, conv_id, None))
-        self.queue_changed(site)
-        self.router.kick(site)
-
-    def _on_assigned(
-        self, site: str, conv_id: str, agent_id: str, name: str, visitor_id: str
-    ) -> None:
-        agent = {"id": agent_id, "name": name}
-        frame = OutFrame({"type": "assigned", "conversation_id": conv_id, "agent": agent})
-        for vconn in list(self.visitors.get((site, visitor_id), ())):
-            if vconn.conv_id == conv_id:
-                vconn.conv_status = "assigned"
-                vconn.last_queue = None
-                vconn.send(frame)
-                if vconn.first_estimate is not None:
-                    told_at, estimate = vconn.first_estimate
-                    vconn.first_estimate = None
-                    accuracy = self.estimate_accuracy.setdefault(site, EstimateAccuracy())
-                    accuracy.add(estimate, (self.clock() - told_at) / 1000)
-        for aconn in list(self.agents.get((site, agent_id), ())):
-            self.spawn(self.send_assignment(aconn, conv_id))
-
-    async def send_assignment(self, conn: AgentConn, conv_id: str) -> None:
-        conv = await self.store.get_conversation(conn.site, conv_id)
-        if conv is None or conv.get("agent") != conn.agent_id:
-            return
-        visitor = await self.store.load_visitor(conn.site, conv.get("visitor", ""))
-        conn.send(
-            {
-                "type": "assigned",
-                "conversation_id": conv_id,
-                "agent": {"id": conn.agent_id, "name": conn.name},
-                "conversation": conversation_summary(conv, visitor),
-            }
-        )
-        await self.track(conn, conv_id, None)
-
-    def _on_unassigned(self, site: str, conv_id: str, agent_id: str, reason: str) -> None:
-        """The agent lost the chat (grace ran out, reassigned): it is queued again."""
-        self.router.kick(site, fresh=True)  # the agent's slot is free again
-        frame = OutFrame({"type": "unassigned", "conversation_id": conv_id, "reason": reason})
-        for aconn in list(self.agents.get((site, agent_id), ())):
-            aconn.send(frame)
-            self.untrack(aconn, conv_id)
-        for vconn in self.by_conv.get(conv_id, ()):
-            if isinstance(vconn, VisitorConn) and vconn.conv_id == conv_id:
-                vconn.conv_status, vconn.last_queue = "queued", None
-
-    def _on_resolved(self, site: str, ev: list[Any]) -> None:
-        _, conv_id, by_kind, visitor_id, agent_id, assigned_at, now, status = ev
-        frame = OutFrame(
-            {"type": "resolved", "conversation_id": conv_id, "by": by_kind, "status": status}
-        )
-        # Visitors keep following the conversation (and their cursor): if they write again
-        # it reopens and continues where they are, with nothing replayed twice.
-        for conn in list(self.by_conv.get(conv_id, ())):
-            conn.send(frame)
-        for vconn in self.visitors.get((site, visitor_id), ()):
-            if vconn.conv_id == conv_id:
-                vconn.conv_id = vconn.conv_status = None
-                vconn.first_estimate = None
-        if agent_id and assigned_at:
-            self.handle_times.setdefault(site, HandleTimeEstimator()).add(
-                (now - assigned_at) / 1000
-            )
-        self.router.kick(site, fresh=True)
-
-    def _on_agent_status(self, site: str, agent_id: str, status: str) -> None:
-        self.router.kick(site, fresh=True)
-        self.queue_changed(site)
-        conns = self.agents.get((site, agent_id))
-        if not conns:
-            return
-        if status == "offline":
-            # The agent's last socket on another node closed, but they are still here: they
-            # are not gone, so record them again (which also ends their grace).
-            conn = next(iter(conns))
-            if conn.account:
-                self.spawn(self.record_agent(conn, conn.status))
-            return
-        self.spawn(self._send_status(site, agent_id, status))
-
-    async def _send_status(self, site: str, agent_id: str, status: str) -> None:
-        # The capacity comes from the account, which an admin changes: the routing state
-        # may still hold the old one for a moment (another node's heartbeat re-asserts what
-        # it last read), and a status frame must not show it.
-        account = await self.store.get_account(agent_id) or {}
-        load = len(await self.store.agent_conversation_ids(site, agent_id))
-        frame = OutFrame(
-            {
-                "type": "status",
-                "status": status,
-                "load": load,
-                "capacity": int(account.get("capacity") or 0),
-            }
-        )
-        for conn in self.agents.get((site, agent_id), ()):
-            # A socket still in its hello learns its status from the welcome.
-            if conn.welcomed:
-                conn.status = status
-                conn.send(frame)
-
-    def _on_typing(self, ev: list[Any]) -> None:
-        _, conv_id, from_kind, state, preview = ev
-        base = {"type": "typing", "conversation_id": conv_id, "from": from_kind, "state": state}
-        plain = OutFrame(base)
-        with_preview = OutFrame({**base, "preview": preview}) if preview else plain
-        for conn in self.by_conv.get(conv_id, ()):
-            if conn.role != from_kind:
-                conn.send(with_preview if conn.role == "agent" else plain)
-
-    def _on_read(self, ev: list[Any]) -> None:
-        _, conv_id, from_kind, msg_id = ev
-        frame = OutFrame(
-            {"type": "read", "conversation_id": conv_id, "from": from_kind, "id": msg_id}
-        )
-        for conn in self.by_conv.get(conv_id, ()):
-            if conn.role != from_kind:
-                conn.send(frame)
-
-    async def _on_visitor_changed(self, site: str, conv_id: str, visitor_id: str) -> None:
-        conns = [c for c in self.by_conv.get(conv_id, ()) if c.role == "agent"]
-        if not conns:
-            return
-        visitor = await self.store.load_visitor(site, visitor_id)
-        frame = OutFrame(
-            {
-                "type": "visitor",
-                "conversation_id": conv_id,
-                "visitor": visitor_summary(visitor_id, visitor),
-            }
-        )
-        for conn in conns:
-            conn.send(frame)
 
 
 def _discard(mapping: dict[Any, set[Any]], key: Any, conn: Any) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
+from chatserver.core.timers import TimerKind, member
 from chatserver.log import get_logger
 from chatserver.store import Store, new_id
 from chatserver.sweeper import Sweeper
@@ -66,7 +67,7 @@ class Lifecycle:
         if conv_id:
             policy = await self.policy(site)
             due = self.clock() + policy.ms("visitor_grace_s")
-            await self.store.schedule_timer(site, f"vgone|{conv_id}", due)
+            await self.store.schedule_timer(site, member(TimerKind.VISITOR_GONE, conv_id), due)
 
     async def agent_left(self, site: str, agent_id: str, back: Callable[[], bool]) -> None:
         """The agent's last socket on this node closed (or they signed out): they take no

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from typing import Any, NoReturn
 
-import msgpack
 from redis.exceptions import RedisError
 
 from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.leases import retry_after_seconds
+from chatserver.events import Typing, encode
 from chatserver.log import get_logger
 from chatserver.protocol import ProtocolError
 from chatserver.store import Store
@@ -182,7 +182,7 @@ class Limits:
             return None
         return limit, MINUTE_MS
 
-    async def publish_typing(self, site: str, sender_id: str, ip: str, event: list[Any]) -> float:
+    async def publish_typing(self, site: str, sender_id: str, ip: str, event: Typing) -> float:
         """Publish a typing event unless its sender is over the typing limit; returns the
         seconds to wait when it is (nothing was published)."""
         limit = self.s.limit_typing_per_minute
@@ -190,7 +190,7 @@ class Limits:
             await self.store.publish(site, event)
             return 0.0
         key = self.store.k.sender_limit(site, "typing", sender_id)
-        payload = msgpack.packb(event, use_bin_type=True)
+        payload = encode(event)
         wait, _ = await self._take(
             [(key, limit, MINUTE_MS)], publish=(self.store.k.channel(site), payload)
         )

@@ -30,6 +30,7 @@ from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.core.hours import parse_office_hours
 from chatserver.core.metrics_now import gauges, now_figures
 from chatserver.core.policy import SitePolicy
+from chatserver.events import Event
 from chatserver.log import get_logger
 from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame
 from chatserver.store import Store
@@ -236,7 +237,7 @@ class Dashboards:
             if not conns:
                 del self.watchers[conn.site]
 
-    def on_site_event(self, site: str, ev: list[Any]) -> None:
+    def on_site_event(self, site: str, ev: Event) -> None:
         """Any event of a watched site: push fresh figures soon (one push per burst)."""
         if site not in self.watchers or site in self._pending:
             return

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from chatserver.core.policy import SitePolicy
 from chatserver.core.states import HANDLED_STATUSES, OPEN_STATUSES, Status
+from chatserver.core.timers import TimerKind, member
 from chatserver.log import get_logger
 from chatserver.store import Store
 
@@ -70,17 +71,17 @@ class Sweeper:
             if status in HANDLED_STATUSES and agent:
                 if conv_id not in view.loads.get(agent, ()):
                     await fix("own", conv_id, k.agent_conversations(site, agent), agent)
-                member = f"grace|{agent}"
-                if agent not in view.agents_present and member not in view.timers:
+                grace = member(TimerKind.GRACE, agent)
+                if agent not in view.agents_present and grace not in view.timers:
                     due = now + policy.ms("agent_grace_s")
-                    await store.schedule_timer(site, member, due, keep=True)
-                    view.timers.add(member)
+                    await store.schedule_timer(site, grace, due, keep=True)
+                    view.timers.add(grace)
                     report.timers_set += 1
-            gone = f"vgone|{conv_id}"
+            gone = member(TimerKind.VISITOR_GONE, conv_id)
             if (
                 visitor not in view.visitors_present
                 and gone not in view.timers
-                and f"abandon|{conv_id}" not in view.timers
+                and member(TimerKind.ABANDON, conv_id) not in view.timers
             ):
                 due = now + policy.ms("visitor_grace_s")
                 await store.schedule_timer(site, gone, due, keep=True)

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from chatserver.core.policy import SitePolicy
+from chatserver.core.timers import TimerKind, parse_member
 from chatserver.log import get_logger
 from chatserver.store import Store
 
@@ -51,8 +52,8 @@ class TimerRunner:
         return acted
 
     async def _fire(self, site: str, member: str, now: int, policy: SitePolicy) -> bool:
-        kind, _, subject = member.partition("|")
-        if kind == "grace":
+        kind, subject = parse_member(member)
+        if kind == TimerKind.GRACE:
             outcome = await self.store.fire_grace(site, subject, member, now)
         else:
             outcome = await self.store.fire_timer(site, member, now, policy)

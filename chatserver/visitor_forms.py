@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chatserver.connection import VisitorConn
+from chatserver.core.departments import parse_departments
+from chatserver.events import VisitorChanged
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError
@@ -14,8 +16,7 @@ from chatserver.store import StoreError
 
 def site_departments(site_cfg: Mapping[str, str] | None) -> list[str]:
     """The departments a site offers visitors (its ``departments`` setting), in its order."""
-    raw = (site_cfg or {}).get("departments", "")
-    return [d.strip() for d in raw.split(",") if d.strip()]
+    return parse_departments((site_cfg or {}).get("departments"))
 
 
 async def identify(services: Services, conn: VisitorConn, f: dict[str, Any]) -> None:
@@ -39,7 +40,7 @@ async def identify(services: Services, conn: VisitorConn, f: dict[str, Any]) -> 
     await services.store.save_visitor(conn.site, conn.visitor_id, fields)
     conn.name = fields.get("name", conn.name)
     if conn.conv_id:
-        await services.store.publish(conn.site, ["v", conn.conv_id, conn.visitor_id])
+        await services.store.publish(conn.site, VisitorChanged(conn.conv_id, conn.visitor_id))
 
 
 _RATE_ERRORS = {

@@ -14,6 +14,7 @@ from chatserver.connection import VisitorConn
 from chatserver.core.policy import SitePolicy
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import Receipts, choose_format, receive_loop
+from chatserver.events import Read, Typing, VisitorChanged
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import Strikes, close_flooder, limited, refuse
 from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
@@ -97,7 +98,7 @@ class VisitorSession:
         elif ftype == "read":
             self._own(f["conversation_id"])
             await self.s.store.publish(
-                self.conn.site, ["rd", f["conversation_id"], "visitor", f["id"]]
+                self.conn.site, Read(f["conversation_id"], "visitor", f["id"])
             )
         elif ftype == "page":
             await self.page(f["page"])
@@ -268,7 +269,7 @@ class VisitorSession:
         if state and now - self.last_typing < 300:
             return
         self.last_typing = now if state else 0
-        event = ["t", self.conn.conv_id, "visitor", state, preview if state else ""]
+        event = Typing(self.conn.conv_id, "visitor", state, preview if state else "")
         wait = await self.s.limits.publish_typing(
             self.conn.site, self.conn.visitor_id, self.ip, event
         )
@@ -286,7 +287,7 @@ class VisitorSession:
         if fields:
             await self.s.store.save_visitor(conn.site, conn.visitor_id, fields)
             if conn.conv_id:
-                await self.s.store.publish(conn.site, ["v", conn.conv_id, conn.visitor_id])
+                await self.s.store.publish(conn.site, VisitorChanged(conn.conv_id, conn.visitor_id))
 
     async def resolve(self) -> None:
         conn = self.conn

@@ -13,6 +13,7 @@ from dataclasses import fields
 import orjson
 
 from chatserver.auth import ROLES
+from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import SitePolicy
 
@@ -34,10 +35,10 @@ def _text(form: Form, name: str, limit: int) -> str:
 
 
 def departments_list(raw: str) -> tuple[list[str], list[str]]:
-    names = [d.strip() for d in raw.replace("\n", ",").split(",") if d.strip()]
+    names = parse_departments(raw)
     bad = [d for d in names if not _DEPARTMENT.match(d)]
     errors = [f"Department names are at most 40 characters: {bad[0][:50]!r}"] if bad else []
-    return list(dict.fromkeys(names)), errors
+    return names, errors
 
 
 def agent_fields(form: Form, creating: bool) -> tuple[dict[str, str], list[str]]:
@@ -59,7 +60,7 @@ def agent_fields(form: Form, creating: bool) -> tuple[dict[str, str], list[str]]
     out["capacity"] = str(capacity)
     depts, dept_errors = departments_list(_text(form, "departments", 1000))
     errors += dept_errors
-    out["departments"] = ",".join(depts)
+    out["departments"] = join_departments(depts)
     password = str(form.get("password", ""))
     if creating:
         out["email"] = _text(form, "email", 254).lower()
@@ -136,7 +137,7 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     out["color"] = color
     depts, dept_errors = departments_list(_text(form, "departments", 1000))
     errors += dept_errors
-    out["departments"] = ",".join(depts)
+    out["departments"] = join_departments(depts)
     out["office_hours"], hour_errors = office_hours_json(form)
     errors += hour_errors
     labels = SitePolicy.labels()

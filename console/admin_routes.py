@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
+from chatserver.core.departments import parse_departments
 from chatserver.core.policy import SitePolicy
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
@@ -85,7 +86,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
                 site=site,
                 role=fields["role"],
                 capacity=int(fields["capacity"]),
-                departments=[d for d in fields["departments"].split(",") if d],
+                departments=parse_departments(fields["departments"]),
             )
         except StoreError:
             errors.append(f"An agent with the email {fields['email']} exists already.")

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from chatserver.auth import new_token, off_loop, verify_password
 from chatserver.core.policy import SitePolicy
+from chatserver.events import SignedOut
 from chatserver.services import Services
 from chatserver.sessions import SESSION_COOKIE, authenticate, session_digest
 from console.common import client_ip, csrf_ok, render, services_of
@@ -109,7 +110,7 @@ async def sign_out(services: Services, token: str) -> None:
         return
     account = await services.store.get_account(agent_id)
     if account is not None:
-        await services.store.publish(account["site"], ["lo", agent_id, session_digest(token)])
+        await services.store.publish(account["site"], SignedOut(agent_id, session_digest(token)))
 
 
 async def logout(request: Request) -> Response:

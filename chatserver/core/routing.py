@@ -59,9 +59,15 @@ def online_count(agents: Iterable[AgentSnapshot]) -> int:
     return sum(1 for a in agents if a.present and a.status == "online")
 
 
-def queue_score(priority: int, queued_at_ms: int) -> float:
-    """Sorted-set score that orders a queue by priority (higher first), then by arrival.
+# One priority step outweighs any arrival time below 2**43 ms (year 2248), and 99 steps plus
+# such a time stay below 2**53, so the double a sorted set keeps is exact. The scripts that
+# requeue compute the same score (lua/_lib.lua, given this constant by chatserver.scripts).
+PRIORITY_STEP = 1 << 43
+MAX_PRIORITY = 99
 
-    Scores are exact for ``queued_at_ms`` below 2**43 (year 2248) and priorities 0-99.
-    """
-    return float((99 - max(0, min(99, priority))) * (1 << 43) + queued_at_ms)
+
+def queue_score(priority: int, queued_at_ms: int) -> float:
+    """Sorted-set score that orders a queue by priority (higher first), then by arrival."""
+    return float(
+        (MAX_PRIORITY - max(0, min(MAX_PRIORITY, priority))) * PRIORITY_STEP + queued_at_ms
+    )

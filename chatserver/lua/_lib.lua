@@ -1,4 +1,7 @@
--- Shared helpers, prepended to every script by chatserver.scripts.
+-- Shared helpers, prepended to every script by chatserver.scripts, after its generated
+-- prelude (chatserver.scripts.prelude): one packer per event kind, pack_<kind>(fields in the
+-- order chatserver.events declares them), and the constants OPEN (the open states),
+-- TIMER_KINDS (the conversation timers), PRIORITY_STEP and MAX_PRIORITY (the queue score).
 
 -- The state machine lives in Python (chatserver.core.states); callers pass the table of the
 -- event they apply as "from=to;from=to", and the script applies it to the state it reads,
@@ -11,8 +14,7 @@ local function transition(map, status)
   return nil
 end
 
--- The open states (chatserver.core.states.OPEN_STATUSES): the conversation still needs someone.
-local OPEN = {queued = true, assigned = true, waiting_on_agent = true, waiting_on_visitor = true}
+-- The open states: the conversation still needs someone.
 local function is_open(status)
   return status ~= nil and status ~= false and OPEN[status] == true
 end
@@ -23,8 +25,8 @@ local function system_message(conv_key, stream_key, channel, conv_id, event, age
   local id = redis.call('XADD', stream_key, '*', 'k', 'system', 'e', event, 's', agent_id,
     'n', name, 'c', '', 't', text, 'ts', now)
   redis.call('HSET', conv_key, 'last_id', id)
-  redis.call('PUBLISH', channel, cmsgpack.pack({'m', conv_id, id, prev, 'system', agent_id, name,
-    '', text, tonumber(now), event}))
+  redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'system', agent_id, name, '', text,
+    tonumber(now), event))
   return id
 end
 
@@ -81,19 +83,17 @@ end
 local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel, conv_id,
                        agent_id, status_to, now, event, text)
   local c = redis.call('HMGET', conv_key, 'priority', 'created_at', 'department')
-  local score = (99 - math.max(0, math.min(99, tonumber(c[1] or '0')))) * 8796093022208
-    + tonumber(c[2] or now)
+  local priority = math.max(0, math.min(MAX_PRIORITY, tonumber(c[1] or '0')))
+  local score = (MAX_PRIORITY - priority) * PRIORITY_STEP + tonumber(c[2] or now)
   redis.call('HSET', conv_key, 'status', status_to, 'agent', '', 'agent_name', '',
     'queued_at', now, 'skip_agent', agent_id)
   redis.call('SREM', agent_convs_key, conv_id)
   redis.call('ZADD', queue_key, score, conv_id)
   local id = system_message(conv_key, stream_key, channel, conv_id, event, '', '', text, now)
-  redis.call('PUBLISH', channel, cmsgpack.pack({'x', conv_id, agent_id, event}))
-  redis.call('PUBLISH', channel, cmsgpack.pack({'q', c[3] or ''}))
+  redis.call('PUBLISH', channel, pack_unassigned(conv_id, agent_id, event))
+  redis.call('PUBLISH', channel, pack_queue(c[3] or ''))
   return id
 end
-
-local TIMER_KINDS = {'frt', 'nrt', 'nudge', 'park', 'qto', 'assign', 'vgone', 'abandon'}
 
 -- End a conversation (resolved, missed or abandoned): it leaves the queue, the open set and
 -- its agent's load together, its timers are dropped, and the visitor may reopen it later.
@@ -121,9 +121,9 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
   redis.call('HSET', k.visitor, 'last_conv', conv_id)
   for _, kind in ipairs(TIMER_KINDS) do redis.call('ZREM', k.timers, kind .. '|' .. conv_id) end
   local id = system_message(k.conv, k.stream, channel, conv_id, event, by_id, by_name, text, now)
-  redis.call('PUBLISH', channel, cmsgpack.pack({'r', conv_id, by_kind, c[2] or '', agent,
-    tonumber(c[4] or '0'), tonumber(now), status_to}))
-  if was_queued == 1 then redis.call('PUBLISH', channel, cmsgpack.pack({'q', c[3] or ''})) end
+  redis.call('PUBLISH', channel, pack_ended(conv_id, by_kind, c[2] or '', agent,
+    tonumber(c[4] or '') or 0, tonumber(now), status_to))
+  if was_queued == 1 then redis.call('PUBLISH', channel, pack_queue(c[3] or '')) end
   return id
 end
 

@@ -8,6 +8,6 @@ redis.call('DEL', presence_key)
 if redis.call('EXISTS', state_key) == 1 then
   set_agent_status(state_key, latency_key, agent_id, 'offline', now)
 end
-redis.call('PUBLISH', channel, cmsgpack.pack({'k', agent_id}))
-redis.call('PUBLISH', channel, cmsgpack.pack({'s', agent_id, 'offline'}))
+redis.call('PUBLISH', channel, pack_deactivated(agent_id))
+redis.call('PUBLISH', channel, pack_agent_status(agent_id, 'offline'))
 return 'ok'

@@ -9,5 +9,5 @@ local agent_id, now, grace_ms, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 set_agent_status(state_key, latency_key, agent_id, 'offline', now)
 redis.call('DEL', presence_key)
 redis.call('ZADD', timers_key, tonumber(now) + tonumber(grace_ms), 'grace|' .. agent_id)
-redis.call('PUBLISH', channel, cmsgpack.pack({'s', agent_id, 'offline'}))
+redis.call('PUBLISH', channel, pack_agent_status(agent_id, 'offline'))
 return 'ok'

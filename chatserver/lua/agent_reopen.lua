@@ -23,6 +23,6 @@ local id = system_message(KEYS[1], KEYS[2], ARGV[3], ARGV[1], 'reopened', ARGV[4
   name .. ' reopened the chat', now)
 -- 'o' first: the visitor's open sockets follow the conversation again (as after a visitor's
 -- own reopen), then 'a' tells them and the agent who has it.
-redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'o', ARGV[1], c[2] or '', c[4] or ''}))
-redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'a', ARGV[1], ARGV[4], name, c[2] or ''}))
+redis.call('PUBLISH', ARGV[3], pack_opened(ARGV[1], c[2] or '', c[4] or ''))
+redis.call('PUBLISH', ARGV[3], pack_assigned(ARGV[1], ARGV[4], name, c[2] or ''))
 return {'ok', id}

@@ -18,6 +18,6 @@ redis.call('SADD', agents_key, agent_id)
 -- A connected agent is not gone: whatever disconnect grace was running is over.
 redis.call('ZREM', timers_key, 'grace|' .. agent_id)
 if announce == '1' then
-  redis.call('PUBLISH', channel, cmsgpack.pack({'s', agent_id, status}))
+  redis.call('PUBLISH', channel, pack_agent_status(agent_id, status))
 end
 return 'ok'

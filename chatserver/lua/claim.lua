@@ -41,8 +41,8 @@ for _, i in ipairs(order) do
     if c[6] and c[6] ~= '' then schedule(timers_key, 'assign|' .. ARGV[1], now, ARGV[6]) end
     local id = system_message(KEYS[1], KEYS[3], ARGV[3], ARGV[1], 'assigned', agent_id, name,
       name .. ' joined the chat', now)
-    redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'a', ARGV[1], agent_id, name, c[3]}))
-    redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'q', c[4] or ''}))
+    redis.call('PUBLISH', ARGV[3], pack_assigned(ARGV[1], agent_id, name, c[3] or ''))
+    redis.call('PUBLISH', ARGV[3], pack_queue(c[4] or ''))
     return {'ok', agent_id, id}
   end
 end

@@ -30,6 +30,6 @@ end
 if redis.call('SCARD', KEYS[3]) > 0 then return {'again', moved} end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if set_agent_status(KEYS[4], KEYS[#KEYS], ARGV[2], 'offline', ARGV[3]) then
-  redis.call('PUBLISH', ARGV[4], cmsgpack.pack({'s', ARGV[2], 'offline'}))
+  redis.call('PUBLISH', ARGV[4], pack_agent_status(ARGV[2], 'offline'))
 end
 return {'requeued', moved}

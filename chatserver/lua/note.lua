@@ -16,6 +16,6 @@ local id = redis.call('XADD', stream_key, '*', 'k', 'note', 's', agent_id, 'n', 
   'c', client_id, 't', text, 'ts', now)
 redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
 redis.call('HSET', conv_key, 'last_id', id)
-redis.call('PUBLISH', channel, cmsgpack.pack({'m', conv_id, id, prev, 'note', agent_id, agent_name,
-  client_id, text, tonumber(now), ''}))
+redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'note', agent_id, agent_name,
+  client_id, text, tonumber(now), ''))
 return {'ok', id}

@@ -26,7 +26,7 @@ if last ~= '' then
     schedule(KEYS[7], 'qto|' .. last, now, ARGV[10])
     system_message(KEYS[8], KEYS[9], ARGV[7], last, 'reopened', ARGV[2], ARGV[9],
       'The chat was reopened', now)
-    redis.call('PUBLISH', ARGV[7], cmsgpack.pack({'o', last, ARGV[2], c[3] or ''}))
+    redis.call('PUBLISH', ARGV[7], pack_opened(last, ARGV[2], c[3] or ''))
     return {'reopened', last}
   end
 end
@@ -41,5 +41,5 @@ redis.call('ZADD', KEYS[12], now, ARGV[1])
 redis.call('HSET', KEYS[1], 'open_conv', ARGV[1])
 record_latency(KEYS[11], 'started', ARGV[1], '', '0', now, ARGV[4])
 schedule(KEYS[7], 'qto|' .. ARGV[1], now, ARGV[10])
-redis.call('PUBLISH', ARGV[7], cmsgpack.pack({'o', ARGV[1], ARGV[2], ARGV[4]}))
+redis.call('PUBLISH', ARGV[7], pack_opened(ARGV[1], ARGV[2], ARGV[4]))
 return {'ok', ARGV[1]}

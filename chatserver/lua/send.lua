@@ -72,6 +72,6 @@ else
   end
   schedule(timers_key, 'nudge|' .. conv_id, now, nudge_delay)
 end
-redis.call('PUBLISH', channel, cmsgpack.pack({'m', conv_id, id, prev, kind, sender, sender_name,
-  client_id, text, tonumber(now), ''}))
+redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, sender_name,
+  client_id, text, tonumber(now), ''))
 return {'ok', id, prev, response_ms}

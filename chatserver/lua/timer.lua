@@ -50,7 +50,7 @@ if kind == 'frt' then
   record_latency(KEYS[9], 'sla_first_breach', conv_id, c[2], tostring(ms), ARGV[4],
     c[3])
   say('sla_breach', 'First response target missed')
-  redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'first', c[2] or ''}))
+  redis.call('PUBLISH', channel, pack_breach(conv_id, 'first', c[2] or ''))
   return {'fired'}
 elseif kind == 'nrt' then
   if not c[6] or not c[7] or c[7] == '' then return {'noop'} end
@@ -60,7 +60,7 @@ elseif kind == 'nrt' then
   record_latency(KEYS[9], 'sla_next_breach', conv_id, c[2], tostring(ms), ARGV[4],
     c[3])
   say('sla_breach', 'Next response target missed')
-  redis.call('PUBLISH', channel, cmsgpack.pack({'b', conv_id, 'next', c[2] or ''}))
+  redis.call('PUBLISH', channel, pack_breach(conv_id, 'next', c[2] or ''))
   return {'fired'}
 elseif kind == 'nudge' or kind == 'park' then
   if status ~= 'waiting_on_visitor' or n(c[9]) > n(c[8]) then return {'noop'} end

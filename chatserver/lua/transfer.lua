@@ -28,6 +28,6 @@ if ARGV[8] ~= '' then
   system_message(KEYS[1], KEYS[2], ARGV[3], ARGV[1], 'transfer_note', ARGV[4], ARGV[5], ARGV[8],
     now)
 end
-redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'x', ARGV[1], ARGV[4], 'transferred'}))
-redis.call('PUBLISH', ARGV[3], cmsgpack.pack({'a', ARGV[1], ARGV[6], name, c[3]}))
+redis.call('PUBLISH', ARGV[3], pack_unassigned(ARGV[1], ARGV[4], 'transferred'))
+redis.call('PUBLISH', ARGV[3], pack_assigned(ARGV[1], ARGV[6], name, c[3] or ''))
 return {'ok', id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatserver.events import AccountChanged
 from chatserver.store.agents import AgentStore
 from chatserver.store.base import now_ms
 
@@ -39,4 +40,4 @@ class AdminStore(AgentStore):
 
     async def account_changed(self, site: str, agent_id: str) -> None:
         """Tell every node to reload the agent's account (capacity, role, departments)."""
-        await self.publish(site, ["ac", agent_id])
+        await self.publish(site, AccountChanged(agent_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.routing import AgentSnapshot
 from chatserver.store.base import (
     StoreError,
@@ -51,7 +52,7 @@ class AgentStore(SiteStore):
                 capacity,
                 status,
                 ttl,
-                ",".join(departments),
+                join_departments(departments),
                 k.channel(site),
                 "1" if announce else "0",
                 now_ms() if now is None else now,
@@ -98,7 +99,7 @@ class AgentStore(SiteStore):
                     load=int(load),
                     last_assigned_at=int(last or 0),
                     present=bool(present),
-                    departments=frozenset(d for d in (depts or "").split(",") if d),
+                    departments=frozenset(parse_departments(depts)),
                 )
             )
         return out
@@ -147,7 +148,7 @@ class AgentStore(SiteStore):
                 "role": role,
                 "site": site,
                 "capacity": str(capacity),
-                "departments": ",".join(departments),
+                "departments": join_departments(departments),
                 "active": "1",
                 "password_hash": password_hash,
             }

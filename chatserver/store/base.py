@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-import msgpack
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from chatserver import events
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
 from chatserver.scripts import ScriptRunner
@@ -125,8 +125,8 @@ class StoreBase:
         return results
 
     # --- doorbell -------------------------------------------------------------------------
-    async def publish(self, site: str, event: list[Any]) -> None:
-        await self.r.publish(self.k.channel(site), msgpack.packb(event, use_bin_type=True))
+    async def publish(self, site: str, event: events.Event) -> None:
+        await self.r.publish(self.k.channel(site), events.encode(event))
 
 
 def _stored(entry_id: str, f: dict[str, str]) -> Stored:

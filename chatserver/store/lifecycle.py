@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from chatserver.core.policy import SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.states import Event
+from chatserver.core.timers import parse_member
 from chatserver.store.base import MAPS, StoreBase
 
 
@@ -47,7 +48,7 @@ class LifecycleStore(StoreBase):
 
     async def fire_timer(self, site: str, member: str, now: int, policy: SitePolicy) -> str:
         """Fire one due conversation timer; returns what happened ('fired', 'gone', ...)."""
-        kind, _, conv_id = member.partition("|")
+        kind, conv_id = parse_member(member)
         k = self.k
         for _ in range(3):
             agent, dept, visitor = (

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgpack
 
+from chatserver.core.departments import parse_departments
 from chatserver.core.metrics import Record, histogram_increments, hour_of
 from chatserver.store.base import StoreBase
 
@@ -181,7 +182,7 @@ class MetricsStore(StoreBase):
                     "recorded_status": status or "offline",
                     "capacity": int(capacity or 0),
                     "load": int(load),
-                    "departments": [d for d in (depts or "").split(",") if d],
+                    "departments": parse_departments(depts),
                     "status_since": int(since or 0),
                 }
             )

@@ -16,6 +16,7 @@ import urllib.request
 import redis
 
 from chatserver.auth import hash_password
+from chatserver.events import AgentStatus
 from chatserver.keys import Keys
 from tests import client as cl
 from tests.servers import LiveServer
@@ -242,7 +243,7 @@ async def test_a_capacity_change_shows_in_the_next_status_frame(live_server: Liv
         r.hset(K.agent_state("demo", ann), "capacity", "3")
         r.close()
         # ... and the doorbell that node A's own record rang meanwhile.
-        await store.publish("demo", ["s", ann, "online"])
+        await store.publish("demo", AgentStatus(ann, "online"))
         for c in (a1, a2):
             status = await c.expect("status")
             assert status["capacity"] == capacity, status

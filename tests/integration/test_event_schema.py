@@ -1,0 +1,214 @@
+"""Every script that publishes runs on a real Redis, and what it published decodes strictly.
+
+A raw subscriber on the site's channel reads each step's events up to a marker the test
+publishes after the step, so a step is known to have published exactly what is listed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from chatserver import events
+from chatserver.core.policy import SitePolicy
+from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.events import EventKind as K
+from chatserver.store import Store
+
+T0 = 1_700_000_000_000
+POLICY = SitePolicy()
+LUA = Path(events.__file__).parent / "lua"
+
+
+class Channel:
+    def __init__(self, store: Store, pubsub: Any) -> None:
+        self.store, self.pubsub, self.marks = store, pubsub, 0
+
+    async def step(self) -> list[events.Event]:
+        """The events published since the last step, each decoded strictly."""
+        self.marks += 1
+        mark = events.Queue(department=f"mark-{self.marks}")
+        await self.store.publish("demo", mark)
+        got: list[events.Event] = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            assert asyncio.get_running_loop().time() < deadline, f"no marker {self.marks}"
+            msg = await self.pubsub.get_message(timeout=1.0)
+            if msg is None or msg["type"] != "message":
+                continue  # a subscription's confirmation, or nothing yet
+            ev = events.decode(msg["data"])
+            if ev == mark:
+                return got
+            got.append(ev)
+
+
+@pytest.fixture
+async def channel(redis_server: EmbeddedRedis) -> AsyncIterator[Channel]:
+    store = Store.from_url(redis_server.url)
+    client = aioredis.Redis.from_url(redis_server.url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe(store.k.channel("demo"))
+    await store.ensure_site("demo")
+    try:
+        yield Channel(store, pubsub)
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+        await store.close()
+
+
+def kinds(evs: list[events.Event]) -> list[K]:
+    return [e.KIND for e in evs]
+
+
+async def online(store: Store, agent_id: str, name: str, now: int) -> None:
+    await store.set_agent_status("demo", agent_id, name, 3, "online", 60, now=now)
+
+
+def publishing_scripts() -> set[str]:
+    return {
+        p.stem
+        for p in LUA.glob("*.lua")
+        if p.stem != "_lib"
+        and re.search(r"'PUBLISH'|system_message\(|requeue\(|finish\(", p.read_text("utf-8"))
+    }
+
+
+async def test_each_script_publishes_typed_records(channel: Channel) -> None:
+    store, step = channel.store, channel.step
+    COVERED: set[str] = set()  # the scripts this test ran, checked against the Lua files
+    ann = await store.create_agent("ann@example.com", "Ann", "x", site="demo")
+    ben = await store.create_agent("ben@example.com", "Ben", "x", site="demo")
+
+    await online(store, ann, "Ann", T0)
+    await online(store, ben, "Ben", T0)
+    evs = await step()
+    assert evs == [events.AgentStatus(ann, "online"), events.AgentStatus(ben, "online")]
+    COVERED.add("agent_status")
+
+    outcome, conv = await store.open_conversation("demo", "v1", T0, department="sales")
+    assert outcome == "ok"
+    assert await step() == [events.Opened(conv, "v1", "sales")]
+    COVERED.add("open")
+
+    sent = await store.send_message("demo", conv, "visitor", "v1", "Vera", "c1", "سلام", T0 + 1)
+    (msg,) = await step()
+    assert msg == events.Message(
+        conv, sent.id, "0-0", "visitor", "v1", "Vera", "c1", "سلام", T0 + 1, ""
+    )
+    COVERED.add("send")
+
+    # The first-response target passes unanswered: a system entry and the breach.
+    assert await store.fire_timer("demo", f"frt|{conv}", T0 + 100_000, POLICY) == "fired"
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.BREACH]
+    assert isinstance(evs[0], events.Message) and evs[0].event == "sla_breach"
+    assert evs[0].prev == sent.id
+    assert evs[1] == events.Breach(conv, "first", "")
+    COVERED.add("timer")
+
+    assert await store.claim("demo", conv, [ann], T0 + 100_001) == ann
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.ASSIGNED, K.QUEUE]
+    assert evs[1] == events.Assigned(conv, ann, "Ann", "v1")
+    assert evs[2] == events.Queue("sales")
+    COVERED.add("claim")
+
+    await store.send_message("demo", conv, "agent", ann, "Ann", "c2", "Hi", T0 + 100_002)
+    await store.send_message("demo", conv, "visitor", "v1", "Vera", "c3", "?", T0 + 100_003)
+    assert kinds(await step()) == [K.MESSAGE, K.MESSAGE]
+    assert await store.fire_timer("demo", f"nrt|{conv}", T0 + 1_000_000, POLICY) == "fired"
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.BREACH] and evs[1] == events.Breach(conv, "next", ann)
+
+    await store.add_note("demo", conv, ann, "Ann", "n1", "VIP", T0 + 1_000_001)
+    (note,) = await step()
+    assert isinstance(note, events.Message) and note.kind == "note" and note.text == "VIP"
+    COVERED.add("note")
+
+    await store.transfer_to_agent("demo", conv, ann, "Ann", ben, "over to you", T0 + 1_000_002)
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.MESSAGE, K.UNASSIGNED, K.ASSIGNED], evs
+    assert evs[2] == events.Unassigned(conv, ann, "transferred")
+    assert evs[3] == events.Assigned(conv, ben, "Ben", "v1")
+    COVERED.add("transfer")
+
+    await store.transfer_to_department("demo", conv, ben, "Ben", "billing", "", T0 + 1_000_003)
+    evs = await step()
+    assert K.UNASSIGNED in kinds(evs) and events.Queue("billing") in evs, evs
+    COVERED.add("transfer_department")
+
+    # Ben takes it again, leaves, and his grace runs out: requeued, and he is offline.
+    assert await store.claim("demo", conv, [ben], T0 + 1_000_004) == ben
+    await step()
+    await store.agent_left("demo", ben, T0 + 1_000_005, grace_ms=1)
+    assert await step() == [events.AgentStatus(ben, "offline")]
+    COVERED.add("agent_left")
+    assert await store.fire_grace("demo", ben, f"grace|{ben}", T0 + 2_000_000) == "requeued"
+    evs = await step()
+    assert events.Unassigned(conv, ben, "requeued") in evs, evs
+    assert events.Queue("billing") in evs
+    COVERED.add("grace")
+
+    assert await store.resolve("demo", conv, "visitor", "v1", "Vera", T0 + 2_000_001)
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.ENDED, K.QUEUE], evs
+    ended = evs[1]
+    assert ended == events.Ended(
+        conv, "visitor", "v1", "", ended.assigned_at, T0 + 2_000_001, "resolved"
+    )
+    COVERED.add("resolve")
+
+    await store.rate("demo", conv, "v1", "Vera", 5, "ممنون", T0 + 2_000_002)
+    (rated,) = await step()
+    assert isinstance(rated, events.Message) and rated.event == "rated"
+    COVERED.add("rate")
+
+    await online(store, ann, "Ann", T0 + 2_000_003)
+    await step()
+    await store.agent_reopen("demo", conv, ann, T0 + 2_000_004)
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.OPENED, K.ASSIGNED], evs
+    assert evs[1] == events.Opened(conv, "v1", "billing")
+    assert evs[2] == events.Assigned(conv, ann, "Ann", "v1")
+    COVERED.add("agent_reopen")
+
+    # Ended with the agent holding it, then the visitor writes again: the same one reopens.
+    await store.resolve("demo", conv, "agent", ann, "Ann", T0 + 2_000_005)
+    evs = await step()
+    ended = next(e for e in evs if isinstance(e, events.Ended))
+    assert ended.agent == ann and ended.assigned_at == T0 + 2_000_004
+    outcome, again = await store.open_conversation("demo", "v1", T0 + 2_000_006)
+    assert (outcome, again) == ("reopened", conv)
+    assert events.Opened(conv, "v1", "billing") in await step()
+
+    # A visitor who left before anyone answered: missed (finish, from the timer script).
+    _, lost = await store.open_conversation("demo", "v2", T0 + 3_000_000)
+    await store.send_message("demo", lost, "visitor", "v2", "", "c9", "hello", T0 + 3_000_001)
+    await step()
+    await store.schedule_timer("demo", f"vgone|{lost}", T0 + 3_000_002)
+    assert await store.fire_timer("demo", f"vgone|{lost}", T0 + 3_000_003, POLICY) == "fired"
+    evs = await step()
+    assert any(isinstance(e, events.Ended) and e.status == "missed" for e in evs), evs
+
+    await store.disconnect_agent("demo", ann, T0 + 3_000_004)
+    evs = await step()
+    assert events.Deactivated(ann) in evs and events.AgentStatus(ann, "offline") in evs, evs
+    COVERED.add("agent_deactivate")
+
+    # The typing limit publishes the payload Python encoded, in the same script.
+    typing = events.Typing(conv, "visitor", True, "I ordered…")
+    key = store.k.sender_limit("demo", "typing", "v1")
+    await store.take_lease(
+        [(key, 10, 60_000)], "t1", T0, publish=(store.k.channel("demo"), events.encode(typing))
+    )
+    assert await step() == [typing]
+    COVERED.add("limit")
+
+    assert publishing_scripts() == COVERED, publishing_scripts() ^ COVERED
