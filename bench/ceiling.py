@@ -20,6 +20,7 @@ from pathlib import Path
 import redis
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.messages import Outgoing
 from chatserver.scripts import Script
 from chatserver.store import Store
 
@@ -37,14 +38,16 @@ def prepare(url: str) -> list[str]:
         mapping={"id": CONV, "status": "waiting_on_visitor", "visitor": "v_1", "agent": AGENT},
     )
     keys, args = store.send_call(
-        SITE,
-        CONV,
-        "agent",
-        AGENT,
-        "Agent",
-        "cid-__rand_int__",  # redis-benchmark makes each call a new message
-        "Hello, your order left the warehouse this morning.",
-        1_800_000_000_000,
+        Outgoing(
+            SITE,
+            CONV,
+            "agent",
+            AGENT,
+            "Agent",
+            "cid-__rand_int__",  # redis-benchmark makes each call a new message
+            "Hello, your order left the warehouse this morning.",
+            1_800_000_000_000,
+        )
     )
     r.close()
     return ["EVALSHA", sha, str(len(keys)), *keys, *(str(a) for a in args)]

@@ -12,6 +12,7 @@ from typing import Any
 from chatserver.connection import AgentConn
 from chatserver.core.departments import parse_departments
 from chatserver.frames import ack_frame
+from chatserver.messages import Outgoing
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError
@@ -54,15 +55,17 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
 
 
 async def _note(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
-    res = await services.store.add_note(
+    note = Outgoing(
         conn.site,
         f["conversation_id"],
+        "note",
         conn.agent_id,
         conn.name,
         f["client_id"],
         f["text"],
         services.hub.clock(),
     )
+    res = await services.store.add_note(note)
     conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
 
 

@@ -15,7 +15,8 @@ from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing
 from chatserver.frames import ack_frame, conversation_summary
-from chatserver.limits import Strikes, refuse
+from chatserver.limits import refuse
+from chatserver.messages import Outgoing
 from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
 from chatserver.sessions import authenticate, session_digest, session_token
@@ -55,7 +56,6 @@ class AgentSession:
         self.s = services
         self.conn = conn
         self.ip = ip
-        self.strikes = Strikes()
         self.ready = False
         self.receipts = Receipts(conn)
 
@@ -79,7 +79,7 @@ class AgentSession:
             event = Typing(f["conversation_id"], "agent", f["state"], "")
             wait = await self.s.limits.publish_typing(conn.site, conn.agent_id, self.ip, event)
             if wait:
-                await refuse(conn, self.strikes, wait, "typing events")
+                await refuse(conn, wait, "typing events")
         elif ftype == "read":
             await self._require_mine(f["conversation_id"])
             await store.publish(conn.site, Read(f["conversation_id"], "agent", f["id"]))
@@ -110,7 +110,7 @@ class AgentSession:
         """Store one message and return its ack. Its first step queues the script call, so
         calls made in frame order are stored in frame order."""
         conn, hub = self.conn, self.s.hub
-        res = await self.s.store.send_message(
+        msg = Outgoing(
             conn.site,
             f["conversation_id"],
             "agent",
@@ -119,8 +119,8 @@ class AgentSession:
             f["client_id"],
             f["text"],
             hub.clock(),
-            policy,
         )
+        res = await self.s.store.send_message(msg, policy)
         return ack_frame(f["client_id"], f["conversation_id"], res)
 
     async def _require_mine(self, conv_id: str) -> None:

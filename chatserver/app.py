@@ -17,11 +17,11 @@ from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.config import Settings
 from chatserver.dashboard_ws import dashboard_socket
+from chatserver.dashboards import Dashboards
 from chatserver.durability import probe
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.log import get_logger
-from chatserver.metrics import Dashboards
-from chatserver.metrics_prom import metrics_endpoint
+from chatserver.prometheus import metrics_endpoint
 from chatserver.redis_supervisor import RedisSupervisor
 from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services

@@ -20,6 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from chatserver.events import BadEvent, Event, decode
 from chatserver.keys import Keys
 from chatserver.log import get_logger
+from chatserver.tasks import Background
 
 log = get_logger(__name__)
 
@@ -51,7 +52,7 @@ class Bus:
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._closing = False
-        self._resync: asyncio.Task[None] | None = None
+        self._resyncs = Background()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bus-reader")
@@ -62,6 +63,7 @@ class Bus:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._resyncs.stop()
         await self._teardown()
 
     async def subscribe(self, site: str, timeout: float = 10.0) -> None:
@@ -111,7 +113,7 @@ class Bus:
                 if not first:
                     log.info("bus_reconnected")
                     if self.on_reconnect is not None:
-                        self._resync = asyncio.create_task(self.on_reconnect())
+                        self._resyncs.spawn(self.on_reconnect(), name="bus-resync")
                 first = False
                 delay = 0.05
                 await self._read_loop()

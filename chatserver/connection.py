@@ -19,6 +19,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from chatserver.close_codes import CloseCode
+from chatserver.core.flood import Flood
 from chatserver.core.follow import Follow, Live, parse_id
 from chatserver.log import get_logger
 from chatserver.protocol import OutFrame
@@ -50,6 +51,7 @@ class Connection:
         self._closing: asyncio.Task[None] | None = None
         self.closed = False
         self.removed = False  # the hub has forgotten it
+        self.flood = Flood()  # refusals in a row (frame rate, abuse limits)
         # conversation id -> this socket's cursor and replay state in it
         self.follows: dict[str, Follow[OutFrame]] = {}
         # Set by a replay waiting for the queue to drain (see send_paced).

@@ -1,5 +1,5 @@
 """The supervisors' dashboard socket, `/ws/dashboard` (docs/protocol.md): read-only figures
-pushed after every event of the site and every few seconds (chatserver/metrics.py)."""
+pushed after every event of the site and every few seconds (chatserver/dashboards.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
 from chatserver.close_codes import CloseCode
+from chatserver.dashboards import DashboardConn, Dashboards, department_filter
 from chatserver.endpoint import receive_loop
-from chatserver.metrics import DashboardConn, Dashboards, department_filter
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.sessions import VIEW_ROLES, authenticate, session_token

@@ -19,11 +19,9 @@ from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core.ratelimit import TokenBucket
+from chatserver.limits import close_flooder
 from chatserver.protocol import JSON, MSGPACK, Codec, ProtocolError
 from chatserver.store import StoreError
-
-# Frames refused in a row for rate before the socket is closed as a flood.
-FLOOD_STRIKES = 50
 
 STORE_MESSAGES = {
     "not_found": "no such conversation",
@@ -127,7 +125,6 @@ async def receive_loop(
 ) -> None:
     """Serve frames until the client goes away or floods."""
     bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
-    strikes = 0
     while not conn.closed:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -139,16 +136,13 @@ async def receive_loop(
             continue
         wait = bucket.take(time.monotonic())
         if wait:
-            strikes += 1
-            conn.send(ProtocolError("rate_limited", "too many frames", retry_after=wait).frame())
-            if strikes >= FLOOD_STRIKES:
-                conn.log.warning("flood_disconnected")
-                await conn.flush(1.0)
-                conn.closed = True
-                await ws.close(CloseCode.FLOOD)
+            error = ProtocolError("rate_limited", "too many frames", retry_after=wait)
+            if conn.flood.frame_refused():
+                await close_flooder(conn, error)
                 return
+            conn.send(error.frame())
             continue
-        strikes = 0
+        conn.flood.frame_accepted()
         ref: str | None = None
         ftype = None
         try:

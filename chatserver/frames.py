@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.store import SendResult, Stored
+from chatserver.messages import SendResult, Stored
 
 # System events that only agents see (visitors see the effect, not the bookkeeping).
 AGENT_ONLY_EVENTS = frozenset({"sla_breach", "note", "transfer_note", "reassigned"})
@@ -16,30 +16,21 @@ def agent_only(kind: str, event: str = "") -> bool:
     return kind == "note" or (kind == "system" and event in AGENT_ONLY_EVENTS)
 
 
-def message_frame(
-    conv_id: str,
-    msg_id: str,
-    kind: str,
-    sender_id: str,
-    sender_name: str,
-    client_id: str,
-    text: str,
-    ts: int,
-    event: str = "",
-) -> dict[str, Any]:
+def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
+    """The ``message`` frame of a stored entry, live or replayed (the same bytes either way)."""
     frame: dict[str, Any] = {
         "type": "message",
         "conversation_id": conv_id,
-        "id": msg_id,
-        "from": kind,
-        "author": {"id": sender_id, "name": sender_name},
-        "text": text,
-        "ts": ts,
+        "id": m.id,
+        "from": m.kind,
+        "author": {"id": m.sender_id, "name": m.sender_name},
+        "text": m.text,
+        "ts": m.ts,
     }
-    if client_id:
-        frame["client_id"] = client_id
-    if event:
-        frame["event"] = event
+    if m.client_id:
+        frame["client_id"] = m.client_id
+    if m.event:
+        frame["event"] = m.event
     return frame
 
 
@@ -53,12 +44,6 @@ def ack_frame(client_id: str, conv_id: str, res: SendResult) -> dict[str, Any]:
         "conversation_id": conv_id,
         "duplicate": res.duplicate,
     }
-
-
-def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
-    return message_frame(
-        conv_id, m.id, m.kind, m.sender_id, m.sender_name, m.client_id, m.text, m.ts, m.event
-    )
 
 
 def _int(value: str | None) -> int | None:

@@ -34,6 +34,7 @@ from chatserver.queue_updates import QueueUpdates
 from chatserver.router import Router
 from chatserver.site_events import SiteEvents
 from chatserver.store import Store, now_ms
+from chatserver.tasks import Background
 
 log = get_logger(__name__)
 
@@ -62,8 +63,8 @@ class Hub(QueueUpdates, SiteEvents):
         self.handle_times: dict[str, HandleTimeEstimator] = {}
         self.estimate_accuracy: dict[str, EstimateAccuracy] = {}
         self._queue_timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops = Background()  # the periodic steps
+        self._tasks = Background()  # one-off work the bus handlers and sockets start
         self._sites: dict[str, tuple[float, dict[str, str] | None]] = {}
         self.draining = False
         self.on_site_event = None
@@ -71,13 +72,12 @@ class Hub(QueueUpdates, SiteEvents):
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         await self.bus.start()
-        self._loops = [
-            asyncio.create_task(self._every(self.settings.presence_ttl / 3, self._heartbeat)),
-            asyncio.create_task(self._every(GAP_CHECK_INTERVAL, self._check_gaps)),
-            asyncio.create_task(self._every(ROUTING_TICK, self._routing_tick)),
-            asyncio.create_task(self._every(self.settings.timer_interval, self.lifecycle.tick)),
-            asyncio.create_task(self._every(self.settings.sweep_interval, self.lifecycle.sweep)),
-        ]
+        every = self._loops.every
+        every(self.settings.presence_ttl / 3, self._heartbeat)
+        every(GAP_CHECK_INTERVAL, self._check_gaps)
+        every(ROUTING_TICK, self._routing_tick)
+        every(self.settings.timer_interval, self.lifecycle.tick)
+        every(self.settings.sweep_interval, self.lifecycle.sweep)
 
     async def site_config(self, site: str) -> dict[str, str] | None:
         """The site's settings, cached for a few seconds (every handshake needs them)."""
@@ -106,35 +106,13 @@ class Hub(QueueUpdates, SiteEvents):
         """Stop background work (after :meth:`drain`)."""
         if not self.draining:
             await self.drain()
-        for task in self._loops:
-            task.cancel()
+        await self._loops.stop()
         await self.router.stop()
         await self.bus.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        await self._tasks.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            if isinstance(exc, RedisError | OSError):
-                log.warning("background_step_failed", error=str(exc))
-            else:
-                log.error("background_task_failed", error=repr(exc))
-
-    async def _every(self, seconds: float, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await step()
-            except (RedisError, OSError) as exc:
-                log.warning("periodic_step_failed", step=step.__name__, error=str(exc))
-            except Exception:
-                log.exception("periodic_step_crashed", step=step.__name__)
+        self._tasks.spawn(coro)
 
     # --- registration ---------------------------------------------------------------------
     async def add_visitor(self, conn: VisitorConn) -> None:

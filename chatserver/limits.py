@@ -9,10 +9,10 @@
 | sign-in attempts | an account, a client IP | 10 / 30 per 15 minutes (successes do not count) |
 
 Each is a set of leases (:mod:`chatserver.core.leases`). A refusal is an ``error`` frame
-``rate_limited`` with ``retry_after``; a socket refused :data:`STRIKES` times in a row is a
-flooder and is closed with 4008. Clients in ``CHATSERVER_LIMIT_EXEMPT`` (the host itself by
-default: the threat model trusts it) skip these limits; the per-socket frame rate, frame size
-and message length apply to everyone.
+``rate_limited`` with ``retry_after``; a socket refused ten times in a row is a flooder and
+is closed with 4008 (the rule: :mod:`chatserver.core.flood`). Clients in
+``CHATSERVER_LIMIT_EXEMPT`` (the host itself by default: the threat model trusts it) skip
+these limits; the per-socket frame rate, frame size and message length apply to everyone.
 
 The client IP is the socket's peer, or what ``X-Forwarded-For`` says when the peer is one of
 ``CHATSERVER_TRUSTED_PROXIES`` (uvicorn rewrites the ASGI scope; see ``cli.py``).
@@ -43,22 +43,12 @@ from chatserver.store import Store
 
 log = get_logger(__name__)
 
-# Refusals in a row after which a socket is closed as a flooder. A client that honours
-# retry_after (the widget does) never gets near it.
-STRIKES = 10
 # An open socket's lease lasts this long and is renewed a third of the way through, so the
 # sockets of a process that died stop counting within two minutes.
 SOCKET_LEASE_MS = 120_000
 MINUTE_MS = 60_000
 
 _members = itertools.count(1)
-
-
-@dataclass(slots=True)
-class Strikes:
-    """A socket's refusals by the abuse limits in a row."""
-
-    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,14 +221,12 @@ def limited(what: str, wait_s: float, ref: str | None = None) -> ProtocolError:
     )
 
 
-async def refuse(
-    conn: Connection, strikes: Strikes, wait_s: float, what: str, ref: str | None = None
-) -> NoReturn:
+async def refuse(conn: Connection, wait_s: float, what: str, ref: str | None = None) -> NoReturn:
     """Refuse a request over an abuse limit: raises ``rate_limited`` with ``retry_after``;
-    the :data:`STRIKES`-th refusal in a row first closes the socket as a flooder (4008)."""
-    strikes.count += 1
+    when that makes the socket a flooder (chatserver.core.flood) it is closed first (4008).
+    A request that passes its limit must call ``conn.flood.limit_passed()``."""
     error = limited(what, wait_s, ref)
-    if strikes.count >= STRIKES:
+    if conn.flood.limit_refused():
         await close_flooder(conn, error)
     raise error
 

@@ -21,6 +21,7 @@ from chatserver.core.routing import MAX_PRIORITY, PRIORITY_STEP
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.core.timers import CONVERSATION_TIMERS
 from chatserver.events import lua_packers
+from chatserver.tasks import Background
 
 if TYPE_CHECKING:
     from chatserver.durability import Promise
@@ -106,6 +107,7 @@ class ScriptRunner:
         self._pending: list[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]] = []
         self._scheduled = False
         self._in_flight = False
+        self._batches = Background()  # the pipeline in flight (a task must be referenced)
         self.round_trips = 0
 
     async def load_all(self) -> None:
@@ -130,7 +132,7 @@ class ScriptRunner:
             return  # the batch in flight flushes the rest when it returns
         batch, self._pending = self._pending, []
         self._in_flight = True
-        asyncio.get_running_loop().create_task(self._execute(batch))
+        self._batches.spawn(self._execute(batch))
 
     def _done(self) -> None:
         self._in_flight = False

@@ -31,7 +31,8 @@ from chatserver.events import (
     Unassigned,
     VisitorChanged,
 )
-from chatserver.frames import agent_only, conversation_summary, message_frame, visitor_summary
+from chatserver.frames import agent_only, conversation_summary, stored_frame, visitor_summary
+from chatserver.messages import Stored
 from chatserver.protocol import OutFrame, ProtocolError
 from chatserver.router import Router
 from chatserver.store import Store
@@ -47,7 +48,7 @@ class SiteEvents:
     site_agents: dict[str, set[AgentConn]]
     handle_times: dict[str, HandleTimeEstimator]
     estimate_accuracy: dict[str, EstimateAccuracy]
-    # Told of every site event (the dashboards, chatserver/metrics.py); must not block.
+    # Told of every site event (the dashboards, chatserver/dashboards.py); must not block.
     on_site_event: Callable[[str, Event], None] | None
 
     # Provided by the hub.
@@ -84,11 +85,8 @@ class SiteEvents:
             self.queue_changed(site)  # previews in the agents' queue list
         if not conns:
             return
-        frame = OutFrame(
-            message_frame(
-                ev.conv, ev.id, ev.kind, ev.sender, ev.name, ev.client_id, ev.text, ev.ts, ev.event
-            )
-        )
+        stored = Stored(ev.id, ev.kind, ev.sender, ev.name, ev.client_id, ev.text, ev.ts, ev.event)
+        frame = OutFrame(stored_frame(ev.conv, stored))
         hidden = agent_only(ev.kind, ev.event)
         for conn in list(conns):
             shown = None if hidden and conn.role == "visitor" else frame

@@ -16,7 +16,8 @@ from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing, VisitorChanged
 from chatserver.frames import ack_frame, conversation_summary
-from chatserver.limits import Strikes, close_flooder, limited, refuse
+from chatserver.limits import close_flooder, limited, refuse
+from chatserver.messages import Outgoing
 from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
 from chatserver.security_headers import origin_allowed, same_origin
 from chatserver.services import Services
@@ -73,7 +74,6 @@ class VisitorSession:
         self.receipts = Receipts(conn)
         self.ws = ws
         self.ip = ip
-        self.strikes = Strikes()
         self.ready = False
         self.last_typing = 0
 
@@ -192,7 +192,7 @@ class VisitorSession:
             return conn.conv_id
         wait = await self.s.limits.new_conversation(self.ip)
         if wait:
-            await refuse(conn, self.strikes, wait, "new conversations", ref)
+            await refuse(conn, wait, "new conversations", ref)
         policy = await hub.lifecycle.policy(conn.site)
         # The bus may tell of the new chat before the script's reply arrives: this socket
         # follows it from here, without the hub replaying it a second time.
@@ -235,7 +235,7 @@ class VisitorSession:
         for _ in range(2):
             conv_id = await self._ensure_conversation(client_id)
             try:
-                res = await store.send_message(
+                msg = Outgoing(
                     conn.site,
                     conv_id,
                     "visitor",
@@ -244,20 +244,19 @@ class VisitorSession:
                     client_id,
                     text,
                     self.s.hub.clock(),
-                    policy,
-                    self.s.limits.message_limit(self.ip),
                 )
+                res = await store.send_message(msg, policy, self.s.limits.message_limit(self.ip))
             except StoreError as exc:
                 if exc.code == "rate_limited":
                     wait = float(exc.detail) / 1000
-                    await refuse(conn, self.strikes, wait, "messages", client_id)
+                    await refuse(conn, wait, "messages", client_id)
                 if exc.code in ("closed", "not_found"):
                     # Resolved meanwhile (by the agent, in another tab): start a new chat.
                     self.s.hub.untrack(conn, conv_id)
                     conn.conv_id = conn.conv_status = None
                     continue
                 raise
-            self.strikes.count = 0
+            self.conn.flood.limit_passed()
             return ack_frame(client_id, conv_id, res)
         raise ProtocolError("conversation_closed", "the conversation is closed", ref=client_id)
 
@@ -274,8 +273,8 @@ class VisitorSession:
             self.conn.site, self.conn.visitor_id, self.ip, event
         )
         if wait:
-            await refuse(self.conn, self.strikes, wait, "typing events")
-        self.strikes.count = 0
+            await refuse(self.conn, wait, "typing events")
+        self.conn.flood.limit_passed()
 
     async def page(self, page: dict[str, str]) -> None:
         conn = self.conn

@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
-from chatserver.core import metrics as m
+from chatserver.core import window_figures as m
 from chatserver.core.states import Status
-from chatserver.metrics import Dashboards, department_filter
+from chatserver.dashboards import Dashboards, department_filter
 from chatserver.sessions import VIEW_ROLES
 from console.common import current_account, page, render, services_of
 

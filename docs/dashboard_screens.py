@@ -27,8 +27,8 @@ from playwright.async_api import Browser, async_playwright
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
+from chatserver.dashboards import Dashboards
 from chatserver.embedded_redis import EmbeddedRedis, free_port
-from chatserver.metrics import Dashboards
 from chatserver.store import Store, StoreError
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import SECRET, in_process_server, password_hash

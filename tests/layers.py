@@ -37,6 +37,9 @@ DOMAIN = {
     "chatserver.close_codes",
     "chatserver.config",
     "chatserver.durability",
+    "chatserver.events",
+    "chatserver.messages",
+    "chatserver.tasks",
 }
 SOCKETS = TRANSPORTS - {"chatserver.hub", "chatserver.app", "chatserver.cli"}
 MOUNTS_CONSOLE = {"chatserver.app"}

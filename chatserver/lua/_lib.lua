@@ -58,7 +58,7 @@ local function lease_take(key, member, now, expiry)
 end
 
 -- Latency records for the dashboard, written when the moment happens (capped stream); the
--- dashboard folds them into hourly buckets (store/metrics.py). dept: the conversation's.
+-- dashboard folds them into hourly buckets (store/dashboard.py). dept: the conversation's.
 local function record_latency(latency_key, kind, conv_id, agent_id, ms, now, dept)
   redis.call('XADD', latency_key, 'MAXLEN', '~', 200000, '*', 'k', kind, 'c', conv_id,
     'a', agent_id or '', 'ms', ms, 'ts', now, 'd', dept or '')

@@ -9,27 +9,20 @@ from __future__ import annotations
 
 from chatserver.store.admin import AdminStore
 from chatserver.store.agents import AgentStore
-from chatserver.store.base import (
-    MAPS,
-    SendResult,
-    Stored,
-    StoreError,
-    new_id,
-    now_ms,
-)
+from chatserver.store.base import MAPS, StoreError, new_id, now_ms
 from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
+from chatserver.store.dashboard import DashboardStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
-from chatserver.store.metrics import MetricsStore
 from chatserver.store.sites import SiteStore
 
-__all__ = ["MAPS", "SendResult", "Store", "StoreError", "Stored", "new_id", "now_ms"]
+__all__ = ["MAPS", "Store", "StoreError", "new_id", "now_ms"]
 
 
 class Store(
-    MetricsStore,
+    DashboardStore,
     ConsoleStore,
     AdminStore,
     FeedbackStore,

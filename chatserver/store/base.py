@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Self
 
 import redis.asyncio as aioredis
@@ -15,6 +14,7 @@ from redis.backoff import ExponentialBackoff
 from chatserver import events
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
+from chatserver.messages import Stored
 from chatserver.scripts import ScriptRunner
 
 
@@ -47,28 +47,6 @@ class StoreError(Exception):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A message as it lies in a conversation's stream."""
-
-    id: str
-    kind: str  # visitor | agent | system
-    sender_id: str
-    sender_name: str
-    client_id: str
-    text: str
-    ts: int
-    event: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    id: str
-    ts: int
-    duplicate: bool
-    response_ms: int | None = None
 
 
 class StoreBase:

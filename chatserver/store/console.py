@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
-from chatserver.store.base import MAPS, SendResult, Stored, StoreError
+from chatserver.messages import Outgoing, SendResult, Stored
+from chatserver.store.base import MAPS, StoreError
 from chatserver.store.conversations import ConversationStore
 
 
@@ -18,25 +19,26 @@ def _result(res: list[object]) -> str:
 
 class ConsoleStore(ConversationStore):
     # --- conversation steps ---------------------------------------------------------------
-    async def add_note(
-        self,
-        site: str,
-        conv_id: str,
-        agent_id: str,
-        agent_name: str,
-        client_id: str,
-        text: str,
-        now: int,
-    ) -> SendResult:
-        """Store a private note once (idempotent on client_id); visitors never receive it.
+    async def add_note(self, note: Outgoing) -> SendResult:
+        """Store a private note (kind ``note``) once; visitors never receive it.
 
         Raises StoreError('not_found' | 'forbidden').
         """
-        k = self.k
+        if note.kind != "note":
+            raise ValueError(f"add_note stores notes, not {note.kind!r}")
+        k, site, conv_id, now = self.k, note.site, note.conv_id, note.now
         res = await self.scripts.run(
             "note",
             [k.conversation(site, conv_id), k.messages(site, conv_id), k.client_ids(site, conv_id)],
-            [agent_id, agent_name, client_id, text, now, k.channel(site), conv_id],
+            [
+                note.sender_id,
+                note.sender_name,
+                note.client_id,
+                note.text,
+                now,
+                k.channel(site),
+                conv_id,
+            ],
         )
         if res[0] == "dup":
             stored_id, _, ts = str(res[1]).partition(" ")

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.states import Event
+from chatserver.messages import Outgoing, SendResult, Stored
 from chatserver.scripts import Arg
 from chatserver.store.base import (
     MAPS,
-    SendResult,
     StoreBase,
-    Stored,
     StoreError,
     _stored,
     new_id,
@@ -82,20 +81,11 @@ class ConversationStore(StoreBase):
         raise StoreError("conflict", "the visitor's conversations kept changing")
 
     def send_call(
-        self,
-        site: str,
-        conv_id: str,
-        kind: str,
-        sender_id: str,
-        sender_name: str,
-        client_id: str,
-        text: str,
-        now: int,
-        policy: SitePolicy = DEFAULT_POLICY,
+        self, msg: Outgoing, policy: SitePolicy = DEFAULT_POLICY
     ) -> tuple[list[str], list[Arg]]:
         """The keys and arguments of the `send` script (also what bench.ceiling runs)."""
-        event = Event.VISITOR_MESSAGE if kind == "visitor" else Event.AGENT_MESSAGE
-        k = self.k
+        event = Event.VISITOR_MESSAGE if msg.kind == "visitor" else Event.AGENT_MESSAGE
+        k, site, conv_id = self.k, msg.site, msg.conv_id
         keys = [
             k.conversation(site, conv_id),
             k.messages(site, conv_id),
@@ -105,16 +95,16 @@ class ConversationStore(StoreBase):
             k.message_counts(site),
         ]
         args: list[Arg] = [
-            kind,
-            sender_id,
-            sender_name,
-            client_id,
-            text,
-            now,
+            msg.kind,
+            msg.sender_id,
+            msg.sender_name,
+            msg.client_id,
+            msg.text,
+            msg.now,
             k.channel(site),
             conv_id,
             MAPS[event],
-            text[:140],
+            msg.text[:140],
             policy.ms("sla_first_response_s"),
             policy.ms("sla_next_response_s"),
             policy.ms("nudge_after_s"),
@@ -123,14 +113,7 @@ class ConversationStore(StoreBase):
 
     async def send_message(
         self,
-        site: str,
-        conv_id: str,
-        kind: str,
-        sender_id: str,
-        sender_name: str,
-        client_id: str,
-        text: str,
-        now: int,
+        msg: Outgoing,
         policy: SitePolicy = DEFAULT_POLICY,
         rate_limit: tuple[int, int] | None = None,
     ) -> SendResult:
@@ -140,16 +123,14 @@ class ConversationStore(StoreBase):
         in the window, in the same step (StoreError 'rate_limited', detail: ms to wait).
         Raises StoreError('not_found' | 'forbidden' | 'closed' | 'rate_limited').
         """
-        keys, args = self.send_call(
-            site, conv_id, kind, sender_id, sender_name, client_id, text, now, policy
-        )
+        keys, args = self.send_call(msg, policy)
         if rate_limit is not None:
-            keys.append(self.k.sender_limit(site, "msgs", sender_id))
+            keys.append(self.k.sender_limit(msg.site, "msgs", msg.sender_id))
             args += rate_limit
         res = await self.scripts.run("send", keys, args)
         tag = res[0]
         if tag == "ok":
-            return SendResult(str(res[1]), now, False, int(res[3]) if res[3] else None)
+            return SendResult(str(res[1]), msg.now, False, int(res[3]) if res[3] else None)
         if tag == "dup":
             stored_id, _, ts = str(res[1]).partition(" ")
             return SendResult(stored_id, int(ts or 0), True)

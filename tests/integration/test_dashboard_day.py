@@ -26,8 +26,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
+from chatserver.dashboards import Dashboards
 from chatserver.embedded_redis import EmbeddedRedis
-from chatserver.metrics import Dashboards
+from chatserver.messages import Outgoing
 from chatserver.store import Store
 from tests.servers import SECRET, in_process_server, password_hash
 
@@ -124,7 +125,8 @@ class Day:
     async def says(self, name: str, text: str, when: int) -> None:
         conv, visitor = self.convs[name]
         await self.s.send_message(
-            SITE, conv, "visitor", visitor, "", f"{name}-{when}", text, self.t(when), self.policy
+            Outgoing(SITE, conv, "visitor", visitor, "", f"{name}-{when}", text, self.t(when)),
+            self.policy,
         )
 
     async def claims(self, agent: str, name: str, when: int) -> None:
@@ -135,14 +137,16 @@ class Day:
 
     async def replies(self, agent: str, name: str, when: int, text: str = "hi") -> None:
         await self.s.send_message(
-            SITE,
-            self.convs[name][0],
-            "agent",
-            self.agents[agent],
-            agent,
-            f"{name}-a-{when}",
-            text,
-            self.t(when),
+            Outgoing(
+                SITE,
+                self.convs[name][0],
+                "agent",
+                self.agents[agent],
+                agent,
+                f"{name}-a-{when}",
+                text,
+                self.t(when),
+            ),
             self.policy,
         )
 

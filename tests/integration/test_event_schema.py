@@ -19,6 +19,7 @@ from chatserver import events
 from chatserver.core.policy import SitePolicy
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.events import EventKind as K
+from chatserver.messages import Outgoing
 from chatserver.store import Store
 
 T0 = 1_700_000_000_000
@@ -97,7 +98,9 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     assert await step() == [events.Opened(conv, "v1", "sales")]
     COVERED.add("open")
 
-    sent = await store.send_message("demo", conv, "visitor", "v1", "Vera", "c1", "سلام", T0 + 1)
+    sent = await store.send_message(
+        Outgoing("demo", conv, "visitor", "v1", "Vera", "c1", "سلام", T0 + 1)
+    )
     (msg,) = await step()
     assert msg == events.Message(
         conv, sent.id, "0-0", "visitor", "v1", "Vera", "c1", "سلام", T0 + 1, ""
@@ -120,14 +123,16 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     assert evs[2] == events.Queue("sales")
     COVERED.add("claim")
 
-    await store.send_message("demo", conv, "agent", ann, "Ann", "c2", "Hi", T0 + 100_002)
-    await store.send_message("demo", conv, "visitor", "v1", "Vera", "c3", "?", T0 + 100_003)
+    await store.send_message(Outgoing("demo", conv, "agent", ann, "Ann", "c2", "Hi", T0 + 100_002))
+    await store.send_message(
+        Outgoing("demo", conv, "visitor", "v1", "Vera", "c3", "?", T0 + 100_003)
+    )
     assert kinds(await step()) == [K.MESSAGE, K.MESSAGE]
     assert await store.fire_timer("demo", f"nrt|{conv}", T0 + 1_000_000, POLICY) == "fired"
     evs = await step()
     assert kinds(evs) == [K.MESSAGE, K.BREACH] and evs[1] == events.Breach(conv, "next", ann)
 
-    await store.add_note("demo", conv, ann, "Ann", "n1", "VIP", T0 + 1_000_001)
+    await store.add_note(Outgoing("demo", conv, "note", ann, "Ann", "n1", "VIP", T0 + 1_000_001))
     (note,) = await step()
     assert isinstance(note, events.Message) and note.kind == "note" and note.text == "VIP"
     COVERED.add("note")
@@ -190,7 +195,9 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
 
     # A visitor who left before anyone answered: missed (finish, from the timer script).
     _, lost = await store.open_conversation("demo", "v2", T0 + 3_000_000)
-    await store.send_message("demo", lost, "visitor", "v2", "", "c9", "hello", T0 + 3_000_001)
+    await store.send_message(
+        Outgoing("demo", lost, "visitor", "v2", "", "c9", "hello", T0 + 3_000_001)
+    )
     await step()
     await store.schedule_timer("demo", f"vgone|{lost}", T0 + 3_000_002)
     assert await store.fire_timer("demo", f"vgone|{lost}", T0 + 3_000_003, POLICY) == "fired"

@@ -16,6 +16,7 @@ import redis
 import websockets
 
 from chatserver.keys import Keys
+from chatserver.messages import Outgoing
 from chatserver.store import Store
 from tests import client as cl
 from tests.servers import LiveServer, report
@@ -40,7 +41,9 @@ async def bulk(live: LiveServer, conv_id: str, visitor_id: str, count: int, tag:
             await asyncio.gather(
                 *(
                     store.send_message(
-                        "demo", conv_id, "visitor", visitor_id, "V", f"{tag}-{i}", f"n{i}", 1
+                        Outgoing(
+                            "demo", conv_id, "visitor", visitor_id, "V", f"{tag}-{i}", f"n{i}", 1
+                        )
                     )
                     for i in range(start, min(count, start + 500))
                 )

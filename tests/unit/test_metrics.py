@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from chatserver.core import metrics as m
-from chatserver.core.metrics_now import AT_RISK, now_figures, sla_clock
+from chatserver.core import window_figures as m
+from chatserver.core.now_figures import AT_RISK, now_figures, sla_clock
 
 T0 = 1_709_625_600_000  # 2024-03-05 08:00:00 UTC
 MIN = 60_000

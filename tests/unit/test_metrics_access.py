@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from chatserver.metrics_prom import allowed
+from chatserver.prometheus import allowed
 
 
 def request(host: str, authorization: str | None = None) -> Request:

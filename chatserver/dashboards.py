@@ -13,7 +13,6 @@ Sockets watching a site get fresh figures after any of its events (debounced) an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -25,15 +24,16 @@ from redis.exceptions import RedisError
 
 from chatserver.config import Settings
 from chatserver.connection import Connection
-from chatserver.core import metrics as m
+from chatserver.core import window_figures as m
 from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.core.hours import parse_office_hours
-from chatserver.core.metrics_now import gauges, now_figures
+from chatserver.core.now_figures import gauges, now_figures
 from chatserver.core.policy import SitePolicy
 from chatserver.events import Event
 from chatserver.log import get_logger
 from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame
 from chatserver.store import Store
+from chatserver.tasks import Background
 
 log = get_logger(__name__)
 
@@ -88,8 +88,7 @@ class Dashboards:
         self.codec = Codec(DASHBOARD_FRAMES, settings.max_frame_bytes)
         self.watchers: dict[str, set[DashboardConn]] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._loops: list[asyncio.Task[None]] = []
+        self._tasks = Background()
         # Process-level metric of this node, exposed by /metrics with the rest.
         self.registry = CollectorRegistry(auto_describe=True)
         self.redis_latency = Histogram(
@@ -101,16 +100,12 @@ class Dashboards:
 
     # --- background work ------------------------------------------------------------------
     async def start(self) -> None:
-        self._loops = [asyncio.create_task(self._run())]
+        self._tasks.spawn(self._run(), name="dashboards")
 
     async def stop(self) -> None:
-        for task in [*self._loops, *self._tasks]:
-            task.cancel()
         for handle in self._pending.values():
             handle.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.stop()
 
     async def _run(self) -> None:
         """Push to this node's dashboards every few seconds; roll up every interval."""
@@ -246,9 +241,7 @@ class Dashboards:
 
     def _spawn_push(self, site: str) -> None:
         self._pending.pop(site, None)
-        task = asyncio.get_running_loop().create_task(self.push(site))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self.push(site))
 
     async def push(self, site: str, only: DashboardConn | None = None) -> None:
         """Send fresh figures to the site's dashboards (computed once per department)."""

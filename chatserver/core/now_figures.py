@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, estimate_wait
-from chatserver.core.metrics import median
 from chatserver.core.states import HANDLED_STATUSES
+from chatserver.core.window_figures import median
 
 AT_RISK = 0.8  # share of a response target after which a waiting chat shows as at risk
 LIST_LIMIT = 50  # rows of each list the dashboard shows (counts are always complete)

@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from chatserver.core.estimate import EstimateAccuracy
-from chatserver.core.metrics import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
-from chatserver.core.metrics_now import agent_figures, queue_figures
+from chatserver.core.now_figures import agent_figures, queue_figures
+from chatserver.core.window_figures import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
+from chatserver.dashboards import Dashboards
 from chatserver.log import LOG_EVENTS
-from chatserver.metrics import Dashboards
 from chatserver.protocol import ERROR_FRAMES
 from chatserver.services import Services
 

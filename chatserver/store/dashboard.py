@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 
 from chatserver.core.departments import parse_departments
-from chatserver.core.metrics import Record, histogram_increments, hour_of
+from chatserver.core.window_figures import Record, histogram_increments, hour_of
 from chatserver.store.base import StoreBase
 
 HOUR_RETENTION_MS = 8 * 24 * 3_600_000  # a week of days in any time zone, plus one
@@ -62,7 +62,7 @@ class SearchResult:
     truncated: bool  # the range held more than the scan bound
 
 
-class MetricsStore(StoreBase):
+class DashboardStore(StoreBase):
     # --- rollups --------------------------------------------------------------------------
     async def fold_metrics(self, site: str, max_batches: int = 20) -> int:
         """Fold new latency records into the hourly buckets; returns how many were folded.
@@ -106,7 +106,7 @@ class MetricsStore(StoreBase):
 
     async def metric_records(self, site: str, start: int, end: int) -> list[Record]:
         """Every folded record of the clock hours that ``[start, end)`` touches (callers cut
-        them to the window with :func:`chatserver.core.metrics.in_window`)."""
+        them to the window with :func:`chatserver.core.window_figures.in_window`)."""
         hours = range(hour_of(start), hour_of(max(start, end - 1)) + 1)
         pipe = self.r.pipeline(transaction=False)
         for h in hours:
