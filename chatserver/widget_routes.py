@@ -6,7 +6,7 @@
   site's allowed origins, which is what keeps other sites from embedding it.
 - ``/chat``: the same panel as a whole page (a link to send in an email).
 - ``/widget/assets/NAME``: the panel's script and style, gzipped, cached for a year under a
-  content hash.
+  content hash; the scripts carry values whose one definition is Python (the open states).
 - ``/api/widget/config``: a site's public widget settings and whether someone can answer now.
 - ``/``: the demo page, which embeds the widget exactly as a customer would.
 """
@@ -31,6 +31,7 @@ from starlette.routing import Route
 from chatserver.config import valid_site_name
 from chatserver.core.hours import is_open, next_opening
 from chatserver.core.routing import online_count
+from chatserver.core.states import OPEN_STATUSES, Status
 from chatserver.services import Services
 from chatserver.visitor_forms import site_departments
 
@@ -65,6 +66,31 @@ def compact(name: str, text: str) -> str:
     return "\n".join(line for line in kept if line and not line.startswith("//")) + "\n"
 
 
+def states_json(states: frozenset[Status]) -> str:
+    """A set of conversation states as a JSON list, in the order ``Status`` declares them (a
+    frozenset's own order changes with each process's hash seed, and every node must serve the
+    same bytes under the same content hash)."""
+    return orjson.dumps([s.value for s in Status if s in states]).decode()
+
+
+def fill(name: str, text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each placeholder of ``values`` replaced by its value.
+
+    A placeholder that is missing is an error at start: the script would otherwise keep a
+    copy of the value of its own, which is what the substitution is there to prevent.
+    """
+    for placeholder, value in values.items():
+        if placeholder not in text:
+            raise ValueError(f"widget/{name} has lost its placeholder {placeholder}")
+        text = text.replace(placeholder, value)
+    return text
+
+
+# What the server writes into the widget's scripts as it loads them. The placeholder is valid
+# JavaScript as it stands (an empty list), so the file on disk still parses and lints.
+OPEN_STATES = "/*OPEN_STATUSES*/[]"
+
+
 @dataclass(frozen=True, slots=True)
 class Asset:
     """A static file held in memory, compacted and gzipped, named by a hash of its content."""
@@ -75,22 +101,41 @@ class Asset:
     version: str
 
     @classmethod
-    def load(cls, name: str, media_type: str) -> Asset:
-        body = compact(name, (WIDGET_DIR / name).read_text(encoding="utf-8")).encode()
+    def load(
+        cls,
+        name: str,
+        media_type: str,
+        parts: tuple[str, ...] = (),
+        values: Mapping[str, str] | None = None,
+    ) -> Asset:
+        """widget/``name``, followed by the files ``parts`` as one file (each file costs its
+        own gzip overhead), with the placeholders of ``values`` filled in."""
+
+        def read(part: str) -> str:
+            return compact(part, (WIDGET_DIR / part).read_text(encoding="utf-8"))
+
+        # The first file's "use strict" covers the whole script; the others' would be no-ops.
+        text = read(name) + "".join(read(part).removeprefix('"use strict";\n') for part in parts)
+        body = fill(name, text, values or {}).encode()
         version = hashlib.sha256(body).hexdigest()[:12]
         return cls(body, gzip.compress(body, 9, mtime=0), media_type, version)
 
 
 ASSETS = {
-    name: Asset.load(name, media)
-    for name, media in (
-        ("chat-common.js", "text/javascript"),
-        # The panel's script, in parts that panel.html loads in this order (see chat.js).
-        ("chat.js", "text/javascript"),
-        ("chat-view.js", "text/javascript"),
-        ("chat-frame.js", "text/javascript"),
-        ("chat.css", "text/css"),
-    )
+    "chat-common.js": Asset.load("chat-common.js", "text/javascript"),
+    # The panel's script, in parts that panel.html loads in this order (see chat.js). The
+    # reconnecting socket it shares with the console and the dashboard (which load socket.js
+    # from /static/widget/) comes at the end of chat.js, where it compresses best: it is a
+    # function declaration, hoisted, so chat.js can call it while loading.
+    "chat.js": Asset.load(
+        "chat.js",
+        "text/javascript",
+        ("socket.js",),
+        values={OPEN_STATES: states_json(OPEN_STATUSES)},
+    ),
+    "chat-view.js": Asset.load("chat-view.js", "text/javascript"),
+    "chat-frame.js": Asset.load("chat-frame.js", "text/javascript"),
+    "chat.css": Asset.load("chat.css", "text/css"),
 }
 LOADER = Asset.load("loader.js", "text/javascript")
 

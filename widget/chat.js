@@ -6,7 +6,8 @@
 //
 // The panel is three plain scripts, loaded with defer in this order (no build step):
 //   chat.js        this file: boot settings, strings, storage, the shared state, and the
-//                  conversation with the server (socket, outbox, typing, each frame's effect)
+//                  conversation with the server (outbox, typing, each frame's effect; the
+//                  reconnecting socket is socket.js, which the server appends to this file)
 //   chat-view.js   what the panel shows: the message list, unread count and read receipts,
 //                  the cards (queue, email, rating), the start form, render()
 //   chat-frame.js  open and close, focus, the host page's messages; starts the panel
@@ -37,7 +38,9 @@
     history: `cs:history:${SITE}`, visitor: `cs:visitor:${SITE}`, profile: `cs:profile:${SITE}`,
     lastRead: `cs:read:${SITE}`, agentRead: `cs:agent-read:${SITE}`, ended: `cs:ended:${SITE}`,
   };
-  const OPEN = new Set(["queued", "assigned", "waiting_on_agent", "waiting_on_visitor"]);
+  // The open states: the server writes chatserver.core.states.OPEN_STATUSES over the empty
+  // list as it loads this file (widget_routes.py), so no copy here can drift from it.
+  const OPEN = new Set(/*OPEN_STATUSES*/[]);
 
   const numbers = new Intl.NumberFormat(LOCALE);
   // Strings with {placeholders}; numbers come out in the locale's digits (۰-۹ in Persian).
@@ -98,7 +101,7 @@
   // The frame's "init" resets it in place: Object.assign(state, freshState()).
   function freshState() {
     return {
-    ws: null, ready: false, everReady: false, attempt: 0, reconnectTimer: null, wanted: false,
+    ready: false, everReady: false, wanted: false,
     conversationId: null, status: null, agentName: "", queue: null, askEmail: false,
     // Message id -> <li>
     byId: new Map(),
@@ -122,10 +125,6 @@
     };
   }
   const state = freshState();
-
-  function send(frame) {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(frame));
-  }
 
   // ---- the conversation with the server ---------------------------------------------------
 
@@ -261,48 +260,29 @@
     return frame;
   }
 
-  function ensureConnected() {
-    state.wanted = true;
-    if (!state.ws && !state.reconnectTimer) connect();
-  }
-
-  function connect() {
-    clearTimeout(state.reconnectTimer);
-    state.reconnectTimer = null;
-    state.wanted = true;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(`${scheme}//${location.host}/ws/visitor?site=${encodeURIComponent(SITE)}`);
-    state.ws = ws;
-    state.ready = false;
-    ws.onopen = () => ws.send(JSON.stringify(hello()));
-    ws.onmessage = (event) => {
-      let frame;
-      try { frame = JSON.parse(event.data); } catch { return; }
-      if (ws === state.ws && frame && typeof frame === "object") handle(frame);
-    };
-    ws.onclose = (event) => {
-      if (ws !== state.ws) return;
-      state.ws = null;
+  // Reconnects with backoff and jitter, and when the server says "reconnect" (socket.js,
+  // served at the end of this file).
+  const { connect, retry, send } = ChatSocket({
+    path: `/ws/visitor?site=${encodeURIComponent(SITE)}`,
+    hello,
+    onFrame,
+    onLost(code, delay) {
       state.ready = false;
       typing.active = false;
-      let delay = ws.reconnectAfter;
-      if (delay === undefined) {
-        // Full jitter, so that a restarted server is not hit by every visitor at once.
-        const ceiling = Math.min(30000, 500 * 2 ** state.attempt++);
-        delay = ceiling / 2 + Math.random() * (ceiling / 2);
-        // We flooded: back off.
-        if (event.code === 4008) delay = Math.max(delay, 10000);
-      }
       say(delay > 1500 ? t("retrying", { n: Math.round(delay / 1000) }) : t("reconnecting"));
-      state.reconnectTimer = setTimeout(connect, delay);
-    };
+    },
+  });
+
+  function ensureConnected() {
+    state.wanted = true;
+    connect();
   }
 
-  const reconnectNow = () => !state.ws && state.reconnectTimer && connect();
-  window.addEventListener("online", reconnectNow);
+  // Back in sight: retry now rather than at the end of the backoff (socket.js also does when
+  // the browser comes back online).
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) return;
-    reconnectNow();
+    retry();
     P.markRead();
   });
   setInterval(() => state.ready && send({ type: "ping" }), 25000);
@@ -311,7 +291,6 @@
 
   function onWelcome(frame) {
     state.ready = state.everReady = state.known = true;
-    state.attempt = 0;
     state.readSent = null;
     if (frame.token) store.set(KEYS.token, frame.token);
     const previous = store.get(KEYS.visitor);
@@ -371,7 +350,7 @@
     P.render();
   }
 
-  function handle(frame) {
+  function onFrame(frame) {
     switch (frame.type) {
       case "welcome": return onWelcome(frame);
       case "message": return onMessage(frame);
@@ -395,13 +374,9 @@
         P.saveEnded({ rated: true, pending: null });
         emit("rated", frame.score);
         return P.render();
-      case "reconnect": {
-        const after = Number(frame.after_ms) || 250;
-        if (state.ws) state.ws.reconnectAfter = after + Math.random() * after * 0.5;
-        return state.ws && state.ws.close(1000);
-      }
       case "error": return onError(frame);
-      // Pong, synced, and frames from newer servers need nothing here.
+      // Pong, synced, and frames from newer servers need nothing here ("reconnect" is
+      // socket.js's).
       default: return undefined;
     }
   }

@@ -28,7 +28,7 @@ window.AgentPanels = (() => {
   }
 
   // --- visitor details and history -------------------------------------------------------
-  function createDetails({ details, history, historyList, onReopen }) {
+  function createDetails({ details, history, historyList, onReopen, closed }) {
     let shown = null; // {conv}
 
     function render(conv) {
@@ -75,7 +75,7 @@ window.AgentPanels = (() => {
           const data = await getJSON(`/api/console/conversations/${encodeURIComponent(item.id)}/messages`);
           body.replaceChildren(...data.messages.map(historyLine));
         } catch { body.replaceChildren(el("li", { className: "muted" }, "Could not load this conversation.")); }
-        if (["resolved", "missed", "abandoned"].includes(item.status)) {
+        if (closed.has(item.status)) {
           const reopen = el("button", { type: "button", className: "button small", testid: "history-reopen" }, "Reopen as mine");
           reopen.addEventListener("click", () => onReopen(item.id));
           body.append(el("li", {}, reopen));

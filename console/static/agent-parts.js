@@ -1,61 +1,12 @@
-// Parts of the agent console with no state of their own beyond what they manage: the socket
-// (reconnect with backoff and jitter), the queue list, how one message is drawn, and what a
-// reload of the tab keeps. agent.js wires them. User text only ever reaches the page as text nodes.
+// Parts of the agent console with no state of their own beyond what they manage: the queue
+// list, how one message is drawn, and what a reload of the tab keeps (the socket is
+// widget/socket.js, shared with the widget and the dashboard). agent.js wires them. User text
+// only ever reaches the page as text nodes.
 "use strict";
 
 window.AgentParts = (() => {
   const { compareIds, el, timeOf } = window.ChatCommon;
   const kit = window.ConsoleKit;
-
-  // One JSON WebSocket that reconnects until it is told the session ended (4401).
-  // hello() builds the first frame of every connection (with the current cursors).
-  function createSocket({ url, hello, onFrame, onLost }) {
-    let ws = null;
-    let attempt = 0;
-    let timer = null;
-
-    function connect() {
-      clearTimeout(timer);
-      timer = null;
-      const socket = new WebSocket(url);
-      ws = socket;
-      socket.onopen = () => socket.send(JSON.stringify(hello()));
-      socket.onmessage = (event) => {
-        let frame;
-        try { frame = JSON.parse(event.data); } catch { return; }
-        if (socket === ws && frame && typeof frame === "object") {
-          if (frame.type === "welcome") attempt = 0;
-          onFrame(frame);
-        }
-      };
-      socket.onclose = (event) => {
-        if (socket !== ws) return;
-        ws = null;
-        let delay = socket.reconnectAfter;
-        if (delay === undefined) {
-          // Full jitter, so that a restarted server is not hit by every console at once.
-          const ceiling = Math.min(30000, 500 * 2 ** attempt++);
-          delay = ceiling / 2 + Math.random() * (ceiling / 2);
-        }
-        onLost(event.code, delay);
-        if (event.code !== 4401) timer = setTimeout(connect, delay);
-      };
-    }
-    window.addEventListener("online", () => !ws && timer && connect());
-
-    return {
-      connect,
-      send(frame) {
-        if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
-      },
-      // The server is stopping: reconnect (to any node) after about ``after`` ms.
-      reconnectSoon(after) {
-        if (!ws) return;
-        ws.reconnectAfter = after + Math.random() * after * 0.5;
-        ws.close(1000);
-      },
-    };
-  }
 
   // The site's queue: who waits, since when, and a Take button each.
   function createQueue({ list, count, empty, send, visitorLabel, now }) {
@@ -164,5 +115,5 @@ window.AgentParts = (() => {
     } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
   }
 
-  return { createSocket, createQueue, buildMessage, loadSession, saveSession };
+  return { createQueue, buildMessage, loadSession, saveSession };
 })();

@@ -9,8 +9,11 @@
   const me = { id: root.dataset.agentId, name: root.dataset.agentName };
   const STORE_KEY = `cs:agent:${me.id}`;
   const SLA_MS = (Number(root.dataset.slaNextResponse) || 0) * 1000;
-  const CLOSED = new Set(["resolved", "missed", "abandoned", "closed"]);
-  const HANDLED = new Set(["assigned", "waiting_on_agent", "waiting_on_visitor"]);
+  // The server's state sets (chatserver.core.states, rendered into agent.html); "closed" is
+  // ours: a chat gone from the server's list while it is still on screen.
+  const states = (name) => root.dataset[name].split(" ");
+  const CLOSED = new Set([...states("closedStates"), "closed"]);
+  const HANDLED = new Set(states("handledStates"));
 
   const { compareIds, el, setDelivery, placeInOrder } = window.ChatCommon;
   const kit = window.ConsoleKit;
@@ -293,8 +296,10 @@
     line.timer = error ? setTimeout(() => { line.timer = null; say(line.text); }, 6000) : null;
   }
 
-  const socket = window.AgentParts.createSocket({
-    url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/agent`,
+  // Reconnects with backoff and jitter, on the server's "reconnect" and when the browser is
+  // back online, until the session has ended (widget/socket.js).
+  const socket = window.ChatSocket({
+    path: "/ws/agent",
     hello() {
       const cursors = {};
       // A cursor from before a reload only counts together with its cached transcript.
@@ -308,8 +313,12 @@
       controls.connectionLost();
       for (const conv of state.convs.values()) conv.synced = false;
       controls.renderStatus("offline");
-      if (code === 4401) return say("Your session has ended. Reload the page to sign in again.");
+      if (code === 4401) {
+        say("Your session has ended. Reload the page to sign in again.");
+        return false; // signed out: trying again cannot help
+      }
       say(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
+      return true;
     },
   });
   const send = socket.send;
@@ -394,12 +403,10 @@
         if (frame.status) controls.renderStatus(frame.status);
         if (frame.capacity !== undefined) state.capacity = frame.capacity;
         return refreshTotals();
-      case "reconnect":
-        return socket.reconnectSoon(Number(frame.after_ms) || 250);
       case "error":
         return onError(frame);
       default:
-        return; // pong, read receipts, frames from newer servers
+        return; // pong, read receipts, frames from newer servers ("reconnect" is socket.js's)
     }
   }
 
@@ -413,7 +420,7 @@
   // --- panels ------------------------------------------------------------------------------
   const details = panels.createDetails({
     details: q("visitor-details"), history: q("history"), historyList: q("history-list"),
-    onReopen: (id) => send({ type: "reopen", conversation_id: id }),
+    onReopen: (id) => send({ type: "reopen", conversation_id: id }), closed: CLOSED,
   });
   const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: () => controls.onInput() });
   const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });

@@ -5,7 +5,7 @@
 
 (() => {
   const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
-  const state = { data: null, receivedAt: 0, department: "", ws: null, retry: 0 };
+  const state = { data: null, receivedAt: 0, department: "" };
 
   // --- formatting --------------------------------------------------------------------------
   function duration(ms) {
@@ -130,30 +130,32 @@
   // --- the socket --------------------------------------------------------------------------
   function live(text, st) { const n = $("live"); n.textContent = text; n.dataset.state = st; }
 
-  function connect() {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/dashboard`);
-    state.ws = ws;
-    ws.onopen = () => { state.retry = 0; ws.send(JSON.stringify({ type: "watch", department: state.department })); };
-    ws.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
+  const watch = () => ({ type: "watch", department: state.department });
+
+  // The same socket as the widget's and the console's (widget/socket.js): backoff with jitter
+  // up to 30 s, frames that are not JSON objects ignored, a retry as soon as the browser is
+  // back online. It starts over on each figures frame, and stops once it is told that this
+  // account may not watch (4401, 4403), whose error frame says why.
+  const socket = window.ChatSocket({
+    path: "/ws/dashboard",
+    ready: "dashboard",
+    hello: watch,
+    onFrame(frame) {
       if (frame.type === "dashboard") { render(frame.data); live("Live", "live"); }
       else if (frame.type === "error" && (frame.code === "unauthorized" || frame.code === "forbidden")) {
-        live(frame.message, "closed"); state.retry = -1;
+        live(frame.message, "closed");
       }
-    };
-    ws.onclose = () => {
-      if (state.retry < 0) return;
+    },
+    onLost(code) {
+      if (code === 4401 || code === 4403) return false;
       live("Reconnecting…", "connecting");
-      const delay = Math.min(15000, 500 * 2 ** state.retry++) * (0.5 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
+      return true;
+    },
+  });
 
   $("department").addEventListener("change", (event) => {
     state.department = event.target.value;
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-      state.ws.send(JSON.stringify({ type: "watch", department: state.department }));
-    }
+    socket.send(watch());
   });
 
   // --- search ------------------------------------------------------------------------------
@@ -213,5 +215,5 @@
   }
 
   setInterval(tick, 1000);
-  connect();
+  socket.connect();
 })();

@@ -187,6 +187,12 @@ async def test_phone_layout_fills_the_screen_without_motion(
             await say(frame, "On my phone")
             await frame.get_by_test_id("close").click()
             await expect(frame.get_by_test_id("launcher")).to_be_visible()
+            # The frame shows its launcher first, then asks the loader to shrink it: wait for
+            # the loader's side (the launcher alone said nothing about it).
+            await page.wait_for_function(
+                "document.querySelector('iframe[data-chatserver]')"
+                ".getBoundingClientRect().width === 88"
+            )
             box = await page.locator("iframe[data-chatserver]").bounding_box()
             assert box is not None and box["width"] == 88
     finally:
