@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
+from chatserver.api.routes import routes as api_routes
 from chatserver.config import Settings
 from chatserver.dashboard_ws import dashboard_socket
 from chatserver.dashboards import Dashboards
@@ -123,6 +124,7 @@ def create_app(
         WebSocketRoute("/ws/visitor", visitor_endpoint),
         WebSocketRoute("/ws/agent", agent_endpoint),
         WebSocketRoute("/ws/dashboard", dashboard_socket),
+        *api_routes,
         *console_routes,
         Mount("/static/widget", StaticFiles(directory=WIDGET_DIR), name="widget"),
         Mount("/static/console", StaticFiles(directory=CONSOLE_STATIC), name="console"),

@@ -11,11 +11,13 @@ import secrets
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
 
+from chatserver.api_keys import SCOPES, ApiKey
 from chatserver.auth import ROLES, hash_password
 from chatserver.config import (
     ConfigError,
@@ -28,7 +30,7 @@ from chatserver.core.departments import parse_departments
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
-from chatserver.store import Store, StoreError
+from chatserver.store import Store, StoreError, now_ms
 
 log = get_logger("chatserver.cli")
 T = TypeVar("T")
@@ -172,6 +174,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"  agent console:      {base}/agent")
         _say(f"  dashboard:          {base}/dashboard (supervisors and admins)")
         _say(f"  admin:              {base}/admin")
+        _say(f"  rest api:           {base}/api/v1/reference (keys: chatserver apikey add)")
         _say(f"  health:             {base}/healthz   metrics: {base}/metrics")
         if args.demo:
             _say(f"  log in as {DEMO_EMAIL} with password {password or '(see var/demo-password)'}")
@@ -262,6 +265,49 @@ def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
+    if args.apikey_command == "add":
+        site = args.site or settings.default_site
+        if not valid_site_name(site):
+            raise ConfigError(f"bad site name {site!r}")
+
+        async def add(store: Store) -> tuple[str, str]:
+            if await store.get_site(site) is None:
+                raise ConfigError(f"no site {site!r} (chatserver site add {site})")
+            return await store.issue_api_key(site, args.name, args.scope, now_ms(), "cli")
+
+        key_id, token = _with_store(settings, add)
+        _say(f"API key {key_id} ({args.scope}) for site {site}; it is shown only now:")
+        sys.stdout.write(token + "\n")
+        return 0
+    if args.apikey_command == "list":
+        site = args.site or settings.default_site
+
+        async def listing(store: Store) -> list[ApiKey]:
+            return await store.site_api_keys(site)
+
+        for key in _with_store(settings, listing):
+            state = "revoked" if key.revoked_at else "active"
+            used = _when(key.last_used_at) if key.last_used_at else "never"
+            sys.stdout.write(f"{key.id}  {key.scope:<5}  {state:<7}  used {used}  {key.name}\n")
+        return 0
+
+    async def revoke(store: Store) -> bool:
+        if await store.api_key(args.key_id) is None:
+            return False
+        await store.revoke_api_key(args.key_id, now_ms())
+        return True
+
+    if not _with_store(settings, revoke):
+        raise ConfigError(f"no API key {args.key_id!r}")
+    _say(f"API key {args.key_id} revoked")
+    return 0
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatserver", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,6 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     sadd.add_argument("site")
     sadd.add_argument("--name")
     sadd.add_argument("--origin", action="append", help="allowed origin (repeat); default *")
+    apikey = sub.add_parser("apikey", help="manage REST API keys")
+    apikey_sub = apikey.add_subparsers(dest="apikey_command", required=True)
+    kadd = apikey_sub.add_parser("add", help="create a key (printed once)")
+    kadd.add_argument("--name", required=True, help="what the key is for, e.g. CRM")
+    kadd.add_argument("--scope", choices=SCOPES, default="read")
+    kadd.add_argument("--site")
+    klist = apikey_sub.add_parser("list", help="a site's keys")
+    klist.add_argument("--site")
+    krevoke = apikey_sub.add_parser("revoke", help="revoke a key at once")
+    krevoke.add_argument("key_id")
     return parser
 
 
@@ -304,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_agent_add(args, settings)
         if args.command == "site":
             return cmd_site_add(args, settings)
+        if args.command == "apikey":
+            return cmd_apikey(args, settings)
     except ConfigError as exc:
         sys.stderr.write(f"chatserver: {exc}\n")
         return 2

@@ -71,6 +71,7 @@ class Settings:
     limit_conversations_window: int = 600
     limit_connections_per_ip: int = 50
     limit_typing_per_minute: int = 120
+    limit_api_per_minute: int = 600
     limit_logins_per_account: int = 10
     limit_logins_per_ip: int = 30
     limit_logins_window: int = 900
@@ -119,6 +120,7 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_LIMIT_CONVERSATIONS_WINDOW": ("limit_conversations_window", 1, 7 * 24 * 3600),
     "CHATSERVER_LIMIT_CONNECTIONS_PER_IP": ("limit_connections_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_TYPING_PER_MINUTE": ("limit_typing_per_minute", 0, 1_000_000),
+    "CHATSERVER_LIMIT_API_PER_MINUTE": ("limit_api_per_minute", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_PER_ACCOUNT": ("limit_logins_per_account", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_PER_IP": ("limit_logins_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),

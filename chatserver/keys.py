@@ -29,6 +29,16 @@ class Keys:
     def agent_sessions(self, agent_id: str) -> str:
         return f"{self.prefix}:account:{agent_id}:sessions"
 
+    def api_keys(self) -> str:
+        """Hash of every site's API keys: ``<key id>`` -> the key's record (JSON, written
+        once), ``<key id>:revoked`` and ``<key id>:used`` -> ms. One hash: each change is one
+        command, so nothing is read and then written across round trips."""
+        return f"{self.prefix}:{{apikeys}}:records"
+
+    def api_limit(self, key_id: str) -> str:
+        """Leases of one API key's requests (the per-minute limit)."""
+        return f"{self.prefix}:limit:api:{key_id}"
+
     # --- abuse limits (sorted sets of leases: member -> expiry ms; see core/leases.py) ------
     def ip_limit(self, kind: str, ip: str) -> str:
         """Leases of one client IP: ``conns`` (open visitor sockets), ``convs`` (new chats)."""

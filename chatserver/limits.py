@@ -186,6 +186,15 @@ class Limits:
         )
         return retry_after_seconds(wait) if wait else 0.0
 
+    async def api_request(self, key_id: str) -> float:
+        """Count one REST API request of a key; the seconds to wait when it is over
+        ``CHATSERVER_LIMIT_API_PER_MINUTE`` (the request must be refused), else 0."""
+        limit = self.s.limit_api_per_minute
+        if not limit:
+            return 0.0
+        wait, _ = await self._take([(self.store.k.api_limit(key_id), limit, MINUTE_MS)])
+        return retry_after_seconds(wait) if wait else 0.0
+
     # --- sign-in --------------------------------------------------------------------------
     async def login_attempt(self, email: str, ip: str) -> tuple[float, list[Lease]]:
         """Count a sign-in attempt against the account and the IP before the password is

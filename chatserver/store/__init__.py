@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chatserver.store.admin import AdminStore
 from chatserver.store.agents import AgentStore
+from chatserver.store.api_keys import ApiKeyStore
 from chatserver.store.base import MAPS, StoreError, new_id, now_ms
 from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
@@ -31,5 +32,6 @@ class Store(
     LimitStore,
     AgentStore,
     SiteStore,
+    ApiKeyStore,
 ):
     """Every Redis operation the server performs."""

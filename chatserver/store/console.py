@@ -3,6 +3,8 @@ and the read-only views it shows (a visitor's earlier conversations, the team)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult, Stored
@@ -172,3 +174,44 @@ class ConsoleStore(ConversationStore):
 
     async def delete_canned(self, site: str, shortcut: str) -> None:
         await self.r.hdel(self.k.canned(site), shortcut)
+
+    async def conversation_page(
+        self,
+        site: str,
+        before: tuple[int, str] | None,
+        limit: int,
+        keep: Callable[[dict[str, str]], bool],
+        scan: int = 2000,
+    ) -> tuple[list[dict[str, str]], tuple[int, str] | None]:
+        """Conversations newest first (by creation), after the position ``before``
+        (created_at, id) and passing ``keep``: up to ``limit`` of them, and the position to
+        go on from (None at the end). At most ``scan`` are looked at per call, so a filter
+        that matches little returns fewer than ``limit`` with a position to go on from."""
+        index = self.k.conversation_index(site)
+        top: str | int = "+inf" if before is None else before[0]
+        found: list[dict[str, str]] = []
+        looked = 0
+        while looked < scan:
+            if before is not None:
+                top = before[0]
+            batch: list[tuple[str, float]] = await self.r.zrevrangebyscore(
+                index, top, "-inf", start=0, num=200, withscores=True
+            )
+            if before is not None:
+                # Ties on created_at come in descending id order: skip what was returned.
+                batch = [(c, s) for c, s in batch if int(s) < before[0] or c < before[1]]
+            if not batch:
+                return found, None
+            convs = await self.get_conversations(site, [c for c, _ in batch])
+            by_id = {c.get("id", ""): c for c in convs}
+            for conv_id, score in batch:
+                looked += 1
+                before = (int(score), conv_id)
+                conv = by_id.get(conv_id)
+                if conv is not None and keep(conv):
+                    found.append(conv)
+                    if len(found) == limit:
+                        return found, before
+                if looked >= scan:
+                    break
+        return found, before

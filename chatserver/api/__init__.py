@@ -1,0 +1,1 @@
+"""The public REST API v1 (see chatserver.api.routes)."""

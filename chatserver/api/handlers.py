@@ -1,0 +1,289 @@
+"""The REST API's handlers: each takes the request's context and its validated parameters
+and body, and returns the JSON to send (or raises ApiError / StoreError)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chatserver.agent_actions import site_departments
+from chatserver.api.context import ApiError, Ctx
+from chatserver.core.states import OPEN_STATUSES
+from chatserver.events import VisitorChanged
+from chatserver.frames import conversation_summary, stored_frame, visitor_summary
+from chatserver.messages import Outgoing
+from chatserver.protocol import valid_email
+
+
+async def _agent(ctx: Ctx, agent_id: str, field: str = "agent_id") -> dict[str, str]:
+    account = await ctx.services.store.get_account(agent_id)
+    if account is None or account.get("site") != ctx.site or account.get("active", "1") != "1":
+        raise ApiError("not_found", "no such agent on this site", field)
+    return account
+
+
+async def _conversation(ctx: Ctx, conv_id: str) -> dict[str, str]:
+    conv = await ctx.services.store.get_conversation(ctx.site, conv_id)
+    if conv is None:
+        raise ApiError("not_found", "no such conversation")
+    return conv
+
+
+def _summary(conv: dict[str, str], visitor: dict[str, str] | None) -> dict[str, Any]:
+    out = conversation_summary(conv, visitor)
+    out["resolved_at"] = int(conv["resolved_at"]) if conv.get("resolved_at") else None
+    return out
+
+
+def _client_id(body: dict[str, Any]) -> str:
+    # Without one the send is not idempotent: a retried request stores the text twice.
+    return str(body.get("client_id") or f"api-{secrets.token_urlsafe(12)}")
+
+
+def _receipt(conv_id: str, client_id: str, res: Any) -> dict[str, Any]:
+    return {
+        "id": res.id,
+        "ts": res.ts,
+        "conversation_id": conv_id,
+        "client_id": client_id,
+        "duplicate": res.duplicate,
+    }
+
+
+def _cursor(raw: str | None) -> tuple[int, str] | None:
+    if not raw:
+        return None
+    ms, _, conv_id = raw.partition(".")
+    if not ms.isdigit() or not conv_id:
+        raise ApiError("invalid_request", "cursor is not one this API returned", "cursor")
+    return int(ms), conv_id
+
+
+# --- conversations ----------------------------------------------------------------------
+async def list_conversations(
+    ctx: Ctx,
+    status: str | None = None,
+    department: str | None = None,
+    agent_id: str | None = None,
+    visitor_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    def keep(c: dict[str, str]) -> bool:
+        st = c.get("status", "")
+        if status == "open" and st not in OPEN_STATUSES:
+            return False
+        if status not in (None, "open") and st != status:
+            return False
+        return (
+            (department is None or c.get("department", "") == department)
+            and (agent_id is None or c.get("agent", "") == agent_id)
+            and (visitor_id is None or c.get("visitor", "") == visitor_id)
+        )
+
+    store = ctx.services.store
+    convs, position = await store.conversation_page(ctx.site, _cursor(cursor), limit, keep)
+    visitors = await store.load_visitors(ctx.site, [c.get("visitor", "") for c in convs])
+    return {
+        "items": [_summary(c, v) for c, v in zip(convs, visitors, strict=True)],
+        "next_cursor": f"{position[0]}.{position[1]}" if position else None,
+    }
+
+
+async def get_conversation(ctx: Ctx, conv_id: str) -> dict[str, Any]:
+    conv = await _conversation(ctx, conv_id)
+    visitor = await ctx.services.store.load_visitor(ctx.site, conv.get("visitor", ""))
+    return _summary(conv, visitor)
+
+
+async def list_messages(
+    ctx: Ctx, conv_id: str, after: str | None = None, limit: int = 100
+) -> dict[str, Any]:
+    await _conversation(ctx, conv_id)
+    page = await ctx.services.store.read_messages(ctx.site, conv_id, after, limit)
+    return {
+        "items": [stored_frame(conv_id, m) for m in page],
+        "next_cursor": page[-1].id if len(page) == limit else None,
+    }
+
+
+def _text(ctx: Ctx, body: dict[str, Any]) -> str:
+    text = str(body["text"])
+    limit = ctx.services.settings.max_message_length
+    if len(text) > limit:
+        raise ApiError("invalid_request", f"text is longer than {limit} characters", "text")
+    return text
+
+
+async def send_message(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    text = _text(ctx, body)
+    account = await _agent(ctx, body["agent_id"])
+    client_id = _client_id(body)
+    msg = Outgoing(
+        ctx.site,
+        conv_id,
+        "agent",
+        body["agent_id"],
+        account.get("name", ""),
+        client_id,
+        text,
+        ctx.now(),
+    )
+    policy = await ctx.services.hub.lifecycle.policy(ctx.site)
+    res = await ctx.services.store.send_message(msg, policy)
+    return _receipt(conv_id, client_id, res)
+
+
+async def add_note(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    text = _text(ctx, body)
+    account = await _agent(ctx, body["agent_id"])
+    client_id = _client_id(body)
+    note = Outgoing(
+        ctx.site,
+        conv_id,
+        "note",
+        body["agent_id"],
+        account.get("name", ""),
+        client_id,
+        text,
+        ctx.now(),
+    )
+    res = await ctx.services.store.add_note(note)
+    return _receipt(conv_id, client_id, res)
+
+
+async def assign(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    await _agent(ctx, body["agent_id"])
+    await _conversation(ctx, conv_id)
+    policy = await ctx.services.hub.lifecycle.policy(ctx.site)
+    await ctx.services.store.claim(
+        ctx.site, conv_id, [body["agent_id"]], ctx.now(), manual=True, policy=policy
+    )
+    return {"ok": True}
+
+
+async def transfer(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    store, services = ctx.services.store, ctx.services
+    holder = await _agent(ctx, body["agent_id"])
+    note = body.get("note", "")
+    if ("to_agent_id" in body) == ("department" in body):
+        raise ApiError("invalid_request", "give to_agent_id or department", "to_agent_id")
+    if "to_agent_id" in body:
+        if body["to_agent_id"] == body["agent_id"]:
+            raise ApiError("invalid_request", "it is that agent's already", "to_agent_id")
+        await _agent(ctx, body["to_agent_id"], "to_agent_id")
+        message_id = await store.transfer_to_agent(
+            ctx.site,
+            conv_id,
+            body["agent_id"],
+            holder.get("name", ""),
+            body["to_agent_id"],
+            note,
+            ctx.now(),
+            await services.hub.lifecycle.policy(ctx.site),
+        )
+    else:
+        department = body["department"]
+        offered = site_departments(
+            await store.get_site(ctx.site), await store.departments(ctx.site)
+        )
+        if department and department not in offered:
+            raise ApiError("invalid_request", "no such department", "department")
+        message_id = await store.transfer_to_department(
+            ctx.site, conv_id, body["agent_id"], holder.get("name", ""), department, note, ctx.now()
+        )
+    return {"ok": True, "message_id": message_id}
+
+
+async def resolve(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    if "agent_id" in body:
+        account = await _agent(ctx, body["agent_id"])
+        by = ("agent", body["agent_id"], account.get("name", ""))
+    else:
+        by = ("system", f"api:{ctx.key.id}", ctx.key.name)
+    message_id = await ctx.services.store.resolve(ctx.site, conv_id, *by, ctx.now())
+    return {"ok": True, "message_id": message_id}
+
+
+async def reopen(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    await _agent(ctx, body["agent_id"])
+    await _conversation(ctx, conv_id)
+    message_id = await ctx.services.store.agent_reopen(
+        ctx.site, conv_id, body["agent_id"], ctx.now()
+    )
+    return {"ok": True, "message_id": message_id}
+
+
+# --- visitors ---------------------------------------------------------------------------
+async def get_visitor(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
+    visitor = await ctx.services.store.load_visitor(ctx.site, visitor_id)
+    if visitor is None:
+        raise ApiError("not_found", "no such visitor")
+    return visitor_summary(visitor_id, visitor)
+
+
+async def update_visitor(ctx: Ctx, visitor_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    store = ctx.services.store
+    visitor = await store.load_visitor(ctx.site, visitor_id)
+    if visitor is None:
+        raise ApiError("not_found", "no such visitor")
+    if "email" in body and body["email"] and not valid_email(body["email"]):
+        raise ApiError("invalid_request", "that is not an e-mail address", "email")
+    fields: dict[str, str] = {k: str(body[k]).strip() for k in ("name", "email") if k in body}
+    if fields:
+        await store.save_visitor(ctx.site, visitor_id, fields)
+        visitor.update(fields)
+        if visitor.get("open_conv"):
+            await store.publish(ctx.site, VisitorChanged(visitor["open_conv"], visitor_id))
+    return visitor_summary(visitor_id, visitor)
+
+
+async def visitor_conversations(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
+    store = ctx.services.store
+    visitor = await store.load_visitor(ctx.site, visitor_id)
+    if visitor is None:
+        raise ApiError("not_found", "no such visitor")
+    convs = await store.visitor_conversations(ctx.site, visitor_id)
+    return {"items": [_summary(c, visitor) for c in convs], "next_cursor": None}
+
+
+# --- the team ---------------------------------------------------------------------------
+async def _agents(ctx: Ctx) -> list[dict[str, Any]]:
+    store, site = ctx.services.store, ctx.site
+    out = []
+    for snap in await store.agent_snapshots(site):
+        state = await store.agent_state(site, snap.agent_id)
+        out.append(
+            {
+                "id": snap.agent_id,
+                "name": state.get("name", ""),
+                "status": snap.status if snap.present else "offline",
+                "load": snap.load,
+                "capacity": snap.capacity,
+                "departments": sorted(snap.departments),
+                "available": snap.available,
+            }
+        )
+    return sorted(out, key=lambda a: str(a["name"]).casefold())
+
+
+async def list_agents(ctx: Ctx) -> dict[str, Any]:
+    return {"items": await _agents(ctx), "next_cursor": None}
+
+
+async def get_agent(ctx: Ctx, agent_id: str) -> dict[str, Any]:
+    for agent in await _agents(ctx):
+        if agent["id"] == agent_id:
+            return agent
+    raise ApiError("not_found", "no such agent on this site")
+
+
+async def list_departments(ctx: Ctx) -> dict[str, Any]:
+    store = ctx.services.store
+    names = site_departments(await store.get_site(ctx.site), await store.departments(ctx.site))
+    return {"items": names}
+
+
+async def list_canned(ctx: Ctx) -> dict[str, Any]:
+    items = await ctx.services.store.canned_responses(ctx.site)
+    return {"items": [{"shortcut": k, "text": v} for k, v in items.items()]}

@@ -1,0 +1,260 @@
+"""The REST API's endpoints as data: each one's method, path, scope, parameters and schemas.
+
+The OpenAPI 3.1 document (``GET /api/v1/openapi.json``), the reference page and the request
+validation all come from :data:`ENDPOINTS` (chatserver.api.routes fills in the handlers), so
+the documentation cannot drift from what the server accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatserver import __version__
+from chatserver.api_keys import SCOPES
+from chatserver.core.states import Status
+
+Schema = dict[str, Any]
+
+ID = {"type": "string", "maxLength": 64}
+MS = {"type": "integer", "description": "milliseconds since the Unix epoch"}
+
+
+def obj(props: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+AUTHOR = obj({"id": ID, "name": {"type": "string"}}, ("id", "name"))
+PAGE = obj(
+    {"url": {"type": "string"}, "title": {"type": "string"}, "referrer": {"type": "string"}},
+    ("url", "title", "referrer"),
+)
+VISITOR = obj(
+    {
+        "id": ID,
+        "name": {"type": "string"},
+        "email": {"type": "string"},
+        "locale": {"type": "string"},
+        "user_agent": {"type": "string"},
+        "timezone": {"type": "string"},
+        "page": PAGE,
+        "first_seen": nullable(MS),
+    },
+    ("id", "name", "email", "locale", "user_agent", "timezone", "page", "first_seen"),
+)
+CONVERSATION = obj(
+    {
+        "id": ID,
+        "status": {"type": "string", "enum": [s.value for s in Status]},
+        "department": {"type": "string"},
+        "agent": nullable(AUTHOR),
+        "created_at": nullable(MS),
+        "queued_at": nullable(MS),
+        "assigned_at": nullable(MS),
+        "unanswered_since": nullable(MS),
+        "resolved_at": nullable(MS),
+        "last_id": {"type": "string", "description": "the id of its last message"},
+        "preview": {"type": "string"},
+        "visitor": VISITOR,
+    },
+    (
+        "id",
+        "status",
+        "department",
+        "agent",
+        "created_at",
+        "queued_at",
+        "assigned_at",
+        "unanswered_since",
+        "resolved_at",
+        "last_id",
+        "preview",
+        "visitor",
+    ),
+)
+MESSAGE = obj(
+    {
+        "type": {"const": "message"},
+        "conversation_id": ID,
+        "id": {"type": "string", "description": "its stream id: the cursor to read after"},
+        "from": {"type": "string", "enum": ["visitor", "agent", "note", "system"]},
+        "author": AUTHOR,
+        "text": {"type": "string"},
+        "ts": MS,
+        "client_id": {"type": "string"},
+        "event": {"type": "string", "description": "what a system message records"},
+    },
+    ("type", "conversation_id", "id", "from", "author", "text", "ts"),
+)
+RECEIPT = obj(
+    {
+        "id": {"type": "string"},
+        "ts": MS,
+        "conversation_id": ID,
+        "client_id": {"type": "string"},
+        "duplicate": {"type": "boolean", "description": "this client_id was stored before"},
+    },
+    ("id", "ts", "conversation_id", "client_id", "duplicate"),
+)
+AGENT = obj(
+    {
+        "id": ID,
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["online", "away", "offline"]},
+        "load": {"type": "integer"},
+        "capacity": {"type": "integer"},
+        "departments": {"type": "array", "items": {"type": "string"}},
+        "available": {"type": "boolean", "description": "can take one more chat now"},
+    },
+    ("id", "name", "status", "load", "capacity", "departments", "available"),
+)
+ERROR = obj(
+    {
+        "error": obj(
+            {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            },
+            ("code", "message"),
+        )
+    },
+    ("error",),
+)
+OK = obj({"ok": {"const": True}, "message_id": {"type": "string"}}, ("ok",))
+
+# Stable error codes, with the HTTP status each comes with.
+ERRORS: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "the request is malformed; `field` names the culprit"),
+    "unauthorized": (401, "no API key, or one that is unknown or revoked"),
+    "forbidden": (403, "the key's scope does not allow this, or the agent does not hold it"),
+    "not_found": (404, "no such conversation, visitor or agent on this key's site"),
+    "conversation_closed": (409, "the conversation has ended"),
+    "conflict": (409, "the conversation changed meanwhile (assigned, reopened)"),
+    "capacity": (409, "that agent has no free capacity"),
+    "agent_unavailable": (409, "that agent is not online now"),
+    "rate_limited": (429, "over the key's requests a minute; `Retry-After` says when"),
+    "unavailable": (503, "Redis cannot be reached now; retry"),
+}
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    where: str  # path | query
+    schema: Schema
+    description: str = ""
+    required: bool = False
+
+
+@dataclass(slots=True)
+class Endpoint:
+    method: str
+    path: str  # under /api/v1, with {name} path parameters
+    scope: str
+    summary: str
+    response: Schema
+    params: tuple[Param, ...] = ()
+    body: Schema | None = None
+    errors: tuple[str, ...] = ()
+    description: str = ""
+    status: int = 200
+    handler: Handler | None = field(default=None, repr=False)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__ if self.handler else self.summary
+
+
+def page_of(item: Schema) -> Schema:
+    return obj(
+        {
+            "items": {"type": "array", "items": item},
+            "next_cursor": nullable({"type": "string"}),
+        },
+        ("items", "next_cursor"),
+    )
+
+
+def openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``endpoints``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        responses: dict[str, Any] = {
+            str(ep.status): {
+                "description": "success",
+                "content": {"application/json": {"schema": ep.response}},
+            }
+        }
+        for code in ("unauthorized", "rate_limited", "unavailable", *ep.errors):
+            status, why = ERRORS[code]
+            entry = responses.setdefault(
+                str(status),
+                {"description": "", "content": {"application/json": {"schema": ERROR}}},
+            )
+            entry["description"] = "; ".join(
+                d for d in (entry["description"], f"`{code}`: {why}") if d
+            )
+        op: dict[str, Any] = {
+            "operationId": ep.operation_id,
+            "summary": ep.summary,
+            "description": ep.description or ep.summary,
+            "security": [{"apiKey": [ep.scope]}],
+            "x-scope": ep.scope,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "in": p.where,
+                    "required": p.required or p.where == "path",
+                    "description": p.description,
+                    "schema": p.schema,
+                }
+                for p in ep.params
+            ],
+            "responses": responses,
+        }
+        if ep.body is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ep.body}},
+            }
+        paths.setdefault(f"/api/v1{ep.path}", {})[ep.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chatserver REST API",
+            "version": f"1 (server {__version__})",
+            "description": (
+                "Every request carries an API key: `Authorization: Bearer csk_…`. A key "
+                "belongs to one site and has a scope: "
+                + ", ".join(f"`{s}`" for s in SCOPES)
+                + " (each allows what the ones before it do). Every error has the shape "
+                '`{"error": {"code", "message", "field"?}}` with a stable code.'
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Conversation": CONVERSATION,
+                "Message": MESSAGE,
+                "Visitor": VISITOR,
+                "Agent": AGENT,
+                "Error": ERROR,
+            },
+        },
+        "paths": paths,
+    }

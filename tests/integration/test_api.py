@@ -1,0 +1,296 @@
+"""The REST API v1 on a real server: a whole chat driven through it against a visitor socket,
+every response checked against the OpenAPI document the server publishes, and the refusals
+(no key, a revoked key, too small a scope, a bad body, the per-key rate limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from chatserver.embedded_redis import EmbeddedRedis
+from tests import client as cl
+from tests.servers import LiveServer
+
+
+class Api:
+    """A client of the REST API that checks every answer against the published schemas."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self.base, self.key = base, key
+        with urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=10) as resp:
+            self.doc: dict[str, Any] = json.loads(resp.read())
+        self.calls: list[tuple[str, str, int]] = []
+
+    def template(self, method: str, path: str) -> str:
+        """The document's path that ``path`` is an instance of, for ``method``."""
+        actual = path.split("?")[0].split("/")
+        for template, ops in self.doc["paths"].items():
+            parts = template.split("/")
+            if (
+                method.lower() in ops
+                and len(parts) == len(actual)
+                and all(p == a or p.startswith("{") for p, a in zip(parts, actual, strict=True))
+            ):
+                return str(template)
+        raise AssertionError(f"{method} {path} is not in the document")
+
+    def _schema(self, method: str, path: str, status: int) -> dict[str, Any]:
+        op = self.doc["paths"][self.template(method, path)][method.lower()]
+        assert str(status) in op["responses"], (method, path, status)
+        schema: dict[str, Any] = op["responses"][str(status)]["content"]["application/json"]
+        return schema["schema"]  # type: ignore[no-any-return]
+
+    def _call(self, method: str, path: str, body: Any, key: str | None) -> tuple[int, Any, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read()), resp.headers
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read()), err.headers
+
+    async def __call__(
+        self, method: str, path: str, body: Any = None, key: str | None = "", expect: int = 200
+    ) -> Any:
+        status, data, headers = await asyncio.to_thread(
+            self._call, method, path, body, self.key if key == "" else key
+        )
+        assert status == expect, (method, path, status, data)
+        errors = list(Draft202012Validator(self._schema(method, path, status)).iter_errors(data))
+        assert not errors, (method, path, [e.message for e in errors])
+        self.calls.append((method, self.template(method, path), status))
+        self.headers = headers
+        return data
+
+
+def cli_key(live: LiveServer, tmp_path: Path, scope: str, *more: str) -> str:
+    env = {**os.environ, "REDIS_URL": live.redis_url, "CHATSERVER_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "chatserver", "apikey", *more, "--scope", scope],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.decode().strip().splitlines()[-1]
+
+
+def cli(live: LiveServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "REDIS_URL": live.redis_url, "CHATSERVER_DATA_DIR": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "chatserver", "apikey", *args],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: Path) -> None:
+    live = live_server
+    key = cli_key(live, tmp_path, "write", "add", "--name", "CRM", "--site", "demo")
+    assert key.startswith("csk_")
+    api = Api(live.base_url, key)
+    validate(api.doc)  # the document itself is valid OpenAPI 3.1
+
+    ann = live.add_agent("ann@example.com", name="Ann", capacity=2)
+    # Away: the router leaves the chat queued, so the API assigns it.
+    agent, _ = await cl.agent(live.ws_url, live.login("ann@example.com"), status="away")
+    visitor, _ = await cl.visitor(live.ws_url)
+    await visitor.send({"type": "message", "client_id": "v1", "text": "سلام، سفارشم کجاست؟"})
+    conv = (await visitor.expect("ack"))["conversation_id"]
+
+    page = await api("GET", "/api/v1/conversations?status=queued&limit=10")
+    assert [c["id"] for c in page["items"]] == [conv]
+    assert page["items"][0]["preview"] == "سلام، سفارشم کجاست؟"
+    assert (await api("GET", f"/api/v1/conversations/{conv}"))["status"] == "queued"
+
+    await api("POST", f"/api/v1/conversations/{conv}/assign", {"agent_id": ann})
+    assert (await visitor.expect("assigned"))["agent"]["name"] == "Ann"
+    await agent.expect("assigned", lambda f: f["conversation_id"] == conv)
+
+    sent = await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"agent_id": ann, "text": "در راه است", "client_id": "crm-1"},
+        expect=201,
+    )
+    assert sent["duplicate"] is False
+    again = await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"agent_id": ann, "text": "در راه است", "client_id": "crm-1"},
+        expect=201,
+    )
+    assert again["duplicate"] is True and again["id"] == sent["id"]
+    await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/notes",
+        {"agent_id": ann, "text": "VIP customer", "client_id": "crm-2"},
+        expect=201,
+    )
+    await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"agent_id": ann, "text": "marker", "client_id": "crm-3"},
+        expect=201,
+    )
+
+    # The visitor gets the reply once and never the note: the marker comes right after.
+    def agent_or_note(f: dict[str, Any]) -> bool:
+        return f["from"] in ("agent", "note")
+
+    got = [await visitor.expect("message", agent_or_note) for _ in range(2)]
+    assert [m["text"] for m in got] == ["در راه است", "marker"], got
+
+    messages = await api("GET", f"/api/v1/conversations/{conv}/messages?limit=1000")
+    texts = [(m["from"], m["text"]) for m in messages["items"]]
+    assert ("note", "VIP customer") in texts and ("agent", "در راه است") in texts
+    assert messages["next_cursor"] is None
+    first = await api("GET", f"/api/v1/conversations/{conv}/messages?limit=1")
+    rest = await api(
+        "GET", f"/api/v1/conversations/{conv}/messages?after={first['next_cursor']}&limit=1000"
+    )
+    assert first["items"] + rest["items"] == messages["items"]
+
+    visitor_id = page["items"][0]["visitor"]["id"]
+    await api("PATCH", f"/api/v1/visitors/{visitor_id}", {"name": "Sara", "email": "s@ex.com"})
+    changed = await agent.expect("visitor")
+    assert changed["visitor"]["name"] == "Sara"
+    assert (await api("GET", f"/api/v1/visitors/{visitor_id}"))["email"] == "s@ex.com"
+    history = await api("GET", f"/api/v1/visitors/{visitor_id}/conversations")
+    assert [c["id"] for c in history["items"]] == [conv]
+
+    agents = await api("GET", "/api/v1/agents")
+    assert [(a["id"], a["status"], a["load"]) for a in agents["items"]] == [(ann, "away", 1)]
+    assert (await api("GET", f"/api/v1/agents/{ann}"))["name"] == "Ann"
+    await api("GET", "/api/v1/departments")
+    await api("GET", "/api/v1/canned_responses")
+
+    done = await api("POST", f"/api/v1/conversations/{conv}/resolve", {})
+    assert done["ok"] is True
+    ended = await visitor.expect("resolved")
+    assert ended["by"] == "system" and ended["status"] == "resolved"
+    closed = await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"agent_id": ann, "text": "late"},
+        expect=409,
+    )
+    assert closed["error"]["code"] == "conversation_closed"
+    await api("POST", f"/api/v1/conversations/{conv}/reopen", {"agent_id": ann})
+    assert (await api("GET", f"/api/v1/conversations/{conv}"))["status"] == "assigned"
+
+    bob = live.add_agent("bob@example.com", name="Bob")
+    bob_socket, _ = await cl.agent(live.ws_url, live.login("bob@example.com"))
+    await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/transfer",
+        {"agent_id": ann, "to_agent_id": bob, "note": "billing question"},
+    )
+    await bob_socket.expect("assigned", lambda f: f["conversation_id"] == conv)
+    assert (await api("GET", f"/api/v1/conversations/{conv}"))["agent"]["id"] == bob
+    wrong = await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/transfer",
+        {"agent_id": ann, "department": ""},
+        expect=403,
+    )
+    assert wrong["error"]["code"] == "forbidden"  # Ann no longer holds it
+
+    # Every endpoint of the document was called, and answered as it says.
+    called = {(m, t) for m, t, _ in api.calls}
+    every = {(m.upper(), t) for t, ops in api.doc["paths"].items() for m in ops}
+    assert every - called == set()
+    for c in (visitor, agent, bob_socket):
+        await c.close()
+
+
+async def test_refusals(live_server: LiveServer, tmp_path: Path) -> None:
+    live = live_server
+    reader = cli_key(live, tmp_path, "read", "add", "--name", "BI", "--site", "demo")
+    api = Api(live.base_url, reader)
+    missing = await api("GET", "/api/v1/conversations", key=None, expect=401)
+    assert missing["error"]["code"] == "unauthorized"
+    wrong = await api("GET", "/api/v1/agents", key=reader[:-2] + "xx", expect=401)
+    assert wrong["error"]["code"] == "unauthorized"
+    scope = await api("POST", "/api/v1/conversations/c_nope/resolve", {}, expect=403)
+    assert scope["error"]["code"] == "forbidden"
+    assert (await api("GET", "/api/v1/conversations/c_nope", expect=404))["error"]["code"] == (
+        "not_found"
+    )
+    bad = await api("GET", "/api/v1/conversations?limit=1000", expect=400)
+    assert bad["error"]["field"] == "limit"
+    bad = await api("GET", "/api/v1/conversations?cursor=junk", expect=400)
+    assert bad["error"]["field"] == "cursor"
+
+    writer = cli_key(live, tmp_path, "write", "add", "--name", "Bot", "--site", "demo")
+    api_w = Api(live.base_url, writer)
+    body = await api_w("POST", "/api/v1/conversations/c_x/messages", {"text": "hi"}, expect=400)
+    assert body["error"] == {
+        "code": "invalid_request",
+        "message": "'agent_id' is a required property",
+        "field": "agent_id",
+    }
+    extra = await api_w(
+        "POST",
+        "/api/v1/conversations/c_x/messages",
+        {"agent_id": "a", "text": "hi", "x": 1},
+        expect=400,
+    )
+    assert extra["error"]["code"] == "invalid_request"
+    long = await api_w(
+        "POST",
+        "/api/v1/conversations/c_x/messages",
+        {"agent_id": "a_x", "text": "ش" * 4001},
+        expect=400,
+    )
+    assert long["error"]["field"] == "text"
+
+    listed = cli(live, tmp_path, "list", "--site", "demo")
+    assert listed.returncode == 0 and b"BI" in listed.stdout and b"Bot" in listed.stdout
+    key_id = reader.split("_")[1]
+    assert cli(live, tmp_path, "revoke", key_id).returncode == 0
+    revoked = await api("GET", "/api/v1/agents", expect=401)
+    assert revoked["error"]["code"] == "unauthorized"
+    assert b"revoked" in cli(live, tmp_path, "list", "--site", "demo").stdout
+
+
+async def test_the_per_key_rate_limit(redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    live = LiveServer(redis_server, tmp_path / "server")
+    live.start_node({"CHATSERVER_LIMIT_API_PER_MINUTE": "3"})
+    try:
+        key = cli_key(live, tmp_path, "read", "add", "--name", "Busy", "--site", "demo")
+        api = Api(live.base_url, key)
+        for _ in range(3):
+            await api("GET", "/api/v1/departments")
+        over = await api("GET", "/api/v1/departments", expect=429)
+        assert over["error"]["code"] == "rate_limited"
+        assert 1 <= int(api.headers["Retry-After"]) <= 60
+    finally:
+        live.stop()
+
+
+def test_the_reference_page_lists_every_endpoint(live_server: LiveServer) -> None:
+    with urllib.request.urlopen(live_server.base_url + "/api/v1/openapi.json") as resp:
+        doc = json.loads(resp.read())
+    with urllib.request.urlopen(live_server.base_url + "/api/v1/reference") as resp:
+        page = resp.read().decode()
+    count = 0
+    for path, ops in doc["paths"].items():
+        for method in ops:
+            assert f"<code>{method.upper()} {path}</code>" in page, (method, path)
+            count += 1
+    assert count >= 16
