@@ -27,6 +27,7 @@ from chatserver.redis_supervisor import RedisSupervisor
 from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
+from chatserver.webhooks import WebhookDelivery
 from chatserver.widget_routes import routes as widget_routes
 from console.routes import routes as console_routes
 
@@ -77,6 +78,9 @@ def create_app(
     """
     services = Services.build(settings, redis_url, clock)
     dashboards = Dashboards(services.store, settings, services.hub.clock)
+    webhooks = WebhookDelivery(
+        services.store, settings, services.hub.lifecycle.node, services.hub.clock
+    )
     services.hub.on_site_event = dashboards.on_site_event
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
 
@@ -105,10 +109,12 @@ def create_app(
         await services.store.ensure_site(settings.default_site)
         await services.hub.start()
         await dashboards.start()
-        log.info("hub_started", redis=_redact(redis_url))
+        await webhooks.start()
+        log.info("hub_started", redis=_redact(redis_url), node=services.hub.lifecycle.node)
         try:
             yield
         finally:
+            await webhooks.stop()
             await dashboards.stop()
             await services.hub.stop()
             if supervisor is not None:
@@ -136,6 +142,7 @@ def create_app(
     )
     app.state.services = services
     app.state.dashboards = dashboards
+    app.state.webhooks = webhooks
     app.state.redis_supervisor = supervisor
     return app
 

@@ -72,6 +72,13 @@ class Settings:
     limit_connections_per_ip: int = 50
     limit_typing_per_minute: int = 120
     limit_api_per_minute: int = 600
+    # Webhooks: how long a node's hold on an endpoint lasts unless renewed, the first retry's
+    # wait (doubling to 10 minutes), how long an event is retried before it is a dead
+    # letter, and how long a receiver may take to answer.
+    webhook_lease_s: int = 15
+    webhook_retry_base_ms: int = 1000
+    webhook_give_up_s: int = 86400
+    webhook_timeout_s: int = 10
     limit_logins_per_account: int = 10
     limit_logins_per_ip: int = 30
     limit_logins_window: int = 900
@@ -121,6 +128,10 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_LIMIT_CONNECTIONS_PER_IP": ("limit_connections_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_TYPING_PER_MINUTE": ("limit_typing_per_minute", 0, 1_000_000),
     "CHATSERVER_LIMIT_API_PER_MINUTE": ("limit_api_per_minute", 0, 1_000_000),
+    "CHATSERVER_WEBHOOK_LEASE_S": ("webhook_lease_s", 1, 3600),
+    "CHATSERVER_WEBHOOK_RETRY_BASE_MS": ("webhook_retry_base_ms", 10, 600_000),
+    "CHATSERVER_WEBHOOK_GIVE_UP_S": ("webhook_give_up_s", 1, 7 * 86400),
+    "CHATSERVER_WEBHOOK_TIMEOUT_S": ("webhook_timeout_s", 1, 120),
     "CHATSERVER_LIMIT_LOGINS_PER_ACCOUNT": ("limit_logins_per_account", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_PER_IP": ("limit_logins_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),

@@ -14,6 +14,7 @@ logged and dropped, never guessed at.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -42,7 +43,7 @@ class BadEvent(ValueError):
     """A payload on the channel that is not one of these records."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     KIND: ClassVar[EventKind] = EventKind.MESSAGE
     conv: str
@@ -57,7 +58,7 @@ class Message:
     event: str  # the system event ('' for others)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Opened:
     KIND: ClassVar[EventKind] = EventKind.OPENED
     conv: str
@@ -65,7 +66,7 @@ class Opened:
     department: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Assigned:
     KIND: ClassVar[EventKind] = EventKind.ASSIGNED
     conv: str
@@ -74,7 +75,7 @@ class Assigned:
     visitor: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unassigned:
     KIND: ClassVar[EventKind] = EventKind.UNASSIGNED
     conv: str
@@ -82,7 +83,7 @@ class Unassigned:
     reason: str  # the system event recorded in the stream (agent_left, transferred, …)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ended:
     KIND: ClassVar[EventKind] = EventKind.ENDED
     conv: str
@@ -94,20 +95,20 @@ class Ended:
     status: str  # resolved, missed or abandoned
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Queue:
     KIND: ClassVar[EventKind] = EventKind.QUEUE
     department: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AgentStatus:
     KIND: ClassVar[EventKind] = EventKind.AGENT_STATUS
     agent: str
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Typing:
     KIND: ClassVar[EventKind] = EventKind.TYPING
     conv: str
@@ -116,7 +117,7 @@ class Typing:
     preview: str  # the visitor's draft, for agents only ('' when none)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Read:
     KIND: ClassVar[EventKind] = EventKind.READ
     conv: str
@@ -124,14 +125,14 @@ class Read:
     id: str  # the last message id read
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VisitorChanged:
     KIND: ClassVar[EventKind] = EventKind.VISITOR
     conv: str
     visitor: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Breach:
     KIND: ClassVar[EventKind] = EventKind.BREACH
     conv: str
@@ -139,19 +140,19 @@ class Breach:
     agent: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deactivated:
     KIND: ClassVar[EventKind] = EventKind.DEACTIVATED
     agent: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccountChanged:
     KIND: ClassVar[EventKind] = EventKind.ACCOUNT
     agent: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SignedOut:
     KIND: ClassVar[EventKind] = EventKind.SIGNED_OUT
     agent: str
@@ -193,16 +194,21 @@ RECORDS: tuple[type[Event], ...] = (
 )
 
 _TYPES = {"str": str, "int": int, "bool": bool}
-# kind -> (record, {field: type})
-_SCHEMA: dict[str, tuple[type[Event], dict[str, type]]] = {
-    cls.KIND.value: (cls, {f.name: _TYPES[str(f.type)] for f in dataclasses.fields(cls)})
-    for cls in RECORDS
-}
+# kind -> (record, field names, their getter, field types), in declared order
+_SCHEMA: dict[str, tuple[type[Event], tuple[str, ...], Any, tuple[type, ...]]] = {}
+for _cls in RECORDS:
+    _names = tuple(f.name for f in dataclasses.fields(_cls))
+    _SCHEMA[_cls.KIND.value] = (
+        _cls,
+        _names,
+        operator.itemgetter(*_names) if len(_names) > 1 else lambda d, n=_names[0]: (d[n],),
+        tuple(_TYPES[str(f.type)] for f in dataclasses.fields(_cls)),
+    )
 assert len(_SCHEMA) == len(EventKind), "every kind has one record"
 
 
 def fields_of(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    return _SCHEMA[cls.KIND.value][1]
 
 
 def encode(event: Event) -> bytes:
@@ -215,27 +221,34 @@ def encode(event: Event) -> bytes:
 
 def decode(payload: bytes) -> Event:
     """The record a payload holds; :class:`BadEvent` when it is not exactly one (unknown
-    kind, a field missing, unknown or of the wrong type)."""
+    kind, a field missing, unknown or of the wrong type). Every node decodes every event of
+    its sites, so this is on the hot path: the checks run in C (itemgetter, map)."""
     try:
         data = msgpack.unpackb(payload, raw=False)
     except Exception as exc:
         raise BadEvent(f"not msgpack: {exc}") from None
-    if not isinstance(data, dict):
+    if type(data) is not dict:
         raise BadEvent("not a map")
     entry = _SCHEMA.get(data.pop("k", None))
     if entry is None:
         raise BadEvent("unknown kind")
-    cls, types = entry
-    if data.keys() != types.keys():
-        missing = sorted(types.keys() - data.keys())
-        extra = sorted(str(key) for key in data.keys() - types.keys())
+    cls, names, get, types = entry
+    try:
+        values = get(data)
+    except KeyError:
+        values = None
+    if values is None or len(data) != len(names):
+        missing = sorted(set(names) - data.keys())
+        extra = sorted(str(key) for key in data.keys() - set(names))
         raise BadEvent(f"{cls.KIND.value}: missing {missing}, unknown {extra}")
-    for name, want in types.items():
-        value = data[name]
-        # bool is an int to Python; an int field never takes one, a bool field only a bool.
-        if type(value) is not want:
-            raise BadEvent(f"{cls.KIND.value}.{name}: {type(value).__name__}, not {want.__name__}")
-    return cls(**data)
+    # bool is an int to Python: comparing exact types, an int field never takes a bool.
+    if tuple(map(type, values)) != types:
+        for name, value, want in zip(names, values, types, strict=True):
+            if type(value) is not want:
+                raise BadEvent(
+                    f"{cls.KIND.value}.{name}: {type(value).__name__}, not {want.__name__}"
+                )
+    return cls(*values)
 
 
 def lua_packers() -> str:

@@ -135,6 +135,32 @@ class Keys:
         """Hash gauge -> highest value sampled in ``minute`` (ms // 60000): queue length..."""
         return f"{self._s(site)}:metrics:m:{minute}"
 
+    def feed(self, site: str) -> str:
+        """Stream: the site's public events (chatserver.feed), while it has webhooks."""
+        return f"{self._s(site)}:feed"
+
+    def feed_keys(self, site: str) -> list[str]:
+        """The last two KEYS of every script that records a change in the feed: the site's
+        hash (whose ``feed`` setting says whether to) and the feed stream."""
+        return [self.site(site), self.feed(site)]
+
+    def webhooks(self, site: str) -> str:
+        """Hash endpoint id -> the endpoint's settings (JSON: url, secret, events, …)."""
+        return f"{self._s(site)}:webhooks"
+
+    def webhook_state(self, site: str, endpoint_id: str) -> str:
+        """Hash: cursor (last feed id done), delivered, failures, last status and error,
+        failing_since (ms the event at the head first failed), attempts."""
+        return f"{self._s(site)}:webhook:{endpoint_id}:state"
+
+    def webhook_lease(self, site: str, endpoint_id: str) -> str:
+        """String: the node delivering to the endpoint now (expires unless renewed)."""
+        return f"{self._s(site)}:webhook:{endpoint_id}:lease"
+
+    def webhook_dead(self, site: str, endpoint_id: str) -> str:
+        """List of JSON records of events given up on (the dead letters), oldest first."""
+        return f"{self._s(site)}:webhook:{endpoint_id}:dead"
+
     def visitor_presence(self, site: str, visitor_id: str) -> str:
         """Hash node id -> expiry (ms) for each node holding a socket of the visitor."""
         return f"{self._s(site)}:vpresence:{visitor_id}"

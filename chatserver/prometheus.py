@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from chatserver.core.estimate import EstimateAccuracy
+from chatserver.core.follow import parse_id
 from chatserver.core.now_figures import agent_figures, queue_figures
 from chatserver.core.window_figures import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
 from chatserver.dashboards import Dashboards
@@ -161,6 +162,7 @@ async def site_families(services: Services, site: str) -> list[Metric]:
     for kind in COUNTED_KINDS:
         events.add_metric([site, kind], hist.get(f"events|{kind}", 0))
     out: list[Metric] = [qlen, longest, agents, open_convs, messages, events]
+    out += await webhook_families(services, site)
     for kind in HISTOGRAM_KINDS:
         family = HistogramMetricFamily(
             f"chatserver_{kind}_seconds",
@@ -178,6 +180,43 @@ async def site_families(services: Services, site: str) -> list[Metric]:
         family.add_metric([site], buckets, hist.get(f"{kind}|sum", 0) / 1000)
         out.append(family)
     return out
+
+
+async def webhook_families(services: Services, site: str) -> list[Metric]:
+    """Per webhook endpoint: events delivered, failed tries, dead letters, the last HTTP
+    status, and the lag: how far (in time) its cursor is behind the newest event."""
+    store = services.store
+    hooks = await store.webhooks(site)
+    last = await store.feed_last_id(site) if hooks else "0-0"
+    labels = ["site", "endpoint"]
+    delivered = CounterMetricFamily(
+        "chatserver_webhook_delivered", "Events a webhook endpoint accepted (2xx)", labels=labels
+    )
+    failures = CounterMetricFamily(
+        "chatserver_webhook_failures", "Failed delivery tries to a webhook endpoint", labels=labels
+    )
+    dead = GaugeMetricFamily(
+        "chatserver_webhook_dead_letters", "Events a webhook endpoint gave up on", labels=labels
+    )
+    status = GaugeMetricFamily(
+        "chatserver_webhook_last_status",
+        "HTTP status of the last try (0: no answer)",
+        labels=labels,
+    )
+    lag = GaugeMetricFamily(
+        "chatserver_webhook_lag_seconds",
+        "Time between the newest event and the last one the endpoint has (0: caught up)",
+        labels=labels,
+    )
+    for hook in hooks:
+        key = [site, hook.id]
+        delivered.add_metric(key, hook.delivered)
+        failures.add_metric(key, hook.failures)
+        dead.add_metric(key, hook.dead)
+        status.add_metric(key, hook.last_status)
+        newest, done = parse_id(last), parse_id(hook.cursor)
+        lag.add_metric(key, max(0, newest[0] - done[0]) / 1000 if done < newest else 0.0)
+    return [delivered, failures, dead, status, lag]
 
 
 def _merge(families: list[Metric]) -> list[Metric]:

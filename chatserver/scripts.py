@@ -21,6 +21,7 @@ from chatserver.core.routing import MAX_PRIORITY, PRIORITY_STEP
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.core.timers import CONVERSATION_TIMERS
 from chatserver.events import lua_packers
+from chatserver.feed import RETENTION_MS
 from chatserver.tasks import Background
 
 if TYPE_CHECKING:
@@ -45,11 +46,16 @@ SCRIPT_NAMES = (
     "agent_left",
     # the widget's satisfaction rating
     "rate",
+    # a visitor's name or e-mail (recorded in the feed)
+    "visitor_update",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges
     "metrics_fold",
     "metrics_gauge",
     # abuse limits (leases; see core/leases.py)
     "limit",
+    # webhooks: endpoints, and each step of a delivery (fenced by the endpoint's lease)
+    "webhook_config",
+    "webhook",
 )
 
 Arg = str | int | float | bytes
@@ -58,7 +64,7 @@ Arg = str | int | float | bytes
 def prelude() -> str:
     """What every script starts with, generated from the Python definitions so Lua cannot
     drift from them: the event packers (chatserver.events), the open states, the
-    conversation timers and the queue score's priority step."""
+    conversation timers, the queue score's priority step and the feed's retention."""
     open_set = ", ".join(f"{s.value} = true" for s in sorted(OPEN_STATUSES))
     timers = ", ".join(f"'{k.value}'" for k in CONVERSATION_TIMERS)
     return (
@@ -67,6 +73,7 @@ def prelude() -> str:
         + f"local OPEN = {{{open_set}}}\n"
         + f"local TIMER_KINDS = {{{timers}}}\n"
         + f"local PRIORITY_STEP, MAX_PRIORITY = {PRIORITY_STEP}, {MAX_PRIORITY}\n"
+        + f"local FEED_RETENTION_MS = {RETENTION_MS}\n"
     )
 
 

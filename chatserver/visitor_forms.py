@@ -37,7 +37,7 @@ async def identify(services: Services, conn: VisitorConn, f: dict[str, Any]) -> 
     fields = {key: f[key] for key in ("name", "email") if f.get(key)}
     if not fields:
         return
-    await services.store.save_visitor(conn.site, conn.visitor_id, fields)
+    await services.store.update_visitor(conn.site, conn.visitor_id, fields, services.hub.clock())
     conn.name = fields.get("name", conn.name)
     if conn.conv_id:
         await services.store.publish(conn.site, VisitorChanged(conn.conv_id, conn.visitor_id))

@@ -22,7 +22,17 @@ from chatserver.api.handlers import (
     visitor_conversations,
 )
 from chatserver.api.spec import ID, Endpoint, Param, obj
+from chatserver.api.webhook_handlers import (
+    create_webhook,
+    dead_letters,
+    delete_webhook,
+    get_webhook,
+    list_events,
+    list_webhooks,
+    replay_webhook,
+)
 from chatserver.core.states import Status
+from chatserver.feed import FeedEvent
 
 # --- the declarations -------------------------------------------------------------------
 CONV = Param("conv_id", "path", {"type": "string", "pattern": "^c_[A-Za-z0-9_-]{1,40}$"})
@@ -53,6 +63,7 @@ CANNED = obj(
     ("items",),
 )
 ACTING = ("not_found", "forbidden", "conversation_closed", "invalid_request")
+HOOK = Param("webhook_id", "path", {"type": "string", "pattern": "^wh_[A-Za-z0-9_-]{1,40}$"})
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -261,5 +272,108 @@ ENDPOINTS: list[Endpoint] = [
         "The site's canned responses",
         CANNED,
         handler=list_canned,
+    ),
+    Endpoint(
+        "GET",
+        "/events",
+        "read",
+        "The site's event feed after a cursor, oldest first (while it has webhooks)",
+        spec.page_of(spec.FEED_EVENT),
+        params=(
+            Param("after", "query", {"type": "string"}, "an event id; omit for the oldest"),
+            Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        errors=("invalid_request",),
+        description=(
+            "The feed the webhooks deliver: kept 48 hours, written only while the site has "
+            "at least one webhook endpoint. The same event ids as the webhooks'."
+        ),
+        handler=list_events,
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks",
+        "admin",
+        "The site's webhook endpoints, with their delivery state",
+        spec.page_of(spec.WEBHOOK),
+        handler=list_webhooks,
+    ),
+    Endpoint(
+        "POST",
+        "/webhooks",
+        "admin",
+        "Add a webhook endpoint (its secret is in this answer only)",
+        spec.WEBHOOK,
+        body=obj(
+            {
+                "url": {"type": "string", "maxLength": 2000},
+                "events": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": [e.value for e in FeedEvent]},
+                    "description": "the types to deliver; empty or absent: all",
+                },
+                "description": {"type": "string", "maxLength": 200},
+            },
+            ("url",),
+        ),
+        errors=("invalid_request",),
+        status=201,
+        description=(
+            "It gets every event from now on, each signed with its secret, at least once "
+            "and in order, retried with backoff for a day, then kept as a dead letter."
+        ),
+        handler=create_webhook,
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks/{webhook_id}",
+        "admin",
+        "A webhook endpoint and its delivery state",
+        spec.WEBHOOK,
+        params=(HOOK,),
+        errors=("not_found",),
+        handler=get_webhook,
+    ),
+    Endpoint(
+        "DELETE",
+        "/webhooks/{webhook_id}",
+        "admin",
+        "Remove a webhook endpoint",
+        spec.OK,
+        params=(HOOK,),
+        errors=("not_found",),
+        handler=delete_webhook,
+    ),
+    Endpoint(
+        "POST",
+        "/webhooks/{webhook_id}/replay",
+        "admin",
+        "Deliver again from an event id or a time (dead letters included)",
+        spec.OK,
+        params=(HOOK,),
+        body=obj(
+            {
+                "after_id": {"type": "string", "description": "deliver the events after it"},
+                "since": {**spec.MS, "description": "deliver the events from this time on"},
+            }
+        ),
+        errors=("not_found", "invalid_request"),
+        handler=replay_webhook,
+    ),
+    Endpoint(
+        "GET",
+        "/webhooks/{webhook_id}/dead_letters",
+        "admin",
+        "The events given up on, oldest first (the last 100)",
+        obj(
+            {
+                "items": {"type": "array", "items": {"type": "object"}},
+                "next_cursor": {"type": "null"},
+            },
+            ("items", "next_cursor"),
+        ),
+        params=(HOOK,),
+        errors=("not_found",),
+        handler=dead_letters,
     ),
 ]

@@ -231,10 +231,10 @@ async def update_visitor(ctx: Ctx, visitor_id: str, body: dict[str, Any]) -> dic
         raise ApiError("invalid_request", "that is not an e-mail address", "email")
     fields: dict[str, str] = {k: str(body[k]).strip() for k in ("name", "email") if k in body}
     if fields:
-        await store.save_visitor(ctx.site, visitor_id, fields)
+        conv_id = await store.update_visitor(ctx.site, visitor_id, fields, ctx.now())
         visitor.update(fields)
-        if visitor.get("open_conv"):
-            await store.publish(ctx.site, VisitorChanged(visitor["open_conv"], visitor_id))
+        if conv_id:
+            await store.publish(ctx.site, VisitorChanged(conv_id, visitor_id))
     return visitor_summary(visitor_id, visitor)
 
 

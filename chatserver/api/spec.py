@@ -14,6 +14,7 @@ from typing import Any
 from chatserver import __version__
 from chatserver.api_keys import SCOPES
 from chatserver.core.states import Status
+from chatserver.feed import FeedEvent
 
 Schema = dict[str, Any]
 
@@ -132,6 +133,51 @@ ERROR = obj(
     },
     ("error",),
 )
+WEBHOOK = obj(
+    {
+        "id": ID,
+        "url": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "description": {"type": "string"},
+        "created_at": MS,
+        "cursor": {"type": "string", "description": "the last feed event done"},
+        "delivered": {"type": "integer"},
+        "failures": {"type": "integer", "description": "failed tries, all events"},
+        "dead_letters": {"type": "integer"},
+        "failing_since": nullable(MS),
+        "last_status": nullable({"type": "integer"}),
+        "last_error": {"type": "string"},
+        "last_delivery_at": nullable(MS),
+        "secret": {"type": "string", "description": "only in the answer that creates it"},
+    },
+    (
+        "id",
+        "url",
+        "events",
+        "description",
+        "created_at",
+        "cursor",
+        "delivered",
+        "failures",
+        "dead_letters",
+        "failing_since",
+        "last_status",
+        "last_error",
+        "last_delivery_at",
+    ),
+)
+FEED_EVENT = obj(
+    {
+        "id": {"type": "string", "description": "the event id: the idempotency key"},
+        "type": {"type": "string", "enum": [e.value for e in FeedEvent]},
+        "version": {"const": 1},
+        "site": {"type": "string"},
+        "created_at": MS,
+        "conversation_id": nullable({"type": "string"}),
+        "data": {"type": "object"},
+    },
+    ("id", "type", "version", "site", "created_at", "conversation_id", "data"),
+)
 OK = obj({"ok": {"const": True}, "message_id": {"type": "string"}}, ("ok",))
 
 # Stable error codes, with the HTTP status each comes with.
@@ -199,7 +245,11 @@ def openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "content": {"application/json": {"schema": ep.response}},
             }
         }
-        for code in ("unauthorized", "rate_limited", "unavailable", *ep.errors):
+        # Any endpoint that needs more than read refuses a key of a smaller scope.
+        always: tuple[str, ...] = ("unauthorized", "rate_limited", "unavailable")
+        if ep.scope != "read":
+            always += ("forbidden",)
+        for code in dict.fromkeys((*always, *ep.errors)):
             status, why = ERRORS[code]
             entry = responses.setdefault(
                 str(status),
@@ -254,7 +304,25 @@ def openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "Visitor": VISITOR,
                 "Agent": AGENT,
                 "Error": ERROR,
+                "Webhook": WEBHOOK,
+                "Event": FEED_EVENT,
             },
         },
         "paths": paths,
+        "webhooks": {
+            event.value: {
+                "post": {
+                    "summary": f"`{event.value}`",
+                    "description": (
+                        "Signed with `Chatserver-Signature` (see docs/webhooks.md); "
+                        "`Chatserver-Event-Id` is the idempotency key."
+                    ),
+                    "requestBody": {
+                        "content": {"application/json": {"schema": FEED_EVENT}},
+                    },
+                    "responses": {"200": {"description": "any 2xx: delivered"}},
+                }
+            }
+            for event in FeedEvent
+        },
     }

@@ -30,6 +30,15 @@ local function system_message(conv_key, stream_key, channel, conv_id, event, age
   return id
 end
 
+-- The site's public feed (chatserver.feed): one entry per change, in the step that makes it,
+-- while the site has webhooks (its 'feed' setting). fk: {site = hash, feed = stream}, the
+-- calling script's last two KEYS. data: a table, stored as JSON.
+local function feed(fk, event_type, conv_id, now, data)
+  if redis.call('HGET', fk.site, 'feed') ~= '1' then return end
+  redis.call('XADD', fk.feed, 'MINID', '~', tostring(tonumber(now) - FEED_RETENTION_MS), '*',
+    't', event_type, 'c', conv_id, 'ts', tostring(now), 'd', cjson.encode(data))
+end
+
 -- Durable timers: one sorted set per site, member 'kind|subject', score the due time; a
 -- later schedule of the same member moves its deadline.
 -- A delay of 0 means the site turned that timer off.
@@ -79,9 +88,10 @@ local function set_agent_status(state_key, latency_key, agent_id, status, now)
 end
 
 -- Put a handled conversation back in its queue ahead of newer arrivals (it keeps its place
--- by creation time) and free the agent's slot; the visitor is told why.
+-- by creation time) and free the agent's slot; the visitor is told why. The feed records it
+-- as feed_type (conversation.requeued, or .transferred for a transfer to a department).
 local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel, conv_id,
-                       agent_id, status_to, now, event, text)
+                       agent_id, status_to, now, event, text, fk, feed_type, reason)
   local c = redis.call('HMGET', conv_key, 'priority', 'created_at', 'department')
   local priority = math.max(0, math.min(MAX_PRIORITY, tonumber(c[1] or '0')))
   local score = (MAX_PRIORITY - priority) * PRIORITY_STEP + tonumber(c[2] or now)
@@ -92,12 +102,14 @@ local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel
   local id = system_message(conv_key, stream_key, channel, conv_id, event, '', '', text, now)
   redis.call('PUBLISH', channel, pack_unassigned(conv_id, agent_id, event))
   redis.call('PUBLISH', channel, pack_queue(c[3] or ''))
+  feed(fk, feed_type, conv_id, now, {from_agent_id = agent_id, department = c[3] or '',
+    reason = reason})
   return id
 end
 
 -- End a conversation (resolved, missed or abandoned): it leaves the queue, the open set and
 -- its agent's load together, its timers are dropped, and the visitor may reopen it later.
--- k: conv, stream, queue, open, visitor, agent_convs, timers, latency (keys)
+-- k: conv, stream, queue, open, visitor, agent_convs, timers, latency, site, feed (keys)
 local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, now, event, text)
   local c = redis.call('HMGET', k.conv, 'agent', 'visitor', 'department', 'assigned_at',
     'created_at')
@@ -124,6 +136,8 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
   redis.call('PUBLISH', channel, pack_ended(conv_id, by_kind, c[2] or '', agent,
     tonumber(c[4] or '') or 0, tonumber(now), status_to))
   if was_queued == 1 then redis.call('PUBLISH', channel, pack_queue(c[3] or '')) end
+  feed(k, 'conversation.' .. status_to, conv_id, now, {by = by_kind, by_id = by_id,
+    agent_id = agent, visitor_id = c[2] or '', department = c[3] or ''})
   return id
 end
 

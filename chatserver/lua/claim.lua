@@ -3,7 +3,7 @@
 -- present, online (or picking by hand) and under capacity, all checked in this one step.
 -- KEYS: 1 conversation hash, 2 queue zset, 3 messages stream, then for each candidate:
 --       agent state hash, presence key, agent's conversations set; then timers zset,
---       latency stream
+--       latency stream, site hash, feed stream
 -- ARGV: 1 conversation id, 2 now, 3 channel, 4 manual ('1' or '0'), 5 transition map (assign),
 --       6 reassign-if-silent delay (ms, 0 off), 7 number of candidates, 8.. candidate ids
 local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor', 'department',
@@ -15,6 +15,7 @@ local now = ARGV[2]
 local manual = ARGV[4] == '1'
 local n = tonumber(ARGV[7])
 local timers_key, latency_key = KEYS[n * 3 + 4], KEYS[n * 3 + 5]
+local fk = {site = KEYS[n * 3 + 6], feed = KEYS[n * 3 + 7]}
 -- An agent who let this chat time out is tried last, so it moves on when anyone else can.
 local order = {}
 local skipped = nil
@@ -43,6 +44,8 @@ for _, i in ipairs(order) do
       name .. ' joined the chat', now)
     redis.call('PUBLISH', ARGV[3], pack_assigned(ARGV[1], agent_id, name, c[3] or ''))
     redis.call('PUBLISH', ARGV[3], pack_queue(c[4] or ''))
+    feed(fk, 'conversation.assigned', ARGV[1], now, {agent_id = agent_id, agent_name = name,
+      by = manual and 'hand' or 'routing', wait_ms = tonumber(wait)})
     return {'ok', agent_id, id}
   end
 end

@@ -1,14 +1,16 @@
 -- Store one message and ring the site's doorbell, in one atomic step; the response clocks
 -- and the timers that watch them move in the same step.
 -- KEYS: 1 conversation hash, 2 messages stream, 3 client-id hash, 4 timers zset,
---       5 latency stream, 6 the site's message counters (hash, for /metrics)
+--       5 latency stream, 6 the site's message counters (hash, for /metrics), 7 site hash,
+--       8 feed stream
 -- ARGV: 1 kind (visitor|agent), 2 sender id, 3 sender name, 4 client id, 5 text, 6 now (ms),
 --       7 channel, 8 conversation id, 9 transition map of this kind's message event,
 --       10 preview, 11 first-response target (ms, 0 off), 12 next-response target (ms),
---       13 nudge delay (ms); with KEYS[7] (the sender's message leases, an abuse limit):
+--       13 nudge delay (ms); with KEYS[9] (the sender's message leases, an abuse limit):
 --       14 most messages, 15 in how many ms
 local conv_key, stream_key, client_ids_key, timers_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local latency_key, counters_key, leases_key = KEYS[5], KEYS[6], KEYS[7]
+local latency_key, counters_key, leases_key = KEYS[5], KEYS[6], KEYS[9]
+local fk = {site = KEYS[7], feed = KEYS[8]}
 local kind, sender, sender_name, client_id, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, channel, conv_id, message_map, preview = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local first_target, next_target, nudge_delay = ARGV[11], ARGV[12], ARGV[13]
@@ -74,4 +76,6 @@ else
 end
 redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, sender_name,
   client_id, text, tonumber(now), ''))
+feed(fk, 'message.created', conv_id, now, {message_id = id, from = kind, author_id = sender,
+  author_name = sender_name, text = text, client_id = client_id})
 return {'ok', id, prev, response_ms}

@@ -3,7 +3,7 @@
 -- Every action re-checks the conversation: a timer whose reason has passed does nothing.
 -- KEYS: 1 timers zset, 2 conversation hash, 3 messages stream, 4 its queue zset, 5 open zset,
 --       6 visitor hash, 7 visitor presence hash, 8 its agent's conversations set,
---       9 latency stream
+--       9 latency stream, 10 site hash, 11 feed stream
 -- ARGV: 1 member, 2 kind, 3 conversation id, 4 now, 5 channel, 6 agent id, 7 department,
 --       8 visitor id (6-8 as the caller read them), 9 first-response target, 10 next-response
 --       target, 11 nudge delay, 12 park delay, 13 visitor grace, 14 abandon delay,
@@ -40,7 +40,8 @@ local function visitor_present()
   return false
 end
 local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
-  visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9]}
+  visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9],
+  site = KEYS[10], feed = KEYS[11]}
 
 if kind == 'frt' then
   if c[6] or not c[5] then return {'noop'} end
@@ -51,6 +52,8 @@ if kind == 'frt' then
     c[3])
   say('sla_breach', 'First response target missed')
   redis.call('PUBLISH', channel, pack_breach(conv_id, 'first', c[2] or ''))
+  feed(keys, 'sla.breached', conv_id, now, {clock = 'first_response', agent_id = c[2] or '',
+    target_ms = n(ARGV[9]), waited_ms = ms})
   return {'fired'}
 elseif kind == 'nrt' then
   if not c[6] or not c[7] or c[7] == '' then return {'noop'} end
@@ -61,6 +64,8 @@ elseif kind == 'nrt' then
     c[3])
   say('sla_breach', 'Next response target missed')
   redis.call('PUBLISH', channel, pack_breach(conv_id, 'next', c[2] or ''))
+  feed(keys, 'sla.breached', conv_id, now, {clock = 'next_response', agent_id = c[2] or '',
+    target_ms = n(ARGV[10]), waited_ms = ms})
   return {'fired'}
 elseif kind == 'nudge' or kind == 'park' then
   if status ~= 'waiting_on_visitor' or n(c[9]) > n(c[8]) then return {'noop'} end
@@ -88,7 +93,8 @@ elseif kind == 'assign' then
   if now - n(c[11]) < n(ARGV[15]) then return later(n(c[11]), n(ARGV[15])) end
   local to = transition(ARGV[16], status)
   requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
-    'requeued', 'Your chat is passing to the next available agent')
+    'requeued', 'Your chat is passing to the next available agent', keys,
+    'conversation.requeued', 'agent_silent')
   return {'fired'}
 elseif kind == 'vgone' or kind == 'abandon' then
   if visitor_present() then return {'present'} end

@@ -31,7 +31,12 @@ class ConsoleStore(ConversationStore):
         k, site, conv_id, now = self.k, note.site, note.conv_id, note.now
         res = await self.scripts.run(
             "note",
-            [k.conversation(site, conv_id), k.messages(site, conv_id), k.client_ids(site, conv_id)],
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.client_ids(site, conv_id),
+                *k.feed_keys(site),
+            ],
             [
                 note.sender_id,
                 note.sender_name,
@@ -75,6 +80,7 @@ class ConsoleStore(ConversationStore):
                 k.presence(site, target_id),
                 k.agent_conversations(site, target_id),
                 k.timers(site),
+                *k.feed_keys(site),
             ],
             [
                 conv_id,
@@ -113,6 +119,7 @@ class ConsoleStore(ConversationStore):
                 k.agent_conversations(site, holder_id),
                 k.queue(site, department),
                 k.departments(site),
+                *k.feed_keys(site),
             ],
             [
                 conv_id,
@@ -144,6 +151,7 @@ class ConsoleStore(ConversationStore):
                 k.agent_state(site, agent_id),
                 k.presence(site, agent_id),
                 k.agent_conversations(site, agent_id),
+                *k.feed_keys(site),
             ],
             [conv_id, now, k.channel(site), agent_id, MAPS[Event.AGENT_REOPEN]],
         )

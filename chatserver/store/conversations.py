@@ -58,6 +58,7 @@ class ConversationStore(StoreBase):
                     k.queue(site, last_dept),
                     k.latency(site),
                     k.conversation_index(site),
+                    *k.feed_keys(site),
                 ],
                 [
                     conv_id,
@@ -93,6 +94,7 @@ class ConversationStore(StoreBase):
             k.timers(site),
             k.latency(site),
             k.message_counts(site),
+            *k.feed_keys(site),
         ]
         args: list[Arg] = [
             msg.kind,
@@ -180,7 +182,7 @@ class ConversationStore(StoreBase):
                 k.presence(site, agent_id),
                 k.agent_conversations(site, agent_id),
             ]
-        keys += [k.timers(site), k.latency(site)]
+        keys += [k.timers(site), k.latency(site), *k.feed_keys(site)]
         res = await self.scripts.run(
             "claim",
             keys,
@@ -223,6 +225,7 @@ class ConversationStore(StoreBase):
                     k.agent_conversations(site, agent),
                     k.timers(site),
                     k.latency(site),
+                    *k.feed_keys(site),
                 ],
                 [conv_id, now, k.channel(site), kind, by_id, by_name, MAPS[Event.RESOLVE], agent],
             )

@@ -29,7 +29,12 @@ class FeedbackStore(StoreBase):
         k = self.k
         res = await self.scripts.run(
             "rate",
-            [k.conversation(site, conv_id), k.messages(site, conv_id), k.latency(site)],
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.latency(site),
+                *k.feed_keys(site),
+            ],
             [conv_id, visitor_id, score, comment, now, k.channel(site), visitor_name, text, _ENDED],
         )
         if res[0] == "ok":

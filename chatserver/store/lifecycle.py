@@ -69,6 +69,7 @@ class LifecycleStore(StoreBase):
                     k.visitor_presence(site, visitor),
                     k.agent_conversations(site, agent),
                     k.latency(site),
+                    *k.feed_keys(site),
                 ],
                 [
                     member,
@@ -113,7 +114,7 @@ class LifecycleStore(StoreBase):
             ]
             for cid, dept in zip(conv_ids, depts, strict=True):
                 keys += [k.conversation(site, cid), k.messages(site, cid), k.queue(site, dept)]
-            keys.append(k.latency(site))
+            keys += [k.latency(site), *k.feed_keys(site)]
             res = await self.scripts.run(
                 "grace",
                 keys,

@@ -42,3 +42,16 @@ class SiteStore(StoreBase):
 
     async def save_visitor(self, site: str, visitor_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.visitor(site, visitor_id), mapping=fields)
+
+    async def update_visitor(
+        self, site: str, visitor_id: str, fields: dict[str, str], now: int
+    ) -> str:
+        """Store a visitor's name or e-mail (and record it in the feed); returns the id of
+        their open conversation ('' for none)."""
+        args: list[str | int] = [visitor_id, now]
+        for name, value in fields.items():
+            args += [name, value]
+        res = await self.scripts.run(
+            "visitor_update", [self.k.visitor(site, visitor_id), *self.k.feed_keys(site)], args
+        )
+        return str(res or "")

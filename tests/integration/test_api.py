@@ -210,6 +210,38 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     )
     assert wrong["error"]["code"] == "forbidden"  # Ann no longer holds it
 
+    # The webhook endpoints and the feed, with an admin key (deliveries: test_webhooks.py).
+    admin = Api(live.base_url, cli_key(live, tmp_path, "admin", "add", "--name", "Ops"))
+    made = await admin(
+        "POST",
+        "/api/v1/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "events": ["message.created"]},
+        expect=201,
+    )
+    assert made["secret"].startswith("whsec_")
+    hook = made["id"]
+    listed = await admin("GET", "/api/v1/webhooks")
+    assert [h["id"] for h in listed["items"]] == [hook] and "secret" not in listed["items"][0]
+    assert (await admin("GET", f"/api/v1/webhooks/{hook}"))["events"] == ["message.created"]
+    await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"agent_id": bob, "text": "now in the feed", "client_id": "crm-9"},
+        expect=201,
+    )
+    feed = await admin("GET", "/api/v1/events?limit=100")
+    assert feed["items"][-1]["type"] == "message.created"
+    assert feed["items"][-1]["data"]["text"] == "now in the feed"
+    await admin("GET", f"/api/v1/webhooks/{hook}/dead_letters")
+    await admin("POST", f"/api/v1/webhooks/{hook}/replay", {"since": 0})
+    refused = await api("GET", "/api/v1/webhooks", expect=403)  # a write key is not admin
+    assert refused["error"]["code"] == "forbidden"
+    bad = await admin("POST", "/api/v1/webhooks", {"url": "ftp://x"}, expect=400)
+    assert bad["error"]["field"] == "url"
+    await admin("DELETE", f"/api/v1/webhooks/{hook}")
+    await admin("GET", f"/api/v1/webhooks/{hook}", expect=404)
+    api.calls += admin.calls
+
     # Every endpoint of the document was called, and answered as it says.
     called = {(m, t) for m, t, _ in api.calls}
     every = {(m.upper(), t) for t, ops in api.doc["paths"].items() for m in ops}

@@ -19,6 +19,7 @@ from chatserver import events
 from chatserver.core.policy import SitePolicy
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.events import EventKind as K
+from chatserver.feed import FeedEvent, payload
 from chatserver.messages import Outgoing
 from chatserver.store import Store
 
@@ -56,6 +57,7 @@ async def channel(redis_server: EmbeddedRedis) -> AsyncIterator[Channel]:
     pubsub = client.pubsub()
     await pubsub.subscribe(store.k.channel("demo"))
     await store.ensure_site("demo")
+    await store.update_site("demo", {"feed": "1"})  # as when the site has a webhook
     try:
         yield Channel(store, pubsub)
     finally:
@@ -204,6 +206,20 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     evs = await step()
     assert any(isinstance(e, events.Ended) and e.status == "missed" for e in evs), evs
 
+    # One that was answered, whose visitor left for good: abandoned.
+    _, gone = await store.open_conversation("demo", "v3", T0 + 3_000_010)
+    await store.send_message(
+        Outgoing("demo", gone, "visitor", "v3", "", "g1", "hi", T0 + 3_000_011)
+    )
+    assert await store.claim("demo", gone, [ann], T0 + 3_000_012, manual=True) == ann
+    await store.send_message(
+        Outgoing("demo", gone, "agent", ann, "Ann", "g2", "yes?", T0 + 3_000_013)
+    )
+    await store.schedule_timer("demo", f"abandon|{gone}", T0 + 3_000_014)
+    assert await store.fire_timer("demo", f"abandon|{gone}", T0 + 3_000_015, POLICY) == "fired"
+    evs = await step()
+    assert any(isinstance(e, events.Ended) and e.status == "abandoned" for e in evs), evs
+
     await store.disconnect_agent("demo", ann, T0 + 3_000_004)
     evs = await step()
     assert events.Deactivated(ann) in evs and events.AgentStatus(ann, "offline") in evs, evs
@@ -219,3 +235,13 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     COVERED.add("limit")
 
     assert publishing_scripts() == COVERED, publishing_scripts() ^ COVERED
+
+    # The same steps wrote the site's feed: every public type but one, which comes next.
+    await store.update_visitor("demo", "v1", {"name": "Sara"}, T0 + 4_000_000)
+    feed = await store.feed_after("demo", "0-0", 10_000)
+    types = [f["t"] for _, f in feed]
+    assert set(types) == {e.value for e in FeedEvent}, {e.value for e in FeedEvent} - set(types)
+    for entry_id, fields in feed:
+        body = payload("demo", entry_id, fields)
+        assert body["version"] == 1 and isinstance(body["data"], dict) and body["data"], body
+    assert payload("demo", *feed[-1])["data"] == {"visitor_id": "v1", "name": "Sara"}

@@ -14,9 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatserver import events
+from chatserver.core.backoff import retry_delay_ms, should_give_up
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.core.timers import CONVERSATION_TIMERS, TimerKind
+from chatserver.feed import FeedEvent
 from chatserver.scripts import SCRIPT_NAMES, Script, prelude
+from chatserver.signatures import sign, verify
 from chatserver.site_events import HANDLERS
 
 LUA = Path(events.__file__).parent / "lua"
@@ -120,3 +123,37 @@ def test_the_prelude_holds_the_python_definitions() -> None:
     assert ", ".join(f"'{k.value}'" for k in CONVERSATION_TIMERS) in text
     for name in SCRIPT_NAMES:
         assert Script(name).source.startswith(text)
+
+
+def test_each_feed_type_a_script_writes_is_a_feed_event() -> None:
+    types = {e.value for e in FeedEvent}
+    written = set()
+    for name, source in lua_sources().items():
+        for kind in re.findall(r"feed\([^,]+,\s*'([a-z_.]+)',", source):
+            assert kind in types, (name, kind)
+            written.add(kind)
+        for kind in re.findall(r"fk, '(conversation\.[a-z_]+)', '", source):
+            written.add(kind)
+    # finish() writes 'conversation.' .. status for the three endings.
+    assert "'conversation.' .. status_to" in lua_sources()["_lib"]
+    endings = {"conversation.resolved", "conversation.missed", "conversation.abandoned"}
+    assert (
+        types - written - endings - {"conversation.requeued", "conversation.transferred"} == set()
+    )
+
+
+def test_backoff_doubles_to_its_cap_with_jitter() -> None:
+    assert retry_delay_ms(1, 1000, 600_000, 0.0) == 500
+    assert retry_delay_ms(1, 1000, 600_000, 0.999) == 999
+    assert retry_delay_ms(4, 1000, 600_000, 0.0) == 4000
+    assert retry_delay_ms(60, 1000, 600_000, 0.999) <= 600_000
+    assert not should_give_up(0, 10**12, 1)
+    assert should_give_up(1000, 1000 + 86_400_000, 86_400_000)
+    assert not should_give_up(1000, 1000 + 86_399_999, 86_400_000)
+
+
+def test_signatures() -> None:
+    header = sign("whsec_x", 1764590400, b'{"a":1}')
+    assert header.startswith("v1=") and verify("whsec_x", 1764590400, b'{"a":1}', header)
+    assert not verify("whsec_x", 1764590401, b'{"a":1}', header)
+    assert not verify("whsec_y", 1764590400, b'{"a":1}', header)

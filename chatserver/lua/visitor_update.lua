@@ -1,0 +1,14 @@
+-- A visitor's name or e-mail changes (they told the widget, or the REST API set it): stored,
+-- and recorded in the feed with the same step (visitor.updated).
+-- KEYS: 1 visitor hash, 2 site hash, 3 feed stream
+-- ARGV: 1 visitor id, 2 now, then field, value pairs (name, email)
+local visitor_key, fk = KEYS[1], {site = KEYS[2], feed = KEYS[3]}
+local visitor_id, now = ARGV[1], ARGV[2]
+local data = {visitor_id = visitor_id}
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', visitor_key, ARGV[i], ARGV[i + 1])
+  data[ARGV[i]] = ARGV[i + 1]
+end
+local conv_id = redis.call('HGET', visitor_key, 'open_conv') or ''
+feed(fk, 'visitor.updated', conv_id, now, data)
+return conv_id

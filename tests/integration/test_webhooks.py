@@ -1,0 +1,340 @@
+"""Webhooks against a real HTTP receiver on loopback that fails 30% of requests, answers some
+slowly and is stopped for a while, while the node delivering is SIGKILLed: the receiver ends
+with every event of the feed, in order, duplicates only with the same id (and body), every
+signature checked with the function docs/webhooks.md gives receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.keys import Keys
+from chatserver.store import Store
+from tests import client as cl
+from tests.servers import LiveServer, report, run_async
+
+K = Keys()
+DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+FAST = {
+    "CHATSERVER_WEBHOOK_LEASE_S": "2",
+    "CHATSERVER_WEBHOOK_RETRY_BASE_MS": "50",
+    "CHATSERVER_WEBHOOK_TIMEOUT_S": "1",
+}
+
+
+def documented_verify() -> Callable[[str, bytes, str, str], bool]:
+    """The Python ``verify`` of docs/webhooks.md, as a receiver would copy it."""
+    text = DOC.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify" in b)
+    scope: dict[str, Any] = {}
+    exec(block, scope)
+    verify: Callable[[str, bytes, str, str], bool] = scope["verify"]
+    return verify
+
+
+class Receiver:
+    """A real HTTP server that fails a share of requests and answers some slowly."""
+
+    def __init__(self, secret: str = "", fail: float = 0.3, slow: float = 0.1) -> None:
+        self.port = free_port()
+        self.secret, self.fail, self.slow = secret, fail, slow
+        self.rng = random.Random(7)
+        self.lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []  # every request: id, body, answered
+        self.bad_signatures = 0
+        self.verify = documented_verify()
+        self.server: ThreadingHTTPServer | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = receiver.verify(
+                    receiver.secret,
+                    body,
+                    self.headers["Chatserver-Timestamp"],
+                    self.headers["Chatserver-Signature"],
+                )
+                with receiver.lock:
+                    draw, slow = receiver.rng.random(), receiver.rng.random()
+                    if not ok:
+                        receiver.bad_signatures += 1
+                failed = draw < receiver.fail
+                if slow < receiver.slow:
+                    time.sleep(0.3)
+                event = json.loads(body)
+                with receiver.lock:
+                    receiver.requests.append(
+                        {
+                            "id": self.headers["Chatserver-Event-Id"],
+                            "body": body,
+                            "event": event,
+                            "accepted": not failed and ok,
+                        }
+                    )
+                self.send_response(500 if failed or not ok else 204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r for r in self.requests if r["accepted"]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def api(base: str, key: str, method: str, path: str, body: Any = None) -> Any:
+    req = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for what the receiver's threads record (they cannot set an asyncio event)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def login(base: str, email: str) -> str:
+    req = urllib.request.Request(
+        base + "/api/login",
+        data=json.dumps({"email": email, "password": "password123"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        token: str = json.loads(resp.read())["token"]
+        return token
+
+
+def metrics(base: str) -> dict[tuple[str, str], float]:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return {
+        (sample.name, sample.labels["endpoint"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if "endpoint" in sample.labels
+    }
+
+
+def admin_key(url: str) -> str:
+    async def run() -> str:
+        store = Store.from_url(url)
+        try:
+            _, token = await store.issue_api_key("demo", "hooks", "admin", 0, "test")
+            return token
+        finally:
+            await store.close()
+
+    token: str = run_async(run())
+    return token
+
+
+def feed_ids(url: str, after: str) -> list[tuple[str, str]]:
+    r = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return [
+            (entry_id, f["c"]) for entry_id, f in r.xrange(K.feed("demo"), min=f"({after}", max="+")
+        ]
+    finally:
+        r.close()
+
+
+async def chat(live: LiveServer, ws_url: str, n: int, agent: cl.Client) -> str:
+    v, _ = await cl.visitor(ws_url)
+    await v.send({"type": "message", "client_id": f"c{n}-0", "text": f"سلام {n}"})
+    conv = (await v.expect("ack"))["conversation_id"]
+    await agent.expect("assigned", lambda f: f["conversation_id"] == conv, timeout=20)
+    for i in range(1, 4):
+        await agent.send(
+            {"type": "message", "conversation_id": conv, "client_id": f"a{n}-{i}", "text": "…"}
+        )
+        await agent.expect("ack", lambda f, i=i: f["client_id"] == f"a{n}-{i}")
+        await v.send({"type": "message", "client_id": f"c{n}-{i}", "text": f"پیام {i}"})
+        await v.expect("ack", lambda f, i=i: f["client_id"] == f"c{n}-{i}")
+    await agent.send({"type": "resolve", "conversation_id": conv})
+    await v.expect("resolved")
+    await v.close()
+    return str(conv)
+
+
+async def test_every_event_arrives_in_order_through_failures_and_a_killed_node(
+    redis_server: EmbeddedRedis, tmp_path: Path, receiver: Receiver
+) -> None:
+    live = LiveServer(redis_server, tmp_path / "server")
+    try:
+        first = live.start_node(FAST)
+        second = live.start_node(FAST)
+        key = admin_key(live.redis_url)
+        hook = api(first.base_url, key, "POST", "/api/v1/webhooks", {"url": receiver.url})
+        receiver.secret = hook["secret"]
+        start = hook["cursor"]
+
+        live.add_agent("ann@example.com", name="Ann", capacity=20)
+        agent, _ = await cl.agent(second.ws_url, live.login("ann@example.com"))
+        convs = [await chat(live, first.ws_url, n, agent) for n in range(4)]
+
+        # The receiver goes away for a while...
+        receiver.stop()
+        convs += [await chat(live, second.ws_url, n, agent) for n in range(4, 8)]
+        receiver.start()
+        delivered = len(receiver.accepted())
+        await until(lambda: len(receiver.accepted()) >= delivered + 5)  # delivering again
+        # ... and the node delivering to it is SIGKILLed mid-delivery.
+        r = redis.Redis.from_url(live.redis_url, decode_responses=True)
+        holder = r.get(K.webhook_lease("demo", hook["id"]))
+        r.close()
+        victim = next(n for n in (first, second) if holder and holder in n.log_text())
+        survivor = second if victim is first else first
+        victim.kill()
+        await agent.close()
+        agent, _ = await cl.agent(survivor.ws_url, login(survivor.base_url, "ann@example.com"))
+        convs += [await chat(live, survivor.ws_url, n, agent) for n in range(8, 12)]
+        second = live.start_node(FAST)
+
+        expected = feed_ids(live.redis_url, start)
+        want = {entry_id for entry_id, _ in expected}
+        deadline = asyncio.get_running_loop().time() + 90
+        while {r["id"] for r in receiver.accepted()} < want:
+            assert asyncio.get_running_loop().time() < deadline, "events missing"
+            await asyncio.sleep(0.1)
+        state = api(second.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
+        await until(
+            lambda: metrics(second.base_url)[("chatserver_webhook_lag_seconds", hook["id"])] == 0
+        )
+        seen = metrics(second.base_url)
+        assert seen[("chatserver_webhook_delivered_total", hook["id"])] >= len(want)
+        assert seen[("chatserver_webhook_failures_total", hook["id"])] > 0
+        await agent.close()
+    finally:
+        live.stop()
+
+    accepted = receiver.accepted()
+    got = [r["id"] for r in accepted]
+    firsts = list(dict.fromkeys(got))
+    # In order: the first arrival of each event follows the feed's order.
+    order = {entry_id: i for i, (entry_id, _) in enumerate(expected)}
+    assert [order[i] for i in firsts if i in order] == sorted(
+        order[i] for i in firsts if i in order
+    )
+    # Duplicates only with the same id and the very same body.
+    bodies: dict[str, bytes] = {}
+    for r in accepted:
+        assert bodies.setdefault(r["id"], r["body"]) == r["body"]
+    assert receiver.bad_signatures == 0
+    lost = want - set(got)
+    types = {r["event"]["type"] for r in accepted}
+    assert {
+        "conversation.created",
+        "conversation.assigned",
+        "message.created",
+        "conversation.resolved",
+    } <= types
+    assert all(c in {r["event"]["conversation_id"] for r in accepted} for c in convs)
+    report(
+        f"webhooks: {len(expected)} events, {len(receiver.requests)} requests, "
+        f"delivered {len(set(got))}, retried {len(receiver.requests) - len(accepted)}, "
+        f"duplicated {len(got) - len(set(got))} (same id), lost {len(lost)}; "
+        f"endpoint says delivered {state['delivered']}, failures {state['failures']}"
+    )
+    assert lost == set()
+
+
+async def test_a_dead_receiver_gives_dead_letters_and_replay(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    live = LiveServer(redis_server, tmp_path / "server")
+    down = Receiver(fail=1.0, slow=0.0)
+    try:
+        node = live.start_node({**FAST, "CHATSERVER_WEBHOOK_GIVE_UP_S": "1"})
+        key = admin_key(live.redis_url)
+        hook = api(node.base_url, key, "POST", "/api/v1/webhooks", {"url": down.url})
+        down.secret = hook["secret"]
+        other = Receiver(fail=0.0, slow=0.0)
+        fine = api(
+            node.base_url,
+            key,
+            "POST",
+            "/api/v1/webhooks",
+            {"url": other.url, "events": ["conversation.created"]},
+        )
+        other.secret = fine["secret"]
+        v, _ = await cl.visitor(node.ws_url)
+        await v.send({"type": "message", "client_id": "x", "text": "hello"})
+        conv = (await v.expect("ack"))["conversation_id"]
+        # The healthy endpoint is not held up by the dead one, and gets only its type.
+        deadline = asyncio.get_running_loop().time() + 20
+        while not other.accepted():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        assert [r["event"]["type"] for r in other.accepted()] == ["conversation.created"]
+        # The dead one gives up on both events (created, message) after a second each.
+        while True:
+            state = api(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
+            if state["dead_letters"] >= 2:
+                break
+            assert asyncio.get_running_loop().time() < deadline + 20, state
+            await asyncio.sleep(0.1)
+        dead = api(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}/dead_letters")
+        assert [d["type"] for d in dead["items"][:2]] == ["conversation.created", "message.created"]
+        assert state["failures"] >= 2 and state["last_status"] == 500
+        # Fixed: replay from the start delivers both, in order.
+        down.fail = 0.0
+        api(node.base_url, key, "POST", f"/api/v1/webhooks/{hook['id']}/replay", {"since": 0})
+        while len({r["id"] for r in down.accepted()}) < 2:
+            assert asyncio.get_running_loop().time() < deadline + 40
+            await asyncio.sleep(0.05)
+        types = [r["event"]["type"] for r in down.accepted()]
+        assert types[:2] == ["conversation.created", "message.created"], types
+        assert down.accepted()[0]["event"]["conversation_id"] == conv
+        events = api(node.base_url, key, "GET", "/api/v1/events?limit=10")
+        assert [e["id"] for e in events["items"]][:2] == [r["id"] for r in down.accepted()][:2]
+        await v.close()
+        other.stop()
+    finally:
+        down.stop()
+        live.stop()
