@@ -7,6 +7,9 @@ served. For each visitor who had to wait, the first estimate (at arrival) is com
 wait it really had, beside two formulas computed from the same knowledge:
 - naive: places past the free slots x mean handle time so far / slots
 - Rocket.Chat: ((N - 1) / agents + 1) x mean handle time so far
+- oracle: the median wait of 300 simulated futures drawn from the true handle-time
+  distribution, given how long each chat in progress has run: what no estimator can beat
+  by much, so the floor of the error this queue allows
 
     python -m bench.queue_sim [--seed N] [--runs N]
 
@@ -23,6 +26,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 from chatserver.core.estimate import HandleTimeEstimator, estimate_wait
 
@@ -53,8 +57,31 @@ def rocket_chat(position: int, free: int, handle: float) -> float:
     return ((position - 1) / AGENTS + 1) * handle
 
 
+def oracle(ages: list[float], ahead: int, rng: random.Random, samples: int = 300) -> float:
+    """Median time until ``ahead`` more slots free, over simulated futures: each busy slot's
+    remaining time drawn from the lognormal given its age, each freed slot taking a new chat
+    (the visitors ahead) with a fresh handle time."""
+    dist, mu = NormalDist(), math.log(MEDIAN_HANDLE)
+    waits = []
+    for _ in range(samples):
+        heap = []
+        for age in ages:
+            p = dist.cdf((math.log(age) - mu) / SIGMA) if age > 0 else 0.0
+            u = min(p + (1 - p) * rng.random(), 1 - 1e-12)
+            heap.append(math.exp(mu + SIGMA * dist.inv_cdf(u)) - age)
+        heapq.heapify(heap)
+        t = 0.0
+        for _ in range(ahead):
+            t = heapq.heappop(heap)
+            heapq.heappush(heap, t + rng.lognormvariate(mu, SIGMA))
+        waits.append(t)
+    return statistics.median(waits)
+
+
 def simulate(seed: int) -> list[Visitor]:
     rng = random.Random(seed)
+    futures = random.Random(seed + 10_000)  # the oracle's draws leave the run unchanged
+    started: dict[float, float] = {}  # end time -> when that chat was assigned
     arrivals: list[tuple[float, str]] = []
     t = 0.0
     for phase, count, load in PHASES:
@@ -80,10 +107,14 @@ def simulate(seed: int) -> list[Visitor]:
             position = len(queue)
             ours = estimate_wait(position, free, AGENTS * SLOTS, AGENTS, learned.mean)
             known = learned.mean
+            ahead = position - free
             v.estimates = {
                 "chatserver": float(ours or 0),
                 "naive": naive(position, free, known),
                 "rocket.chat": rocket_chat(position, free, known),
+                "oracle": oracle([now - started[e] for e in ends], ahead, futures)
+                if ahead > 0
+                else 0.0,
             }
         while queue and len(ends) < AGENTS * SLOTS:
             head = queue.pop(0)
@@ -93,6 +124,7 @@ def simulate(seed: int) -> list[Visitor]:
             while end in duration_of:  # keep end times distinct keys
                 end += 1e-9
             duration_of[end] = handle
+            started[end] = now
             ends.append(end)
             heapq.heappush(events, (end, 0, -1))
     return visitors
@@ -108,7 +140,7 @@ def report(visitors: list[Visitor]) -> dict[str, dict[str, dict[str, float]]]:
             if (phase == "all" or v.phase == phase) and v.waited is not None and v.waited >= 1
         ]
         out[phase] = {}
-        for name in ("chatserver", "naive", "rocket.chat"):
+        for name in ("chatserver", "naive", "rocket.chat", "oracle"):
             pct = sorted(abs(v.estimates[name] - w) / w * 100 for v, w in waited)
             bias = [w - v.estimates[name] for v, w in waited]
             if not pct:
