@@ -48,7 +48,7 @@ async def dashboard_socket(ws: WebSocket) -> None:
             conn.department = department_filter(f.get("department"))
         except ValueError as exc:
             raise ProtocolError("invalid_field", str(exc), field="department") from None
-        await services.hub.bus.subscribe(conn.site)
+        await services.hub.subscribe(conn.site)
         dashboards.watch(conn)
         await dashboards.push(conn.site, only=conn)
 

@@ -149,6 +149,17 @@ class Hub(QueueUpdates, SiteEvents):
                 back = functools.partial(self.agent_connected, site, agent_id)
                 self.spawn(self.lifecycle.agent_left(site, agent_id, back))
 
+    async def subscribe(self, site: str) -> None:
+        """Receive the site's events on this node (the dashboards' sockets need them too)."""
+        await self.bus.subscribe(site)
+
+    def socket_counts(self) -> dict[str, int]:
+        """Open visitor and agent sockets on this node."""
+        return {
+            "visitor": sum(len(c) for c in self.site_visitors.values()),
+            "agent": sum(len(c) for c in self.site_agents.values()),
+        }
+
     def agent_connected(self, site: str, agent_id: str) -> bool:
         return bool(self.agents.get((site, agent_id)))
 

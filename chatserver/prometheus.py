@@ -80,8 +80,8 @@ def node_families(services: Services, dashboards: Dashboards) -> list[Metric]:
     conns = GaugeMetricFamily(
         "chatserver_connections", "Open WebSockets on this node", labels=["role"]
     )
-    conns.add_metric(["visitor"], sum(len(c) for c in hub.site_visitors.values()))
-    conns.add_metric(["agent"], sum(len(c) for c in hub.site_agents.values()))
+    for role, count in hub.socket_counts().items():
+        conns.add_metric([role], count)
     conns.add_metric(["dashboard"], sum(len(c) for c in dashboards.watchers.values()))
     errors = CounterMetricFamily(
         "chatserver_error_frames", "Error frames this node sent to clients", labels=["code"]
