@@ -1,21 +1,25 @@
 """Checks for the admin pages' forms: plain functions from submitted fields to stored fields.
 
 Each returns the fields to store and a list of messages for the admin; nothing is stored
-when there is any message.
+when there is any message. ``when_utc`` is how the pages show a stored time.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from datetime import UTC, datetime
 
 import orjson
 
+from chatserver.api.webhook_handlers import valid_url
+from chatserver.api_keys import SCOPES
 from chatserver.auth import ROLES
 from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import SitePolicy
+from chatserver.feed import FeedEvent
 
 MAX_CAPACITY = 50
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -158,3 +162,54 @@ def canned_fields(form: Form) -> tuple[str, str, list[str]]:
     if not text or len(text) > 4000:
         errors.append("The text is 1-4000 characters.")
     return shortcut, text, errors
+
+
+def api_key_fields(form: Form) -> tuple[str, str, list[str]]:
+    """The name and scope of a new API key."""
+    name, scope = _text(form, "name", 100), _text(form, "scope", 10)
+    errors = [] if name else ["Give the key a name, like the system that will use it."]
+    if scope not in SCOPES:
+        errors.append(f"Scope must be one of {', '.join(SCOPES)}.")
+    return name, scope, errors
+
+
+EVENT_TYPES = tuple(e.value for e in FeedEvent)
+
+
+def webhook_fields(
+    form: Form, events: Sequence[str]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """A new endpoint's url and description, and its event types (none: every type)."""
+    out = {"url": _text(form, "url", 2000), "description": _text(form, "description", 200)}
+    errors = []
+    if not valid_url(out["url"]):
+        errors.append(
+            "The URL is an http:// or https:// address, like https://crm.example.com/chat."
+        )
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown:
+        errors.append(f"No such event type: {unknown[0][:40]!r}.")
+    return out, list(dict.fromkeys(events)), errors
+
+
+def replay_since(form: Form, now_ms: int) -> tuple[int, list[str]]:
+    """The time (ms) to deliver again from, typed in UTC (an ``<input type=datetime-local>``)."""
+    try:
+        when = datetime.fromisoformat(_text(form, "since", 40))
+    except ValueError:
+        return 0, ["Give the time to replay from, like 2026-12-01 09:30 (UTC)."]
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    ms = int(when.timestamp() * 1000)
+    # A time to come has nothing to deliver again: say so, rather than appear to replay.
+    if ms > now_ms:
+        return 0, ["That time has not come yet; choose one in the past."]
+    return ms, []
+
+
+def when_utc(ms: int | str | None) -> str:
+    """A stored time (ms since the epoch) as the admin pages show it; '' for none."""
+    value = int(ms or 0)
+    if value <= 0:
+        return ""
+    return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,4 +1,5 @@
-"""Admin pages: agents, sites (settings and lifecycle policy) and canned responses.
+"""Admin pages: agents, sites (settings, lifecycle policy and REST API keys) and canned
+responses; each site's webhook endpoints are in console.admin_webhooks.
 
 Admins change; supervisors see the same pages read-only; agents get 403. Every change is
 checked here on the server (role and CSRF token), whatever the page showed.
@@ -8,43 +9,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from chatserver.api_keys import SCOPES
+from chatserver.api_keys import matches as key_matches
+from chatserver.api_keys import parse as parse_key
 from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
 from chatserver.core.departments import parse_departments
 from chatserver.core.policy import SitePolicy
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
+from console import admin_webhooks
+from console.admin_common import (
+    back,
+    forget_reveal,
+    form_fields,
+    not_found,
+    now_ms,
+    page_context,
+    reveal,
+    revealed,
+    site_or_404,
+)
 from console.admin_forms import (
     DAY_LABELS,
     agent_fields,
+    api_key_fields,
     canned_fields,
     office_hours_form,
     site_fields,
 )
 from console.common import CHANGE_ROLES, page, render, services_of
-
-
-def _form(form: FormData) -> dict[str, str]:
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _ctx(request: Request, me: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {
-        "me": me,
-        "can_change": me.get("role") in CHANGE_ROLES,
-        "saved": request.query_params.get("saved"),
-        "errors": [],
-        **extra,
-    }
-
-
-def _back(url: str, note: str = "1") -> Response:
-    return RedirectResponse(f"{url}?saved={note}", status_code=303)
 
 
 # --- agents -------------------------------------------------------------------------------
@@ -59,7 +57,7 @@ async def _agents_page(
         account["load"] = str(
             len(await store.agent_conversation_ids(account["site"], account["id"]))
         )
-    ctx = _ctx(request, me, accounts=accounts, sites=await store.list_sites(), roles=ROLES)
+    ctx = page_context(request, me, accounts=accounts, sites=await store.list_sites(), roles=ROLES)
     ctx.update(extra)
     return render(request, "admin_agents.html", ctx, status)
 
@@ -72,7 +70,7 @@ async def agents(request: Request, me: dict[str, str]) -> Response:
 @page(CHANGE_ROLES)
 async def agent_create(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     fields, errors = agent_fields(form, creating=True)
     site = form.get("site", "")
     if site not in await store.list_sites():
@@ -93,7 +91,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
     if errors:
         form.pop("password", None)
         return await _agents_page(request, me, 400, errors=errors, new=form)
-    return _back("/admin/agents", "added")
+    return back("/admin/agents", "added")
 
 
 async def _account_or_404(request: Request, me: dict[str, str]) -> dict[str, str] | Response:
@@ -108,7 +106,9 @@ async def agent_edit(request: Request, me: dict[str, str]) -> Response:
     account = await _account_or_404(request, me)
     if isinstance(account, Response):
         return account
-    return render(request, "admin_agent.html", _ctx(request, me, agent=account, roles=ROLES))
+    return render(
+        request, "admin_agent.html", page_context(request, me, agent=account, roles=ROLES)
+    )
 
 
 @page(CHANGE_ROLES)
@@ -117,13 +117,13 @@ async def agent_update(request: Request, me: dict[str, str]) -> Response:
     account = await _account_or_404(request, me)
     if isinstance(account, Response):
         return account
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     fields, errors = agent_fields(form, creating=False)
     if account["id"] == me["id"] and fields["role"] != me.get("role"):
         errors.append("You cannot change your own role.")
     if errors:
         shown = {**account, **{k: v for k, v in fields.items() if k != "password"}}
-        ctx = _ctx(request, me, agent=shown, roles=ROLES, errors=errors)
+        ctx = page_context(request, me, agent=shown, roles=ROLES, errors=errors)
         return render(request, "admin_agent.html", ctx, 400)
     password = fields.pop("password", "")
     if password:
@@ -132,7 +132,7 @@ async def agent_update(request: Request, me: dict[str, str]) -> Response:
     if password:
         await store.revoke_sessions(account["id"])  # a new password signs every device out
     await store.account_changed(account["site"], account["id"])
-    return _back(f"/admin/agents/{account['id']}")
+    return back(f"/admin/agents/{account['id']}")
 
 
 async def _set_active(request: Request, me: dict[str, str], active: bool) -> Response:
@@ -141,14 +141,14 @@ async def _set_active(request: Request, me: dict[str, str], active: bool) -> Res
     if isinstance(account, Response):
         return account
     if account["id"] == me["id"]:
-        ctx = _ctx(request, me, agent=account, roles=ROLES)
+        ctx = page_context(request, me, agent=account, roles=ROLES)
         ctx["errors"] = ["You cannot deactivate yourself."]
         return render(request, "admin_agent.html", ctx, 400)
     await store.update_account(account["id"], {"active": "1" if active else "0"})
     if not active:
         await store.revoke_sessions(account["id"])
         await store.disconnect_agent(account["site"], account["id"])
-    return _back(f"/admin/agents/{account['id']}", "activated" if active else "deactivated")
+    return back(f"/admin/agents/{account['id']}", "activated" if active else "deactivated")
 
 
 @page(CHANGE_ROLES)
@@ -166,13 +166,13 @@ async def agent_reactivate(request: Request, me: dict[str, str]) -> Response:
 async def sites(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
     rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
-    return render(request, "admin_sites.html", _ctx(request, me, sites=rows))
+    return render(request, "admin_sites.html", page_context(request, me, sites=rows))
 
 
 @page(CHANGE_ROLES)
 async def site_create(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     site_id = form.get("id", "").strip().lower()
     errors = []
     if not valid_site_name(site_id):
@@ -182,7 +182,7 @@ async def site_create(request: Request, me: dict[str, str]) -> Response:
     if errors:
         rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
         return render(
-            request, "admin_sites.html", _ctx(request, me, sites=rows, errors=errors), 400
+            request, "admin_sites.html", page_context(request, me, sites=rows, errors=errors), 400
         )
     await store.ensure_site(site_id, form.get("name", "").strip()[:100] or site_id)
     return RedirectResponse(f"/admin/sites/{site_id}?saved=created", status_code=303)
@@ -195,10 +195,12 @@ async def _site_page(
     values: dict[str, str],
     hours: dict[str, str] | None = None,
     errors: list[str] | None = None,
+    **extra: Any,
 ) -> Response:
-    """The site form; after a refused save, ``hours`` and ``values`` are what was typed."""
+    """The site form and the site's API keys; after a refused save, ``hours`` and ``values``
+    (or ``key_form``) are what was typed."""
     policy = SitePolicy.from_settings(values)
-    ctx = _ctx(
+    ctx = page_context(
         request,
         me,
         site_id=site_id,
@@ -209,42 +211,38 @@ async def _site_page(
             (name, label, values.get(name) or getattr(policy, name))
             for name, label in SitePolicy.labels().items()
         ],
+        keys=await services_of(request).store.site_api_keys(site_id),
+        scopes=SCOPES,
+        key_form=extra.pop("key_form", {"scope": "read"}),
+        **extra,
     )
     ctx["errors"] = errors or []
     return render(request, "admin_site.html", ctx, 400 if errors else 200)
 
 
-async def _site_or_404(
-    request: Request, me: dict[str, str]
-) -> tuple[str, dict[str, str]] | Response:
-    site_id = request.path_params["site"]
-    settings = await services_of(request).store.get_site(site_id)
-    if settings is None:
-        return render(request, "forbidden.html", {"me": me, "reason": "No such site."}, 404)
-    return site_id, settings
-
-
 @page(VIEW_ROLES)
 async def site_edit(request: Request, me: dict[str, str]) -> Response:
-    found = await _site_or_404(request, me)
+    found = await site_or_404(request, me)
     if isinstance(found, Response):
         return found
-    return await _site_page(request, me, *found)
+    new_key = await _revealed_key(request, found[0], revealed(request, me))
+    response = await _site_page(request, me, *found, new_key=new_key)
+    return forget_reveal(request, response, found[0])
 
 
 @page(CHANGE_ROLES)
 async def site_update(request: Request, me: dict[str, str]) -> Response:
-    found = await _site_or_404(request, me)
+    found = await site_or_404(request, me)
     if isinstance(found, Response):
         return found
     site_id, settings = found
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     fields, errors = site_fields(form)
     if errors:
         hours = {"tz": form.get("tz", ""), **{d: form.get(f"hours_{d}", "") for d in DAY_LABELS}}
         return await _site_page(request, me, site_id, {**settings, **fields}, hours, errors)
     await services_of(request).store.update_site(site_id, fields)
-    return _back(f"/admin/sites/{site_id}")
+    return back(f"/admin/sites/{site_id}")
 
 
 # --- canned responses ---------------------------------------------------------------------
@@ -252,13 +250,13 @@ async def _canned_page(
     request: Request, me: dict[str, str], site_id: str, status: int = 200, **extra: Any
 ) -> Response:
     items = await services_of(request).store.canned_responses(site_id)
-    ctx = _ctx(request, me, site_id=site_id, items=items, new={}, **extra)
+    ctx = page_context(request, me, site_id=site_id, items=items, new={}, **extra)
     return render(request, "admin_canned.html", ctx, status)
 
 
 @page(VIEW_ROLES)
 async def canned(request: Request, me: dict[str, str]) -> Response:
-    found = await _site_or_404(request, me)
+    found = await site_or_404(request, me)
     if isinstance(found, Response):
         return found
     return await _canned_page(request, me, found[0])
@@ -266,25 +264,66 @@ async def canned(request: Request, me: dict[str, str]) -> Response:
 
 @page(CHANGE_ROLES)
 async def canned_save(request: Request, me: dict[str, str]) -> Response:
-    found = await _site_or_404(request, me)
+    found = await site_or_404(request, me)
     if isinstance(found, Response):
         return found
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     shortcut, text, errors = canned_fields(form)
     if errors:
         return await _canned_page(request, me, found[0], 400, errors=errors, new=form)
     await services_of(request).store.save_canned(found[0], shortcut, text)
-    return _back(f"/admin/sites/{found[0]}/canned")
+    return back(f"/admin/sites/{found[0]}/canned")
 
 
 @page(CHANGE_ROLES)
 async def canned_delete(request: Request, me: dict[str, str]) -> Response:
-    found = await _site_or_404(request, me)
+    found = await site_or_404(request, me)
     if isinstance(found, Response):
         return found
-    form = _form(await request.form())
+    form = form_fields(await request.form())
     await services_of(request).store.delete_canned(found[0], form.get("shortcut", ""))
-    return _back(f"/admin/sites/{found[0]}/canned", "deleted")
+    return back(f"/admin/sites/{found[0]}/canned", "deleted")
+
+
+# --- REST API keys (on the site's page) ---------------------------------------------------
+async def _revealed_key(request: Request, site_id: str, token: str) -> dict[str, str] | None:
+    """The key just created, if ``token`` is one of this site's active keys."""
+    parsed = parse_key(token)
+    stored = await services_of(request).store.api_key(parsed[0]) if parsed else None
+    if parsed is None or stored is None:
+        return None
+    key, digest = stored
+    if key.site != site_id or not key.active or not key_matches(parsed[1], digest):
+        return None
+    return {"id": key.id, "name": key.name, "scope": key.scope, "token": token}
+
+
+@page(CHANGE_ROLES)
+async def key_create(request: Request, me: dict[str, str]) -> Response:
+    found = await site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    site_id, settings = found
+    name, scope, errors = api_key_fields(form_fields(await request.form()))
+    if errors:
+        typed = {"name": name, "scope": scope}
+        return await _site_page(request, me, site_id, settings, errors=errors, key_form=typed)
+    store = services_of(request).store
+    _, token = await store.issue_api_key(site_id, name, scope, now_ms(request), me["id"])
+    return reveal(request, site_id, f"/admin/sites/{site_id}?saved=key#api-keys", token)
+
+
+@page(CHANGE_ROLES)
+async def key_revoke(request: Request, me: dict[str, str]) -> Response:
+    found = await site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    store = services_of(request).store
+    stored = await store.api_key(request.path_params["key_id"])
+    if stored is None or stored[0].site != found[0]:
+        return not_found(request, me, "No such API key.")
+    await store.revoke_api_key(stored[0].id, now_ms(request))
+    return back(f"/admin/sites/{found[0]}", "revoked", "#api-keys")
 
 
 async def admin_home(request: Request) -> Response:
@@ -306,4 +345,7 @@ routes = [
     Route("/admin/sites/{site}/canned", canned, methods=["GET"]),
     Route("/admin/sites/{site}/canned", canned_save, methods=["POST"]),
     Route("/admin/sites/{site}/canned/delete", canned_delete, methods=["POST"]),
+    Route("/admin/sites/{site}/keys", key_create, methods=["POST"]),
+    Route("/admin/sites/{site}/keys/{key_id}/revoke", key_revoke, methods=["POST"]),
+    *admin_webhooks.routes,
 ]

@@ -15,6 +15,16 @@ from chatserver.store.webhooks import Webhook
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
 
+def valid_url(url: str) -> bool:
+    """An http:// or https:// address: what the API and the admin pages accept."""
+    return bool(_URL.match(url))
+
+
+def new_endpoint() -> tuple[str, str]:
+    """A new endpoint's id and signing secret, made alike by the API and the admin pages."""
+    return f"wh_{secrets.token_urlsafe(9)}", f"whsec_{secrets.token_urlsafe(32)}"
+
+
 async def _hook(ctx: Ctx, webhook_id: str) -> Webhook:
     hook = await ctx.services.store.webhook(ctx.site, webhook_id)
     if hook is None:
@@ -29,10 +39,9 @@ async def list_webhooks(ctx: Ctx) -> dict[str, Any]:
 
 async def create_webhook(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     url = str(body["url"]).strip()
-    if not _URL.match(url):
+    if not valid_url(url):
         raise ApiError("invalid_request", "url must be an http:// or https:// address", "url")
-    endpoint_id = f"wh_{secrets.token_urlsafe(9)}"
-    secret = f"whsec_{secrets.token_urlsafe(32)}"
+    endpoint_id, secret = new_endpoint()
     store = ctx.services.store
     await store.add_webhook(
         ctx.site,

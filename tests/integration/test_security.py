@@ -37,6 +37,12 @@ ADMIN_POSTS = {
     "/admin/sites/demo": {"name": "Hijacked", "allowed_origins": "*"},
     "/admin/sites/demo/canned": {"shortcut": "evil", "text": "Send me your password"},
     "/admin/sites/demo/canned/delete": {"shortcut": "hello"},
+    "/admin/sites/demo/keys": {"name": "Stolen", "scope": "admin"},
+    "/admin/sites/demo/keys/{key}/revoke": {},
+    "/admin/sites/demo/webhooks": {"url": "https://evil.example/hook"},
+    "/admin/sites/demo/webhooks/{hook}/delete": {},
+    "/admin/sites/demo/webhooks/{hook}/replay": {"since": "2020-01-01T00:00"},
+    "/admin/sites/demo/webhooks/{hook}/replay-dead": {},
 }
 
 
@@ -149,8 +155,33 @@ def test_tokens_signed_with_the_previous_key_verify_during_a_rotation(
         live.stop()
 
 
-def _admin_posts(victim: str) -> dict[str, dict[str, str]]:
-    return {path.format(victim=victim): form for path, form in ADMIN_POSTS.items()}
+def _admin_posts(victim: str, key: str, hook: str) -> dict[str, dict[str, str]]:
+    return {
+        path.format(victim=victim, key=key, hook=hook): form for path, form in ADMIN_POSTS.items()
+    }
+
+
+def _integrations(live: LiveServer) -> tuple[str, str]:
+    """An API key and a webhook endpoint of the demo site, for the forms that change them
+    (the endpoint points nowhere: nothing in these tests makes an event)."""
+
+    async def make(store: Store) -> tuple[str, str]:
+        key_id, _ = await store.issue_api_key("demo", "CRM", "read", 1, "test")
+        await store.add_webhook("demo", "wh_victim", "http://127.0.0.1:9/", "whsec_x", [], 1)
+        return key_id, "wh_victim"
+
+    return _store_call(live, make)  # type: ignore[return-value]
+
+
+def _integrations_state(live: LiveServer) -> object:
+    async def state(store: Store) -> object:
+        return (
+            await store.site_api_keys("demo"),
+            await store.webhooks("demo"),
+            await store.dead_letters("demo", "wh_victim"),
+        )
+
+    return _store_call(live, state)
 
 
 def _store_call(live: LiveServer, fn: object) -> object:
@@ -170,10 +201,12 @@ def test_a_supervisor_cannot_do_admin_actions(live_server: LiveServer) -> None:
     victim = live_server.add_agent("victim@example.com", name="Victim")
     token = live_server.login("boss@example.com")
     cookie = csrf(base, token, "/admin/agents")
+    key, hook = _integrations(live_server)
     before = _store_call(live_server, lambda s: s.get_account(victim))
     site_before = _store_call(live_server, lambda s: s.get_site("demo"))
+    integrations_before = _integrations_state(live_server)
     assert http(base, "/admin/agents", token=token).status == 200  # supervisors may look
-    for path, form in _admin_posts(victim).items():
+    for path, form in _admin_posts(victim, key, hook).items():
         reply = http(
             base, path, {**form, "csrf_token": cookie["cs_csrf"]}, token=token, cookies=cookie
         )
@@ -181,6 +214,7 @@ def test_a_supervisor_cannot_do_admin_actions(live_server: LiveServer) -> None:
     assert _store_call(live_server, lambda s: s.get_account(victim)) == before
     assert _store_call(live_server, lambda s: s.get_site("demo")) == site_before
     assert _store_call(live_server, lambda s: s.account_id_by_email("new@example.com")) is None
+    assert _integrations_state(live_server) == integrations_before
     # An agent gets 403 even for looking.
     live_server.add_agent("plain@example.com")
     assert http(base, "/admin/agents", token=live_server.login("plain@example.com")).status == 403
@@ -192,8 +226,10 @@ def test_csrf_is_required_on_every_form(live_server: LiveServer) -> None:
     victim = live_server.add_agent("victim@example.com", name="Victim")
     token = live_server.login("root@example.com")
     cookie = csrf(base, token, "/admin/agents")
+    key, hook = _integrations(live_server)
     before = _store_call(live_server, lambda s: s.get_account(victim))
-    for path, form in _admin_posts(victim).items():
+    integrations_before = _integrations_state(live_server)
+    for path, form in _admin_posts(victim, key, hook).items():
         for cookies, field in (
             ({}, None),  # neither
             (cookie, None),  # cookie but no field
@@ -214,6 +250,7 @@ def test_csrf_is_required_on_every_form(live_server: LiveServer) -> None:
         )
         assert reply.status == 403, path
     assert _store_call(live_server, lambda s: s.get_account(victim)) == before
+    assert _integrations_state(live_server) == integrations_before
     # The same change with the token goes through (the checks above refused only for CSRF).
     path = f"/admin/agents/{victim}"
     ok = http(

@@ -1,0 +1,94 @@
+"""What the admin pages' routes share: the page context, redirects after a change, the site
+a URL names, and the one-time display of a new key or signing secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from console.admin_forms import when_utc
+from console.common import CHANGE_ROLES, render, services_of, templates
+
+templates.env.filters["when"] = when_utc
+
+# A new API key or signing secret is shown once, on the page the admin is sent to after
+# creating it (so a reload neither shows it again nor creates a second one). The store keeps
+# only a digest of a key, so the value travels to that page in this cookie: HttpOnly,
+# SameSite=Strict, sent only to the site's admin pages, for a minute at most, deleted by the
+# page that shows it; that page shows it only if it matches what is stored, so a value
+# planted by another page (a sibling sub-domain) is never shown as this server's.
+REVEAL_COOKIE = "cs_reveal"
+REVEAL_SECONDS = 60
+
+
+def form_fields(form: FormData) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def page_context(request: Request, me: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "me": me,
+        "can_change": me.get("role") in CHANGE_ROLES,
+        "saved": request.query_params.get("saved"),
+        "errors": [],
+        **extra,
+    }
+
+
+def back(url: str, note: str = "1", anchor: str = "") -> Response:
+    """After a change: the page again, with a note of what was done (``?saved=``)."""
+    return RedirectResponse(f"{url}?saved={note}{anchor}", status_code=303)
+
+
+def now_ms(request: Request) -> int:
+    return services_of(request).hub.clock()
+
+
+def not_found(request: Request, me: dict[str, str], reason: str) -> Response:
+    return render(request, "forbidden.html", {"me": me, "reason": reason}, 404)
+
+
+async def site_or_404(
+    request: Request, me: dict[str, str]
+) -> tuple[str, dict[str, str]] | Response:
+    site_id = request.path_params["site"]
+    settings = await services_of(request).store.get_site(site_id)
+    if settings is None:
+        return not_found(request, me, "No such site.")
+    return site_id, settings
+
+
+def reveal(request: Request, site_id: str, url: str, value: str) -> Response:
+    """Redirect to ``url``, the one page that shows ``value`` (see REVEAL_COOKIE)."""
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        REVEAL_COOKIE,
+        value,
+        max_age=REVEAL_SECONDS,
+        path=f"/admin/sites/{site_id}",
+        httponly=True,
+        samesite="strict",
+        secure=services_of(request).settings.secure_cookies,
+    )
+    return response
+
+
+def revealed(request: Request, me: dict[str, str]) -> str:
+    """The value to show once ('' for none; only admins create, so only they are shown)."""
+    return request.cookies.get(REVEAL_COOKIE, "") if me.get("role") in CHANGE_ROLES else ""
+
+
+def forget_reveal(request: Request, response: Response, site_id: str) -> Response:
+    """Delete the cookie on the page that showed (or refused) its value: once only."""
+    if REVEAL_COOKIE in request.cookies:
+        response.delete_cookie(
+            REVEAL_COOKIE,
+            path=f"/admin/sites/{site_id}",
+            httponly=True,
+            samesite="strict",
+            secure=services_of(request).settings.secure_cookies,
+        )
+    return response
