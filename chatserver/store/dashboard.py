@@ -16,6 +16,7 @@ from typing import Any
 import msgpack
 
 from chatserver.core.departments import parse_departments
+from chatserver.core.text import fold
 from chatserver.core.window_figures import Record, histogram_increments, hour_of
 from chatserver.store.base import StoreBase
 
@@ -210,7 +211,8 @@ class DashboardStore(StoreBase):
         and the text of at most ``text_scan`` of those that pass the other filters is
         searched, ``messages_each`` messages each (notes included). ``visitor`` matches the
         visitor's id, or a part of their name or email; ``agent`` the agent's id or a part of
-        their name; ``text`` a part of a message; all ignore case.
+        their name; ``text`` a part of a message; all ignore case and how Persian letters and
+        digits were typed (chatserver.core.text.fold).
         """
         k = self.k
         ids: list[str] = await self.r.zrevrangebyscore(
@@ -221,25 +223,25 @@ class DashboardStore(StoreBase):
         if status:
             convs = [c for c in convs if c.get("status") == status]
         if agent:
-            needle = agent.casefold()
+            needle = fold(agent)
             convs = [
                 c
                 for c in convs
-                if c.get("agent") == agent or needle in c.get("agent_name", "").casefold()
+                if c.get("agent") == agent or needle in fold(c.get("agent_name", ""))
             ]
         if visitor:
-            needle = visitor.casefold()
+            needle = fold(visitor)
             emails = await self._visitor_emails(site, [c.get("visitor", "") for c in convs])
             convs = [
                 c
                 for c, email in zip(convs, emails, strict=True)
                 if c.get("visitor") == visitor
-                or needle in c.get("visitor_name", "").casefold()
-                or needle in email.casefold()
+                or needle in fold(c.get("visitor_name", ""))
+                or needle in fold(email)
             ]
         text_scanned = 0
         if text:
-            needle = text.casefold()
+            needle = fold(text)
             candidates = convs[:text_scan]
             text_scanned = len(candidates)
             pipe = self.r.pipeline(transaction=False)
@@ -253,7 +255,7 @@ class DashboardStore(StoreBase):
                         f.get("t", "")
                         for _, f in entries
                         if f.get("k") in ("visitor", "agent", "note")
-                        and needle in f.get("t", "").casefold()
+                        and needle in fold(f.get("t", ""))
                     ),
                     None,
                 )
