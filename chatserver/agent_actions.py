@@ -15,7 +15,7 @@ from chatserver.frames import ack_frame
 from chatserver.messages import Outgoing
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
-from chatserver.store import StoreError
+from chatserver.store import Store, StoreError
 
 CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen"})
 
@@ -32,6 +32,26 @@ def site_departments(site: dict[str, str] | None, queued: list[str]) -> list[str
     """The departments a chat can be sent to: the site's list and any existing queue's."""
     names = set(parse_departments((site or {}).get("departments")))
     return sorted(names | {d for d in queued if d})
+
+
+async def team_members(store: Store, site: str) -> list[dict[str, Any]]:
+    """The site's agents as the console's transfer dialog and the REST API show them
+    (status, load and capacity as routing sees them), in no particular order."""
+    members = []
+    for snap in await store.agent_snapshots(site):
+        state = await store.agent_state(site, snap.agent_id)
+        members.append(
+            {
+                "id": snap.agent_id,
+                "name": state.get("name", ""),
+                "status": snap.status if snap.present else "offline",
+                "load": snap.load,
+                "capacity": snap.capacity,
+                "departments": sorted(snap.departments),
+                "available": snap.available,
+            }
+        )
+    return members
 
 
 async def console_action(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:

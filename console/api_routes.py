@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatserver.agent_actions import site_departments
+from chatserver.agent_actions import site_departments, team_members
 from chatserver.frames import conversation_summary, stored_frame
 from console.common import current_account, services_of
 
@@ -43,20 +43,7 @@ async def team(request: Request) -> Response:
     if account is None:
         return _error(401, "unauthorized", "sign in first")
     store, site = services_of(request).store, account["site"]
-    agents = []
-    for snap in await store.agent_snapshots(site):
-        state = await store.agent_state(site, snap.agent_id)
-        agents.append(
-            {
-                "id": snap.agent_id,
-                "name": state.get("name", ""),
-                "status": snap.status if snap.present else "offline",
-                "load": snap.load,
-                "capacity": snap.capacity,
-                "departments": sorted(snap.departments),
-                "available": snap.available,
-            }
-        )
+    agents = await team_members(store, site)
     agents.sort(key=lambda a: (not a["available"], str(a["name"]).lower()))
     departments = site_departments(await store.get_site(site), await store.departments(site))
     return JSONResponse({"agents": agents, "departments": departments})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chatserver.agent_actions import site_departments
+from chatserver.agent_actions import site_departments, team_members
 from chatserver.api.context import ApiError, Ctx
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
@@ -115,41 +115,33 @@ def _text(ctx: Ctx, body: dict[str, Any]) -> str:
     return text
 
 
-async def send_message(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def _written(ctx: Ctx, conv_id: str, body: dict[str, Any], kind: str) -> Outgoing:
+    """What an agent writes through the API (a message or a note), checked."""
     text = _text(ctx, body)
     account = await _agent(ctx, body["agent_id"])
-    client_id = _client_id(body)
-    msg = Outgoing(
+    return Outgoing(
         ctx.site,
         conv_id,
-        "agent",
+        kind,
         body["agent_id"],
         account.get("name", ""),
-        client_id,
+        _client_id(body),
         text,
         ctx.now(),
     )
+
+
+async def send_message(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    msg = await _written(ctx, conv_id, body, "agent")
     policy = await ctx.services.hub.lifecycle.policy(ctx.site)
     res = await ctx.services.store.send_message(msg, policy)
-    return _receipt(conv_id, client_id, res)
+    return _receipt(conv_id, msg.client_id, res)
 
 
 async def add_note(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    text = _text(ctx, body)
-    account = await _agent(ctx, body["agent_id"])
-    client_id = _client_id(body)
-    note = Outgoing(
-        ctx.site,
-        conv_id,
-        "note",
-        body["agent_id"],
-        account.get("name", ""),
-        client_id,
-        text,
-        ctx.now(),
-    )
+    note = await _written(ctx, conv_id, body, "note")
     res = await ctx.services.store.add_note(note)
-    return _receipt(conv_id, client_id, res)
+    return _receipt(conv_id, note.client_id, res)
 
 
 async def assign(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -249,22 +241,8 @@ async def visitor_conversations(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
 
 # --- the team ---------------------------------------------------------------------------
 async def _agents(ctx: Ctx) -> list[dict[str, Any]]:
-    store, site = ctx.services.store, ctx.site
-    out = []
-    for snap in await store.agent_snapshots(site):
-        state = await store.agent_state(site, snap.agent_id)
-        out.append(
-            {
-                "id": snap.agent_id,
-                "name": state.get("name", ""),
-                "status": snap.status if snap.present else "offline",
-                "load": snap.load,
-                "capacity": snap.capacity,
-                "departments": sorted(snap.departments),
-                "available": snap.available,
-            }
-        )
-    return sorted(out, key=lambda a: str(a["name"]).casefold())
+    agents = await team_members(ctx.services.store, ctx.site)
+    return sorted(agents, key=lambda a: str(a["name"]).casefold())
 
 
 async def list_agents(ctx: Ctx) -> dict[str, Any]:
