@@ -40,9 +40,8 @@ def _type(schema: dict[str, Any]) -> str:
 
 
 def _example(method: str, path: str, op: dict[str, Any]) -> str:
-    url = "$CHATSERVER" + path.replace("{", "$").replace("}", "").upper().replace(
-        "/API/V1", "/api/v1"
-    )
+    # /api/v1/conversations/{conv_id} -> $CHATSERVER/api/v1/conversations/$CONV_ID
+    url = "$CHATSERVER" + re.sub(r"\{(\w+)\}", lambda m: "$" + m.group(1).upper(), path)
     lines = [f'curl -X {method} "{url}" \\', '  -H "Authorization: Bearer $KEY"']
     body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
     if body:
@@ -96,10 +95,12 @@ def endpoints(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def reference_page(doc: dict[str, Any]) -> Any:
+    # The document is fixed for the life of the process: render it once.
+    html = _env.get_template("reference.html").render(
+        doc=doc, errors=ERRORS, endpoints=endpoints(doc)
+    )
+
     async def page(request: Request) -> Response:
-        html = _env.get_template("reference.html").render(
-            doc=doc, errors=ERRORS, endpoints=endpoints(doc)
-        )
         return HTMLResponse(html)
 
     return page

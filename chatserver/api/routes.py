@@ -74,7 +74,7 @@ def _parse_params(ep: Endpoint, request: Request) -> dict[str, Any]:
             if not str(raw).isdigit():
                 raise ApiError("invalid_request", f"{p.name} must be a whole number", p.name)
             value = int(raw)
-        error = next(iter(Draft202012Validator(p.schema).iter_errors(value)), None)
+        error = next(iter(_validators[id(p)].iter_errors(value)), None)
         if error is not None:
             raise ApiError("invalid_request", f"{p.name}: {error.message}", p.name)
         out[p.name] = value
@@ -102,7 +102,11 @@ async def _parse_body(ep: Endpoint, request: Request) -> dict[str, Any]:
     return result
 
 
-_validators = {id(ep): Draft202012Validator(ep.body) for ep in ENDPOINTS if ep.body is not None}
+# Built once: a validator compiles its schema, which no request should pay for.
+_validators: dict[int, Draft202012Validator] = {
+    id(ep): Draft202012Validator(ep.body) for ep in ENDPOINTS if ep.body is not None
+}
+_validators.update({id(p): Draft202012Validator(p.schema) for ep in ENDPOINTS for p in ep.params})
 
 
 def _route(ep: Endpoint) -> Route:
