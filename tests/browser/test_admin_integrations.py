@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,8 +21,8 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from chatserver.embedded_redis import EmbeddedRedis, free_port
 from chatserver.store import Store
 from tests.browser.console_support import add_agent, log_in, visitor_writes, watch
-from tests.integration.test_webhooks import documented_verify
 from tests.servers import LiveServer, run_async
+from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -50,59 +48,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.stop()
         redis.kill()
         shutil.rmtree(tmp / "redis", ignore_errors=True)
-
-
-class Receiver:
-    """A webhook receiver on loopback: records every request, checks its signature with the
-    function docs/webhooks.md gives, and answers ``status``."""
-
-    def __init__(self) -> None:
-        self.secret, self.status = "", 204
-        self.verify = documented_verify()
-        self.lock = threading.Lock()
-        self.requests: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                signed = receiver.verify(
-                    receiver.secret,
-                    body,
-                    self.headers["Chatserver-Timestamp"],
-                    self.headers["Chatserver-Signature"],
-                )
-                with receiver.lock:
-                    status = receiver.status
-                    receiver.requests.append(
-                        {
-                            "id": self.headers["Chatserver-Event-Id"],
-                            "type": self.headers["Chatserver-Event-Type"],
-                            "event": json.loads(body),
-                            "signed": signed,
-                            "status": status,
-                        }
-                    )
-                self.send_response(status)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def accepted(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r for r in self.requests if r["status"] < 300]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-import re
-import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +16,14 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.keys import Keys
 from chatserver.store import Store
 from tests import client as cl
 from tests.servers import LiveServer, report, run_async
+from tests.webhook_receiver import Receiver
 
 K = Keys()
-DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 FAST = {
     "CHATSERVER_WEBHOOK_LEASE_S": "2",
     "CHATSERVER_WEBHOOK_RETRY_BASE_MS": "50",
@@ -36,86 +31,9 @@ FAST = {
 }
 
 
-def documented_verify() -> Callable[[str, bytes, str, str], bool]:
-    """The Python ``verify`` of docs/webhooks.md, as a receiver would copy it."""
-    text = DOC.read_text(encoding="utf-8")
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def verify" in b)
-    scope: dict[str, Any] = {}
-    exec(block, scope)
-    verify: Callable[[str, bytes, str, str], bool] = scope["verify"]
-    return verify
-
-
-class Receiver:
-    """A real HTTP server that fails a share of requests and answers some slowly."""
-
-    def __init__(self, secret: str = "", fail: float = 0.3, slow: float = 0.1) -> None:
-        self.port = free_port()
-        self.secret, self.fail, self.slow = secret, fail, slow
-        self.rng = random.Random(7)
-        self.lock = threading.Lock()
-        self.requests: list[dict[str, Any]] = []  # every request: id, body, answered
-        self.bad_signatures = 0
-        self.verify = documented_verify()
-        self.server: ThreadingHTTPServer | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                ok = receiver.verify(
-                    receiver.secret,
-                    body,
-                    self.headers["Chatserver-Timestamp"],
-                    self.headers["Chatserver-Signature"],
-                )
-                with receiver.lock:
-                    draw, slow = receiver.rng.random(), receiver.rng.random()
-                    if not ok:
-                        receiver.bad_signatures += 1
-                failed = draw < receiver.fail
-                if slow < receiver.slow:
-                    time.sleep(0.3)
-                event = json.loads(body)
-                with receiver.lock:
-                    receiver.requests.append(
-                        {
-                            "id": self.headers["Chatserver-Event-Id"],
-                            "body": body,
-                            "event": event,
-                            "accepted": not failed and ok,
-                        }
-                    )
-                self.send_response(500 if failed or not ok else 204)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def accepted(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r for r in self.requests if r["accepted"]]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+    r = Receiver(fail=0.3, slow=0.1)
     yield r
     r.stop()
 
@@ -288,13 +206,13 @@ async def test_a_dead_receiver_gives_dead_letters_and_replay(
     redis_server: EmbeddedRedis, tmp_path: Path
 ) -> None:
     live = LiveServer(redis_server, tmp_path / "server")
-    down = Receiver(fail=1.0, slow=0.0)
+    down = Receiver(fail=1.0)
     try:
         node = live.start_node({**FAST, "CHATSERVER_WEBHOOK_GIVE_UP_S": "1"})
         key = admin_key(live.redis_url)
         hook = api(node.base_url, key, "POST", "/api/v1/webhooks", {"url": down.url})
         down.secret = hook["secret"]
-        other = Receiver(fail=0.0, slow=0.0)
+        other = Receiver()
         fine = api(
             node.base_url,
             key,
