@@ -207,9 +207,10 @@ class LiveServer:
         agent_id: str = run_async(run())
         return agent_id
 
-    def login(self, email: str, password: str = "password123") -> str:
+    def login(self, email: str, password: str = "password123", base: str | None = None) -> str:
+        """A session token, from node ``base`` (the first node's URL by default)."""
         req = urllib.request.Request(
-            self.base_url + "/api/login",
+            (base or self.base_url) + "/api/login",
             data=json.dumps({"email": email, "password": password}).encode(),
             headers={"Content-Type": "application/json"},
         )

@@ -4,6 +4,7 @@ share of requests, answer some slowly, answer one status, or go away and come ba
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -27,6 +28,14 @@ def documented_verify() -> Callable[[str, bytes, str, str], bool]:
     exec(block, scope)
     verify: Callable[[str, bytes, str, str], bool] = scope["verify"]
     return verify
+
+
+async def until(condition: Callable[[], bool], what: str = "", timeout: float = 30.0) -> None:
+    """Wait for what the receiver's threads record (they cannot wake the event loop)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
+        await asyncio.sleep(0.02)
 
 
 class Receiver:

@@ -15,9 +15,10 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.store import Store
 from tests import client as cl
 from tests.browser.test_chat_e2e import watch  # noqa: F401  (re-exported)
-from tests.servers import LiveServer
+from tests.servers import LiveServer, run_async
 
 PASSWORD = "correct-horse-battery"
 
@@ -35,6 +36,19 @@ def console_server(tmp: Path) -> Iterator[LiveServer]:
         live.stop()
         redis.kill()
         shutil.rmtree(tmp / "redis", ignore_errors=True)
+
+
+def read_store(live: LiveServer, fn: Any) -> Any:
+    """``await fn(store)`` on a store of the live server's Redis, from a sync test."""
+
+    async def run() -> Any:
+        store = Store.from_url(live.redis_url)
+        try:
+            return await fn(store)
+        finally:
+            await store.close()
+
+    return run_async(run())
 
 
 async def add_agent(live: LiveServer, email: str, name: str, site: str, **kw: Any) -> str:

@@ -20,9 +20,9 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
 from chatserver.store import Store
-from tests.browser.console_support import add_agent, log_in, visitor_writes, watch
-from tests.servers import LiveServer, run_async
-from tests.webhook_receiver import Receiver
+from tests.browser.console_support import add_agent, log_in, read_store, visitor_writes, watch
+from tests.servers import LiveServer
+from tests.webhook_receiver import Receiver, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -55,25 +55,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.stop()
-
-
-def read_store(live: LiveServer, fn: Any) -> Any:
-    async def run() -> Any:
-        store = Store.from_url(live.redis_url)
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return run_async(run())
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    """Wait for what another thread (the receiver) records; it cannot wake the loop."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
-        await asyncio.sleep(0.05)
 
 
 async def reload_until(

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from chatserver.store import Store
-from tests.browser.console_support import PASSWORD, add_agent, console_server, log_in, watch
-from tests.servers import LiveServer, run_async
+from tests.browser.console_support import (
+    PASSWORD,
+    add_agent,
+    console_server,
+    log_in,
+    read_store,
+    watch,
+)
+from tests.servers import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
@@ -21,17 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with console_server(tmp_path_factory.mktemp("admin")) as server:
         yield server
-
-
-def read_store(live: LiveServer, fn: Any) -> Any:
-    async def run() -> Any:
-        store = Store.from_url(live.redis_url)
-        try:
-            return await fn(store)
-        finally:
-            await store.close()
-
-    return run_async(run())
 
 
 async def csrf_of(page: Page) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from chatserver.keys import Keys
 from chatserver.store import Store
 from tests import client as cl
 from tests.servers import LiveServer, report, run_async
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, until
 
 K = Keys()
 FAST = {
@@ -47,25 +47,6 @@ def api(base: str, key: str, method: str, path: str, body: Any = None) -> Any:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
-
-
-async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Wait for what the receiver's threads record (they cannot set an asyncio event)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
-def login(base: str, email: str) -> str:
-    req = urllib.request.Request(
-        base + "/api/login",
-        data=json.dumps({"email": email, "password": "password123"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        token: str = json.loads(resp.read())["token"]
-        return token
 
 
 def metrics(base: str) -> dict[tuple[str, str], float]:
@@ -150,7 +131,9 @@ async def test_every_event_arrives_in_order_through_failures_and_a_killed_node(
         survivor = second if victim is first else first
         victim.kill()
         await agent.close()
-        agent, _ = await cl.agent(survivor.ws_url, login(survivor.base_url, "ann@example.com"))
+        agent, _ = await cl.agent(
+            survivor.ws_url, live.login("ann@example.com", base=survivor.base_url)
+        )
         convs += [await chat(live, survivor.ws_url, n, agent) for n in range(8, 12)]
         second = live.start_node(FAST)
 
