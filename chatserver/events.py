@@ -49,7 +49,7 @@ class Message:
     conv: str
     id: str
     prev: str  # the id before it in the stream ('0-0' for the first): gaps show
-    kind: str  # visitor, agent, note or system
+    kind: str  # visitor, agent, bot, note or system
     sender: str
     name: str
     client_id: str

@@ -116,7 +116,7 @@ class Keys:
         return f"{self._s(site)}:convs"
 
     def message_counts(self, site: str) -> str:
-        """Hash kind (visitor|agent) -> messages stored since the start (for /metrics)."""
+        """Hash kind (visitor|agent|bot) -> messages stored since the start (for /metrics)."""
         return f"{self._s(site)}:msgcount"
 
     def metrics_cursor(self, site: str) -> str:

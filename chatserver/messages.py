@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """What a visitor, an agent or a note adds to a conversation. ``client_id`` makes the
+    """What a visitor, an agent, a bot or a note adds to a conversation. ``client_id`` makes the
     step idempotent: the same id stored twice is stored once."""
 
     site: str
     conv_id: str
-    kind: str  # visitor | agent | note
+    kind: str  # visitor | agent | bot | note
     sender_id: str
     sender_name: str
     client_id: str
@@ -25,7 +25,7 @@ class Stored:
     """A message as it lies in a conversation's stream."""
 
     id: str
-    kind: str  # visitor | agent | note | system
+    kind: str  # visitor | agent | bot | note | system
     sender_id: str
     sender_name: str
     client_id: str

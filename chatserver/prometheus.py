@@ -152,7 +152,7 @@ async def site_families(services: Services, site: str) -> list[Metric]:
     messages = CounterMetricFamily(
         "chatserver_messages", "Messages stored", labels=["site", "kind"]
     )
-    for kind in ("visitor", "agent"):
+    for kind in ("visitor", "agent", "bot"):
         messages.add_metric([site, kind], counts.get(kind, 0))
     events = CounterMetricFamily(
         "chatserver_conversation_events",

@@ -48,6 +48,8 @@ SCRIPT_NAMES = (
     "rate",
     # a visitor's name or e-mail (recorded in the feed)
     "visitor_update",
+    # a named bot's message (the REST API)
+    "bot",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges
     "metrics_fold",
     "metrics_gauge",

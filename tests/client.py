@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,18 @@ import msgpack
 import websockets
 
 _ids = itertools.count(1)
+
+
+def rest(base: str, key: str, method: str, path: str, body: Any = None) -> Any:
+    """One REST API call with an API key (blocking: call it through asyncio.to_thread)."""
+    req = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
 
 
 class Client:

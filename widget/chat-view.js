@@ -141,7 +141,7 @@
   // ---- reading: unread count, read receipts ----------------------------------------------
 
   const seeing = () => state.open && !document.hidden;
-  const agentIds = () => [...state.history.values()].filter((m) => m.from === "agent").map((m) => m.id);
+  const agentIds = () => [...state.history.values()].filter((m) => /^(agent|bot)$/.test(m.from)).map((m) => m.id);
 
   function unreadCount() {
     return agentIds().filter((id) => !state.lastRead || compareIds(id, state.lastRead) > 0).length;

@@ -316,7 +316,7 @@
     if (frame.from === "agent") P.showTyping(false);
     if (!P.showMessage(frame)) return;
     if (frame.from === "system") onSystemEvent(frame);
-    if (frame.from === "agent") emit("message", { from: "agent", text: frame.text });
+    if (/^(agent|bot)$/.test(frame.from)) emit("message", { from: frame.from, text: frame.text });
     P.markRead();
   }
 

@@ -49,6 +49,24 @@ CLIENT_ID = {
     "description": "makes the send idempotent: the same client_id is stored once",
 }
 AS_AGENT = {"type": "string", "description": "the agent acting (must be of this key's site)"}
+BOT = obj(
+    {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 60,
+            "pattern": "^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$",
+            "description": "shown to the visitor and the agents as the author",
+        },
+        "id": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_.-]{1,40}$",
+            "description": "the author id the messages carry (`bot` when left out)",
+        },
+    },
+    ("name",),
+    description="the bot that writes (instead of `agent_id`)",
+)
 STATUS_FILTER = {"type": "string", "enum": ["open", *[s.value for s in Status]]}
 LIST = obj({"items": {"type": "array", "items": {"type": "string"}}}, ("items",))
 CANNED = obj(
@@ -116,13 +134,22 @@ ENDPOINTS: list[Endpoint] = [
         "POST",
         "/conversations/{conv_id}/messages",
         "write",
-        "Send a message as the agent who holds the conversation",
+        "Send a message as the agent who holds the conversation, or as a named bot",
         spec.RECEIPT,
         params=(CONV,),
         body=obj(
-            {"agent_id": AS_AGENT, "text": TEXT, "client_id": CLIENT_ID}, ("agent_id", "text")
+            {"agent_id": AS_AGENT, "bot": BOT, "text": TEXT, "client_id": CLIENT_ID},
+            ("text",),
+            oneOf=[{"required": ["agent_id"]}, {"required": ["bot"]}],
         ),
         errors=ACTING,
+        description=(
+            "Give exactly one of `agent_id` and `bot`. An agent's message is the team "
+            "answering: the agent must hold the conversation, and it stops the response "
+            'clocks. A bot\'s message (`from: "bot"`, its name shown to the visitor) may '
+            "come at any open state, queued included, and stops no clock: the visitor "
+            "still waits for a person. Either is refused once the conversation has ended."
+        ),
         status=201,
         handler=send_message,
     ),

@@ -132,6 +132,20 @@ async def _written(ctx: Ctx, conv_id: str, body: dict[str, Any], kind: str) -> O
 
 
 async def send_message(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    if "bot" in body:
+        bot = body["bot"]
+        msg = Outgoing(
+            ctx.site,
+            conv_id,
+            "bot",
+            bot.get("id", "bot"),
+            bot["name"].strip(),
+            _client_id(body),
+            _text(ctx, body),
+            ctx.now(),
+        )
+        res = await ctx.services.store.send_bot_message(msg)
+        return _receipt(conv_id, msg.client_id, res)
     msg = await _written(ctx, conv_id, body, "agent")
     policy = await ctx.services.hub.lifecycle.policy(ctx.site)
     res = await ctx.services.store.send_message(msg, policy)

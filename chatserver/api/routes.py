@@ -97,6 +97,9 @@ async def _parse_body(ep: Endpoint, request: Request) -> dict[str, Any]:
             where = str(error.message).split("'")[1]
         elif error.validator == "additionalProperties":
             where = where or "body"
+        elif error.validator == "oneOf" and not where:
+            names = [branch["required"][0] for branch in error.validator_value]
+            raise ApiError("invalid_request", f"give exactly one of {' and '.join(names)}")
         raise ApiError("invalid_request", error.message, where or None)
     result: dict[str, Any] = body
     return result

@@ -89,7 +89,7 @@ MESSAGE = obj(
         "type": {"const": "message"},
         "conversation_id": ID,
         "id": {"type": "string", "description": "its stream id: the cursor to read after"},
-        "from": {"type": "string", "enum": ["visitor", "agent", "note", "system"]},
+        "from": {"type": "string", "enum": ["visitor", "agent", "bot", "note", "system"]},
         "author": AUTHOR,
         "text": {"type": "string"},
         "ts": MS,

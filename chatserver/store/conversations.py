@@ -138,6 +138,41 @@ class ConversationStore(StoreBase):
             return SendResult(stored_id, int(ts or 0), True)
         raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
 
+    async def send_bot_message(self, msg: Outgoing) -> SendResult:
+        """Store a named bot's message (kind ``bot``) once (idempotent on client_id).
+
+        It reaches visitors and agents like an agent's message but moves neither the status
+        nor the response clocks. Raises StoreError('not_found' | 'closed').
+        """
+        if msg.kind != "bot":
+            raise ValueError(f"send_bot_message stores bot messages, not {msg.kind!r}")
+        k, site, conv_id = self.k, msg.site, msg.conv_id
+        res = await self.scripts.run(
+            "bot",
+            [
+                k.conversation(site, conv_id),
+                k.messages(site, conv_id),
+                k.client_ids(site, conv_id),
+                k.message_counts(site),
+                *k.feed_keys(site),
+            ],
+            [
+                msg.sender_id,
+                msg.sender_name,
+                msg.client_id,
+                msg.text,
+                msg.now,
+                k.channel(site),
+                conv_id,
+            ],
+        )
+        if res[0] == "ok":
+            return SendResult(str(res[1]), msg.now, False)
+        if res[0] == "dup":
+            stored_id, _, ts = str(res[1]).partition(" ")
+            return SendResult(stored_id, int(ts or 0), True)
+        raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+
     async def read_messages(
         self, site: str, conv_id: str, after: str | None, count: int = 1000
     ) -> list[Stored]:

@@ -254,7 +254,7 @@ class DashboardStore(StoreBase):
                     (
                         f.get("t", "")
                         for _, f in entries
-                        if f.get("k") in ("visitor", "agent", "note")
+                        if f.get("k") in ("visitor", "agent", "bot", "note")
                         and needle in fold(f.get("t", ""))
                     ),
                     None,

@@ -86,7 +86,8 @@ window.AgentPanels = (() => {
 
     function historyLine(m) {
       const who = m.from === "visitor" ? "Visitor" : m.from === "note" ? `Note · ${m.author.name}`
-        : m.from === "system" ? "" : (m.author && m.author.name) || "Agent";
+        : m.from === "system" ? "" : m.from === "bot" ? `${m.author.name} · bot`
+        : (m.author && m.author.name) || "Agent";
       return el("li", { className: `history-line from-${m.from}${m.event === "transfer_note" ? " from-note" : ""}` },
         el("span", { className: "history-who" }, who ? `${who} · ${timeOf(m.ts)}` : timeOf(m.ts)),
         el("span", { className: "history-text", dir: "auto" }, m.text || ""));

@@ -73,11 +73,12 @@ window.AgentParts = (() => {
     const mine = (msg.from === "agent" || note) && (!msg.author || msg.author.id === meId);
     const author = (msg.author && msg.author.name) || "Agent";
     const who = msg.from === "visitor" ? visitorName : mine ? "You" : author;
-    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}` : who;
+    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}`
+      : msg.from === "bot" ? `${who} · bot` : who;
     const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
     if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
     const li = el("li", {
-      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}`,
+      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${msg.from === "bot" ? " msg-bot" : ""}`,
       testid: note ? "note" : "message",
     }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
     li.dataset.from = note ? "note" : msg.from;

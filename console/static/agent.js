@@ -219,7 +219,7 @@
     if (!conv.cursor || compareIds(id, conv.cursor) > 0) {
       conv.cursor = id;
       conv.lastAt = Math.max(conv.lastAt, ts || 0);
-      if (from === "visitor" || from === "agent") conv.preview = text;
+      if (from === "visitor" || from === "agent" || from === "bot") conv.preview = text;
       // The response clock, folded over the stream in order (notes and events leave it).
       if (from === "visitor" && !conv.unansweredSince) conv.unansweredSince = ts;
       if (from === "agent") conv.unansweredSince = null;

@@ -205,7 +205,8 @@
       const who = document.createElement("span");
       who.className = "who";
       const label = msg.from === "visitor" ? (c.visitor_name || "Visitor") : msg.author.name || msg.from;
-      who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${msg.from === "note" ? " (note)" : ""} · ${clock(msg.ts)}`;
+      const kind = msg.from === "note" ? " (note)" : msg.from === "bot" ? " (bot)" : "";
+      who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${kind} · ${clock(msg.ts)}`;
       const text = document.createElement("p");
       text.dir = "auto";
       text.textContent = msg.text;

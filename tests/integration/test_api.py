@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.store import Store
 from tests import client as cl
 from tests.servers import LiveServer
 
@@ -250,6 +251,70 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
         await c.close()
 
 
+async def test_a_named_bot_writes_to_a_queued_chat(live_server: LiveServer, tmp_path: Path) -> None:
+    """A bot's message reaches the visitor (and the agent who takes the chat later) with its
+    name, once; it leaves the status and the response clocks to the people."""
+    live = live_server
+    api = Api(live.base_url, cli_key(live, tmp_path, "write", "add", "--name", "Orders"))
+    visitor, _ = await cl.visitor(live.ws_url)
+    await visitor.send({"type": "message", "client_id": "v1", "text": "سفارش ۴۲ کجاست؟"})
+    conv = (await visitor.expect("ack"))["conversation_id"]
+    await visitor.expect("queue")
+
+    said = {"bot": {"name": "ربات سفارش", "id": "orders"}, "text": "ارسال شد", "client_id": "b1"}
+    sent = await api("POST", f"/api/v1/conversations/{conv}/messages", said, expect=201)
+    again = await api("POST", f"/api/v1/conversations/{conv}/messages", said, expect=201)
+    assert again["duplicate"] is True and again["id"] == sent["id"]
+    got = await visitor.expect("message", lambda f: f["from"] != "visitor")
+    assert got["from"] == "bot" and got["id"] == sent["id"] and got["text"] == "ارسال شد"
+    assert got["author"] == {"id": "orders", "name": "ربات سفارش"}
+    anon = await api(
+        "POST",
+        f"/api/v1/conversations/{conv}/messages",
+        {"bot": {"name": "Helper"}, "text": "marker"},
+        expect=201,
+    )
+    marker = await visitor.expect("message", lambda f: f["from"] != "visitor")
+    assert marker["id"] == anon["id"] and marker["author"]["id"] == "bot"  # not twice
+
+    conversation = await api("GET", f"/api/v1/conversations/{conv}")
+    assert conversation["status"] == "queued" and conversation["agent"] is None
+    store = Store.from_url(live.redis_url)
+    try:
+        kept = await store.get_conversation("demo", conv)
+    finally:
+        await store.close()
+    assert kept is not None and "first_agent_reply_at" not in kept  # the clock still runs
+
+    # The agent who takes the chat sees the bot's messages in the history, in order.
+    live.add_agent("bea@example.com", name="Bea")
+    agent, _ = await cl.agent(live.ws_url, live.login("bea@example.com"))
+    await agent.expect("assigned", lambda f: f["conversation_id"] == conv)
+    seen = []
+    while (frame := await agent.expect(None, lambda f: f["type"] in ("message", "synced")))[
+        "type"
+    ] == "message":
+        if frame["from"] != "system":
+            seen.append((frame["from"], frame["author"]["name"], frame["text"]))
+    assert [(f, n) for f, n, _ in seen[1:]] == [("bot", "ربات سفارش"), ("bot", "Helper")]
+    assert [t for _, _, t in seen] == ["سفارش ۴۲ کجاست؟", "ارسال شد", "marker"]
+    listed = await api("GET", f"/api/v1/conversations/{conv}/messages")
+    assert [m["from"] for m in listed["items"] if m["from"] == "bot"] == ["bot", "bot"]
+
+    await api("POST", f"/api/v1/conversations/{conv}/resolve", {})
+    late = {"bot": {"name": "Helper"}, "text": "late"}
+    closed = await api("POST", f"/api/v1/conversations/{conv}/messages", late, expect=409)
+    assert closed["error"]["code"] == "conversation_closed"
+    retried = await api("POST", f"/api/v1/conversations/{conv}/messages", said, expect=201)
+    assert retried["duplicate"] is True  # a retry after the end still gets its receipt
+    metrics = await asyncio.to_thread(
+        lambda: urllib.request.urlopen(live.base_url + "/metrics", timeout=10).read().decode()
+    )
+    assert 'chatserver_messages_total{kind="bot",site="demo"} 2.0' in metrics
+    for c in (visitor, agent):
+        await c.close()
+
+
 async def test_refusals(live_server: LiveServer, tmp_path: Path) -> None:
     live = live_server
     reader = cli_key(live, tmp_path, "read", "add", "--name", "BI", "--site", "demo")
@@ -273,9 +338,26 @@ async def test_refusals(live_server: LiveServer, tmp_path: Path) -> None:
     body = await api_w("POST", "/api/v1/conversations/c_x/messages", {"text": "hi"}, expect=400)
     assert body["error"] == {
         "code": "invalid_request",
-        "message": "'agent_id' is a required property",
-        "field": "agent_id",
+        "message": "give exactly one of agent_id and bot",
     }
+    both = {"agent_id": "a_x", "bot": {"name": "Bot"}, "text": "hi"}
+    body = await api_w("POST", "/api/v1/conversations/c_x/messages", both, expect=400)
+    assert body["error"]["message"] == "give exactly one of agent_id and bot"
+    for name in ("   ", "two\nlines", "x" * 61, ""):
+        body = await api_w(
+            "POST",
+            "/api/v1/conversations/c_x/messages",
+            {"bot": {"name": name}, "text": "hi"},
+            expect=400,
+        )
+        assert body["error"]["field"] == "bot.name", (name, body)
+    body = await api_w(
+        "POST",
+        "/api/v1/conversations/c_x/messages",
+        {"bot": {"name": "Bot", "id": "has space"}, "text": "hi"},
+        expect=400,
+    )
+    assert body["error"]["field"] == "bot.id"
     extra = await api_w(
         "POST",
         "/api/v1/conversations/c_x/messages",

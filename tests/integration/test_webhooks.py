@@ -6,11 +6,9 @@ signature checked with the function docs/webhooks.md gives receivers."""
 from __future__ import annotations
 
 import asyncio
-import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -36,17 +34,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver(fail=0.3, slow=0.1)
     yield r
     r.stop()
-
-
-def api(base: str, key: str, method: str, path: str, body: Any = None) -> Any:
-    req = urllib.request.Request(
-        base + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return json.loads(resp.read())
 
 
 def metrics(base: str) -> dict[tuple[str, str], float]:
@@ -109,7 +96,7 @@ async def test_every_event_arrives_in_order_through_failures_and_a_killed_node(
         first = live.start_node(FAST)
         second = live.start_node(FAST)
         key = admin_key(live.redis_url)
-        hook = api(first.base_url, key, "POST", "/api/v1/webhooks", {"url": receiver.url})
+        hook = cl.rest(first.base_url, key, "POST", "/api/v1/webhooks", {"url": receiver.url})
         receiver.secret = hook["secret"]
         start = hook["cursor"]
 
@@ -143,7 +130,7 @@ async def test_every_event_arrives_in_order_through_failures_and_a_killed_node(
         while {r["id"] for r in receiver.accepted()} < want:
             assert asyncio.get_running_loop().time() < deadline, "events missing"
             await asyncio.sleep(0.1)
-        state = api(second.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
+        state = cl.rest(second.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
         await until(
             lambda: metrics(second.base_url)[("chatserver_webhook_lag_seconds", hook["id"])] == 0
         )
@@ -193,10 +180,10 @@ async def test_a_dead_receiver_gives_dead_letters_and_replay(
     try:
         node = live.start_node({**FAST, "CHATSERVER_WEBHOOK_GIVE_UP_S": "1"})
         key = admin_key(live.redis_url)
-        hook = api(node.base_url, key, "POST", "/api/v1/webhooks", {"url": down.url})
+        hook = cl.rest(node.base_url, key, "POST", "/api/v1/webhooks", {"url": down.url})
         down.secret = hook["secret"]
         other = Receiver()
-        fine = api(
+        fine = cl.rest(
             node.base_url,
             key,
             "POST",
@@ -211,35 +198,35 @@ async def test_a_dead_receiver_gives_dead_letters_and_replay(
         deadline = asyncio.get_running_loop().time() + 20
         # Waits for the endpoint's cursor to pass the message event (the last in the feed)
         # first, so that the check below cannot pass before that event was considered.
-        last = api(node.base_url, key, "GET", "/api/v1/events?limit=1000")["items"][-1]
+        last = cl.rest(node.base_url, key, "GET", "/api/v1/events?limit=1000")["items"][-1]
         assert last["type"] == "message.created"
 
         def fine_done() -> bool:
-            state = api(node.base_url, key, "GET", f"/api/v1/webhooks/{fine['id']}")
+            state = cl.rest(node.base_url, key, "GET", f"/api/v1/webhooks/{fine['id']}")
             return bool(state["cursor"] == last["id"])
 
         await until(fine_done, timeout=20)
         assert [r["event"]["type"] for r in other.accepted()] == ["conversation.created"]
         # The dead one gives up on both events (created, message) after a second each.
         while True:
-            state = api(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
+            state = cl.rest(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}")
             if state["dead_letters"] >= 2:
                 break
             assert asyncio.get_running_loop().time() < deadline + 20, state
             await asyncio.sleep(0.1)
-        dead = api(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}/dead_letters")
+        dead = cl.rest(node.base_url, key, "GET", f"/api/v1/webhooks/{hook['id']}/dead_letters")
         assert [d["type"] for d in dead["items"][:2]] == ["conversation.created", "message.created"]
         assert state["failures"] >= 2 and state["last_status"] == 500
         # Fixed: replay from the start delivers both, in order.
         down.fail = 0.0
-        api(node.base_url, key, "POST", f"/api/v1/webhooks/{hook['id']}/replay", {"since": 0})
+        cl.rest(node.base_url, key, "POST", f"/api/v1/webhooks/{hook['id']}/replay", {"since": 0})
         while len({r["id"] for r in down.accepted()}) < 2:
             assert asyncio.get_running_loop().time() < deadline + 40
             await asyncio.sleep(0.05)
         types = [r["event"]["type"] for r in down.accepted()]
         assert types[:2] == ["conversation.created", "message.created"], types
         assert down.accepted()[0]["event"]["conversation_id"] == conv
-        events = api(node.base_url, key, "GET", "/api/v1/events?limit=10")
+        events = cl.rest(node.base_url, key, "GET", "/api/v1/events?limit=10")
         assert [e["id"] for e in events["items"]][:2] == [r["id"] for r in down.accepted()][:2]
         await v.close()
         other.stop()
