@@ -14,12 +14,13 @@ from chatserver.connection import AgentConn
 from chatserver.core.policy import SitePolicy
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing
-from chatserver.frames import ack_frame, conversation_summary
+from chatserver.frames import ack_frame, conversation_summary, participants
 from chatserver.limits import refuse
 from chatserver.messages import Outgoing
 from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
 from chatserver.sessions import authenticate, session_digest, session_token
+from chatserver.supervision import SUPERVISION_FRAMES, supervision_action
 
 
 async def agent_endpoint(ws: WebSocket) -> None:
@@ -84,7 +85,7 @@ class AgentSession:
             await self._require_mine(f["conversation_id"])
             await store.publish(conn.site, Read(f["conversation_id"], "agent", f["id"]))
         elif ftype == "sync":
-            await self._require_mine(f["conversation_id"])
+            await self._require_mine(f["conversation_id"], watching=True)
             await hub.track(conn, f["conversation_id"], f.get("after") or ZERO_ID)
         elif ftype == "claim":
             await store.claim(
@@ -103,6 +104,8 @@ class AgentSession:
             await self.set_status(f["status"])
         elif ftype in CONSOLE_FRAMES:
             await console_action(self.s, conn, f)
+        elif ftype in SUPERVISION_FRAMES:
+            await supervision_action(self.s, conn, f)
         elif ftype == "ping":
             conn.send({"type": "pong", "server_time": hub.clock()})
 
@@ -123,12 +126,19 @@ class AgentSession:
         res = await self.s.store.send_message(msg, policy)
         return ack_frame(f["client_id"], f["conversation_id"], res)
 
-    async def _require_mine(self, conv_id: str) -> None:
-        if conv_id in self.conn.follows:
+    async def _require_mine(self, conv_id: str, watching: bool = False) -> None:
+        """Refuse a conversation that is not this agent's: held, joined (a supervisor), or,
+        with ``watching``, monitored. A monitor may follow a chat but not type or read in it."""
+        conn = self.conn
+        if conv_id in conn.follows and (watching or conv_id not in conn.monitoring):
             return
-        conv = await self.s.store.get_conversation(self.conn.site, conv_id)
-        if conv is None or conv.get("agent") != self.conn.agent_id:
-            raise ProtocolError("forbidden", "that conversation is not yours", ref=conv_id)
+        conv = await self.s.store.get_conversation(conn.site, conv_id)
+        if conv is not None and (
+            conv.get("agent") == conn.agent_id
+            or any(p["id"] == conn.agent_id for p in participants(conv))
+        ):
+            return
+        raise ProtocolError("forbidden", "that conversation is not yours", ref=conv_id)
 
     async def set_status(self, status: str) -> None:
         await self.s.hub.record_agent(self.conn, status)

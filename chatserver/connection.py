@@ -215,3 +215,6 @@ class AgentConn(Connection):
         self.welcomed = False
         # A digest of the session the socket signed in with: signing out closes its sockets.
         self.session = ""
+        # Conversations this (supervisor's) socket follows by `monitor`, held or not: losing
+        # one as its agent does not stop following it.
+        self.monitoring: set[str] = set()

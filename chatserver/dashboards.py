@@ -182,7 +182,9 @@ class Dashboards:
         live = await self.store.live_state(site)
         queued = [c for c in live.open_convs if c.get("status") == "queued"]
         first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
-        panel = now_figures(queued, live.agents, live.open_convs, now, first, nxt, dept, handle)
+        panel = now_figures(
+            queued, live.agents, live.open_convs, now, first, nxt, dept, handle, live.unowned
+        )
         agents = [a for a in live.agents if dept is None or a["id"] in _ids(panel)]
         # One department: its chats' records, and every online/away period of its agents.
         agent_records = [

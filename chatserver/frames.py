@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from chatserver.messages import SendResult, Stored
 
 # System events that only agents see (visitors see the effect, not the bookkeeping).
-AGENT_ONLY_EVENTS = frozenset({"sla_breach", "note", "transfer_note", "reassigned"})
+AGENT_ONLY_EVENTS = frozenset(
+    {"sla_breach", "note", "transfer_note", "reassigned", "monitor_started", "taken_over"}
+)
+# Kinds of stream entries only agents receive: private notes and supervisors' whispers.
+AGENT_ONLY_KINDS = frozenset({"note", "whisper"})
 
 
 def agent_only(kind: str, event: str = "") -> bool:
-    """True for stream entries a visitor must never receive: private notes and agent-only
-    system events. Visitors' cursors still move past them, so resume works unchanged."""
-    return kind == "note" or (kind == "system" and event in AGENT_ONLY_EVENTS)
+    """True for stream entries a visitor must never receive: private notes, whispers and
+    agent-only system events. Visitors' cursors still move past them, so resume works
+    unchanged."""
+    return kind in AGENT_ONLY_KINDS or (kind == "system" and event in AGENT_ONLY_EVENTS)
 
 
 def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
@@ -83,5 +90,14 @@ def conversation_summary(
         "unanswered_since": _int(conv.get("unanswered_since")),
         "last_id": conv.get("last_id", "0-0"),
         "preview": conv.get("preview", ""),
+        "participants": participants(conv),
         "visitor": visitor_summary(conv.get("visitor", ""), visitor),
     }
+
+
+def participants(conv: dict[str, str]) -> list[dict[str, str]]:
+    """The supervisors who joined the conversation (its ``joined`` field: JSON pairs)."""
+    raw = conv.get("joined")
+    if not raw:
+        return []
+    return [{"id": str(pair[0]), "name": str(pair[1])} for pair in orjson.loads(raw)]

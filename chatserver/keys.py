@@ -176,3 +176,8 @@ class Keys:
     def canned(self, site: str) -> str:
         """Hash shortcut -> text: the site's canned responses (``/shortcut`` in the composer)."""
         return f"{self._s(site)}:canned"
+
+    def audit(self, site: str) -> str:
+        """Stream of the site's audit log: supervisors' steps in conversations (fields ts,
+        actor, name, action, conv, detail), capped at AUDIT_LENGTH entries."""
+        return f"{self._s(site)}:audit"

@@ -149,6 +149,12 @@ async def site_families(services: Services, site: str) -> list[Metric]:
         "chatserver_conversations_open", "Conversations not yet ended", labels=["site"]
     )
     open_convs.add_metric([site], len(live.open_convs))
+    unowned = GaugeMetricFamily(
+        "chatserver_conversations_unowned",
+        "Open conversations with neither an owner nor a queue entry (alert when above 0)",
+        labels=["site"],
+    )
+    unowned.add_metric([site], len(live.unowned))
     messages = CounterMetricFamily(
         "chatserver_messages", "Messages stored", labels=["site", "kind"]
     )
@@ -161,7 +167,7 @@ async def site_families(services: Services, site: str) -> list[Metric]:
     )
     for kind in COUNTED_KINDS:
         events.add_metric([site, kind], hist.get(f"events|{kind}", 0))
-    out: list[Metric] = [qlen, longest, agents, open_convs, messages, events]
+    out: list[Metric] = [qlen, longest, agents, open_convs, unowned, messages, events]
     out += await webhook_families(services, site)
     for kind in HISTOGRAM_KINDS:
         family = HistogramMetricFamily(

@@ -56,7 +56,7 @@ class ProtocolError(Exception):
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,64}$")
 _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
-_STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+_STREAM_ID = STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 _AGENT_ID = re.compile(r"^a_[A-Za-z0-9_-]{1,40}$")
 # An address a person could receive mail at: no spaces, no markup or quoting characters, a
@@ -167,6 +167,25 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "note": Field(str, max_len=1000, strip=True),
     },
     "reopen": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    # Supervision (supervisors and admins): chatserver/supervision.py
+    "monitor": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "after": Field(str, pattern=_STREAM_ID),
+    },
+    "unmonitor": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    "whisper": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "client_id": Field(str, required=True, pattern=_CLIENT_ID),
+        "text": Field(str, required=True, min_len=1, strip=True),
+    },
+    "join": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    "leave": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    "take_over": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "from_agent_id": Field(str, required=True, pattern=_AGENT_ID),
+        "to_agent_id": Field(str, pattern=_AGENT_ID),
+        "department": Field(str, max_len=40, strip=True),
+    },
     "ping": {},
 }
 

@@ -50,6 +50,11 @@ SCRIPT_NAMES = (
     "visitor_update",
     # a named bot's message (the REST API)
     "bot",
+    # supervisors: monitor, whisper, join, leave; take over
+    "supervise",
+    "take_over",
+    # the dashboard's invariant: open chats with neither an owner nor a queue entry
+    "unowned",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges
     "metrics_fold",
     "metrics_gauge",

@@ -146,7 +146,8 @@ class SiteEvents:
         frame = OutFrame({"type": "unassigned", "conversation_id": ev.conv, "reason": ev.reason})
         for aconn in list(self.agents.get((site, ev.agent), ())):
             aconn.send(frame)
-            self.untrack(aconn, ev.conv)
+            if ev.conv not in aconn.monitoring:  # a supervisor watching it goes on watching
+                self.untrack(aconn, ev.conv)
         for vconn in self.by_conv.get(ev.conv, ()):
             if isinstance(vconn, VisitorConn) and vconn.conv_id == ev.conv:
                 vconn.conv_status, vconn.last_queue = "queued", None

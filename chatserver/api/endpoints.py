@@ -6,6 +6,7 @@ from chatserver.api import spec
 from chatserver.api.handlers import (
     add_note,
     assign,
+    audit_log,
     get_agent,
     get_conversation,
     get_visitor,
@@ -402,5 +403,22 @@ ENDPOINTS: list[Endpoint] = [
         params=(HOOK,),
         errors=("not_found",),
         handler=dead_letters,
+    ),
+    Endpoint(
+        "GET",
+        "/audit",
+        "admin",
+        "The site's audit log, newest first: supervisors' steps in conversations",
+        spec.page_of(spec.AUDIT_ENTRY),
+        params=(
+            Param("before", "query", {"type": "string"}, "`next_cursor` of the page before"),
+            Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        errors=("invalid_request",),
+        description=(
+            "Every monitor, unmonitor, whisper, join, leave and take-over: who, what, when "
+            "and in which conversation (the last 100,000 entries)."
+        ),
+        handler=audit_log,
     ),
 ]

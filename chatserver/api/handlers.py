@@ -12,7 +12,7 @@ from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
 from chatserver.frames import conversation_summary, stored_frame, visitor_summary
 from chatserver.messages import Outgoing
-from chatserver.protocol import valid_email
+from chatserver.protocol import STREAM_ID, valid_email
 
 
 async def _agent(ctx: Ctx, agent_id: str, field: str = "agent_id") -> dict[str, str]:
@@ -279,3 +279,23 @@ async def list_departments(ctx: Ctx) -> dict[str, Any]:
 async def list_canned(ctx: Ctx) -> dict[str, Any]:
     items = await ctx.services.store.canned_responses(ctx.site)
     return {"items": [{"shortcut": k, "text": v} for k, v in items.items()]}
+
+
+async def audit_log(ctx: Ctx, before: str | None = None, limit: int = 100) -> dict[str, Any]:
+    if before is not None and not STREAM_ID.match(before):
+        raise ApiError("invalid_request", "before is not one this API returned", "before")
+    page = await ctx.services.store.audit_log(ctx.site, before, limit)
+    return {
+        "items": [
+            {
+                "id": e.id,
+                "ts": e.ts,
+                "actor": {"id": e.actor_id, "name": e.actor_name},
+                "action": e.action,
+                "conversation_id": e.conv_id,
+                "detail": e.detail,
+            }
+            for e in page
+        ],
+        "next_cursor": page[-1].id if len(page) == limit else None,
+    }

@@ -67,6 +67,11 @@ CONVERSATION = obj(
         "resolved_at": nullable(MS),
         "last_id": {"type": "string", "description": "the id of its last message"},
         "preview": {"type": "string"},
+        "participants": {
+            "type": "array",
+            "items": AUTHOR,
+            "description": "supervisors who joined it beside its agent",
+        },
         "visitor": VISITOR,
     },
     (
@@ -81,6 +86,7 @@ CONVERSATION = obj(
         "resolved_at",
         "last_id",
         "preview",
+        "participants",
         "visitor",
     ),
 )
@@ -89,7 +95,10 @@ MESSAGE = obj(
         "type": {"const": "message"},
         "conversation_id": ID,
         "id": {"type": "string", "description": "its stream id: the cursor to read after"},
-        "from": {"type": "string", "enum": ["visitor", "agent", "bot", "note", "system"]},
+        "from": {
+            "type": "string",
+            "enum": ["visitor", "agent", "bot", "note", "whisper", "system"],
+        },
         "author": AUTHOR,
         "text": {"type": "string"},
         "ts": MS,
@@ -165,6 +174,24 @@ WEBHOOK = obj(
         "last_error",
         "last_delivery_at",
     ),
+)
+AUDIT_ENTRY = obj(
+    {
+        "id": {"type": "string"},
+        "ts": MS,
+        "actor": AUTHOR,
+        "action": {
+            "type": "string",
+            "enum": ["monitor", "unmonitor", "whisper", "join", "leave", "take_over"],
+        },
+        "conversation_id": ID,
+        "detail": {
+            "type": "string",
+            "description": "take_over: `holder -> target` (or `-> queue department`); "
+            "join: the agent holding it; whisper: the message id",
+        },
+    },
+    ("id", "ts", "actor", "action", "conversation_id", "detail"),
 )
 FEED_EVENT = obj(
     {

@@ -128,8 +128,13 @@ def now_figures(
     next_target_ms: int,
     dept: str | None = None,
     handle_seconds: float = DEFAULT_HANDLE_SECONDS,
+    unowned: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything the "now" panel shows, for one department when ``dept`` is not None.
+
+    ``unowned``: the ids of open conversations found with neither an owner nor a queue entry
+    (the invariant; the store re-checks them atomically). Any is a defect to raise an alarm
+    for: the sweeper repairs them, but nobody answers such a chat until it does.
 
     ``agents``: mappings with id, name, status (already "offline" without a heartbeat), load,
     capacity, departments (empty: every department). ``handle_seconds`` feeds the estimated
@@ -159,6 +164,8 @@ def now_figures(
         )
     # Who has waited longest for a reply first, then the chats nobody owes a reply to.
     rows.sort(key=lambda r: (-(r["waiting_ms"] or -1), r["id"]))
+    shown = {c.get("id", "") for c in open_convs}
+    lost = sorted(cid for cid in unowned if cid in shown)
     breached = [r for r in rows if r["sla"]["state"] == "breached"]
     at_risk = [r for r in rows if r["sla"]["state"] == "at_risk"]
     return {
@@ -166,6 +173,7 @@ def now_figures(
         "agents": team,
         "in_progress": sum(1 for c in open_convs if c.get("status") in HANDLED_STATUSES),
         "unresolved": {"count": len(rows), "items": rows[:LIST_LIMIT]},
+        "unowned": {"count": len(lost), "items": lost[:LIST_LIMIT]},
         "sla": {
             "first_target_ms": first_target_ms,
             "next_target_ms": next_target_ms,

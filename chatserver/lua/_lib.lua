@@ -91,7 +91,7 @@ end
 -- by creation time) and free the agent's slot; the visitor is told why. The feed records it
 -- as feed_type (conversation.requeued, or .transferred for a transfer to a department).
 local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel, conv_id,
-                       agent_id, status_to, now, event, text, fk, feed_type, reason)
+                       agent_id, status_to, now, event, text, fk, feed_type, reason, unassigned)
   local c = redis.call('HMGET', conv_key, 'priority', 'created_at', 'department')
   local priority = math.max(0, math.min(MAX_PRIORITY, tonumber(c[1] or '0')))
   local score = (MAX_PRIORITY - priority) * PRIORITY_STEP + tonumber(c[2] or now)
@@ -100,7 +100,8 @@ local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel
   redis.call('SREM', agent_convs_key, conv_id)
   redis.call('ZADD', queue_key, score, conv_id)
   local id = system_message(conv_key, stream_key, channel, conv_id, event, '', '', text, now)
-  redis.call('PUBLISH', channel, pack_unassigned(conv_id, agent_id, event))
+  -- unassigned: the reason the agent's sockets are told (the event's name when nil)
+  redis.call('PUBLISH', channel, pack_unassigned(conv_id, agent_id, unassigned or event))
   redis.call('PUBLISH', channel, pack_queue(c[3] or ''))
   feed(fk, feed_type, conv_id, now, {from_agent_id = agent_id, department = c[3] or '',
     reason = reason})

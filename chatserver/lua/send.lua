@@ -5,7 +5,8 @@
 --       8 feed stream
 -- ARGV: 1 kind (visitor|agent), 2 sender id, 3 sender name, 4 client id, 5 text, 6 now (ms),
 --       7 channel, 8 conversation id, 9 transition map of this kind's message event,
---       10 preview, 11 first-response target (ms, 0 off), 12 next-response target (ms),
+--       10 preview, 11 first-response delay (ms to the target's deadline in business time,
+--       0 off), 12 next-response delay (ms, likewise),
 --       13 nudge delay (ms); with KEYS[9] (the sender's message leases, an abuse limit):
 --       14 most messages, 15 in how many ms
 local conv_key, stream_key, client_ids_key, timers_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -16,12 +17,14 @@ local now, channel, conv_id, message_map, preview = ARGV[6], ARGV[7], ARGV[8], A
 local first_target, next_target, nudge_delay = ARGV[11], ARGV[12], ARGV[13]
 local lease_limit, lease_ms = ARGV[14], ARGV[15]
 local c = redis.call('HMGET', conv_key, 'status', 'visitor', 'agent', 'last_id',
-  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department')
+  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department', 'joined')
 local status = c[1]
 if not status then return {'err', 'not_found'} end
 if kind == 'visitor' then
   if c[2] ~= sender then return {'err', 'forbidden'} end
-elseif c[3] ~= sender then
+elseif c[3] ~= sender
+    -- a supervisor who joined writes as the agent does (joined: JSON [[id, name], ...])
+    and not (c[9] and string.find(c[9], '["' .. sender .. '",', 1, true)) then
   return {'err', 'forbidden'}
 end
 local seen = redis.call('HGET', client_ids_key, client_id)

@@ -18,6 +18,7 @@ from chatserver.store.feedback import FeedbackStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
 from chatserver.store.sites import SiteStore
+from chatserver.store.supervision import SupervisionStore
 from chatserver.store.webhooks import WebhookStore
 
 __all__ = ["MAPS", "Store", "StoreError", "new_id", "now_ms"]
@@ -35,5 +36,6 @@ class Store(
     SiteStore,
     ApiKeyStore,
     WebhookStore,
+    SupervisionStore,
 ):
     """Every Redis operation the server performs."""

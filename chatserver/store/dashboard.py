@@ -10,7 +10,7 @@ Reading a window costs one list per hour it covers: never a scan over all conver
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -53,6 +53,8 @@ class LiveState:
     open_convs: list[dict[str, str]]
     agents: list[dict[str, Any]]
     truncated: bool
+    # Open conversations with neither an owner nor a queue entry (should always be empty).
+    unowned: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +120,8 @@ class DashboardStore(StoreBase):
     async def write_gauges(self, site: str, minute: int, values: dict[str, int]) -> None:
         """Keep the highest of each value sampled in ``minute``."""
         flat: list[str | int] = []
-        for field, value in sorted(values.items()):
-            flat += [field, value]
+        for name, value in sorted(values.items()):
+            flat += [name, value]
         await self.scripts.run(
             "metrics_gauge", [self.k.metrics_minute(site, minute)], [MINUTE_RETENTION_MS, *flat]
         )
@@ -187,7 +189,36 @@ class DashboardStore(StoreBase):
                     "status_since": int(since or 0),
                 }
             )
-        return LiveState(convs, agents, truncated)
+        return LiveState(convs, agents, truncated, await self.unowned(site, convs))
+
+    async def unowned(self, site: str, convs: list[dict[str, str]]) -> list[str]:
+        """The ids among ``convs`` (rows just read) that neither an agent holds nor a queue
+        holds: one pipelined membership check each, then an atomic re-check of the few that
+        look unowned, so a chat moving between the reads is not reported."""
+        k = self.k
+        pipe = self.r.pipeline(transaction=False)
+        for c in convs:
+            cid, status, agent = c.get("id", ""), c.get("status", ""), c.get("agent", "")
+            if status == "queued":
+                pipe.zscore(k.queue(site, c.get("department", "")), cid)
+            else:
+                pipe.sismember(k.agent_conversations(site, agent or "-"), cid)
+        found = await pipe.execute() if convs else []
+        suspects = [
+            c for c, held in zip(convs, found, strict=True) if held is None or held in (0, False)
+        ]
+        unowned = []
+        for c in suspects:
+            cid, agent, dept = c.get("id", ""), c.get("agent", ""), c.get("department", "")
+            keys = [
+                k.conversation(site, cid),
+                k.queue(site, dept),
+                k.agent_conversations(site, agent or "-"),
+            ]
+            args = [cid, c.get("status", ""), agent, dept]
+            if await self.scripts.run("unowned", keys, args):
+                unowned.append(cid)
+        return unowned
 
     # --- search ---------------------------------------------------------------------------
     async def search_conversations(

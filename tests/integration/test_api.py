@@ -239,6 +239,10 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     assert refused["error"]["code"] == "forbidden"
     bad = await admin("POST", "/api/v1/webhooks", {"url": "ftp://x"}, expect=400)
     assert bad["error"]["field"] == "url"
+    audit = await admin("GET", "/api/v1/audit?limit=10")  # supervision fills it (its own test)
+    assert audit == {"items": [], "next_cursor": None}
+    bad = await admin("GET", "/api/v1/audit?before=junk", expect=400)
+    assert bad["error"]["field"] == "before"
     await admin("DELETE", f"/api/v1/webhooks/{hook}")
     await admin("GET", f"/api/v1/webhooks/{hook}", expect=404)
     api.calls += admin.calls

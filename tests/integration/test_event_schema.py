@@ -220,6 +220,42 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     evs = await step()
     assert any(isinstance(e, events.Ended) and e.status == "abandoned" for e in evs), evs
 
+    # A named bot, then a supervisor's steps in one of Ann's chats (Ben supervises).
+    _, watched = await store.open_conversation("demo", "v4", T0 + 3_000_020)
+    await store.send_message(
+        Outgoing("demo", watched, "visitor", "v4", "", "w1", "hi", T0 + 3_000_021)
+    )
+    assert await store.claim("demo", watched, [ann], T0 + 3_000_022, manual=True) == ann
+    await step()
+    await store.send_bot_message(
+        Outgoing("demo", watched, "bot", "orders", "Orders", "b1", "shipped", T0 + 3_000_023)
+    )
+    (bot,) = await step()
+    assert isinstance(bot, events.Message) and (bot.kind, bot.sender) == ("bot", "orders")
+    COVERED.add("bot")
+    for action in ("monitor", "join", "leave"):
+        await store.supervise("demo", watched, action, ben, "Ben", T0 + 3_000_024)
+    evs = await step()
+    assert [e.event for e in evs if isinstance(e, events.Message)] == [
+        "monitor_started",
+        "joined",
+        "left",
+    ], evs
+    await store.whisper(
+        Outgoing("demo", watched, "whisper", ben, "Ben", "s1", "offer it", T0 + 3_000_025)
+    )
+    (whisper,) = await step()
+    assert isinstance(whisper, events.Message) and whisper.kind == "whisper"
+    COVERED.add("supervise")
+    await online(store, ben, "Ben", T0 + 3_000_026)
+    await step()
+    await store.take_over("demo", watched, ben, "Ben", ann, T0 + 3_000_027, target_id=ben)
+    evs = await step()
+    assert kinds(evs) == [K.MESSAGE, K.MESSAGE, K.UNASSIGNED, K.ASSIGNED], evs
+    assert evs[2] == events.Unassigned(watched, ann, "taken_over")
+    assert evs[3] == events.Assigned(watched, ben, "Ben", "v4")
+    COVERED.add("take_over")
+
     await store.disconnect_agent("demo", ann, T0 + 3_000_004)
     evs = await step()
     assert events.Deactivated(ann) in evs and events.AgentStatus(ann, "offline") in evs, evs

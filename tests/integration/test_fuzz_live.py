@@ -88,6 +88,8 @@ class Fuzzer:
             "page": {"url": "https://shop.example/", "title": "Shop"},
             "cursors": {r.choice(self.ids[:2]): "0-0"},
             "agent_id": r.choice(["a_nope", "a_x"]),
+            "from_agent_id": r.choice(["a_nope", "a_x"]),
+            "to_agent_id": r.choice(["a_nope", "a_x"]),
             "department": r.choice(["", "Sales", "Nope"]),
             "note": "n",
             "name": "Ali",

@@ -197,3 +197,8 @@ def test_now_figures_for_the_site_and_a_department() -> None:
     sales = now_figures(queued, agents, opened, now, 60_000, 120_000, dept="sales")
     assert sales["queue"]["count"] == 1 and sales["in_progress"] == 1
     assert [a["id"] for a in sales["agents"]["list"]] == ["a1", "a2"]
+    assert f["unowned"] == {"count": 0, "items": []}
+    lost = now_figures(queued, agents, opened, now, 60_000, 120_000, unowned=["c2", "c4"])
+    assert lost["unowned"] == {"count": 2, "items": ["c2", "c4"]}
+    sales = now_figures(queued, agents, opened, now, 60_000, 120_000, "sales", unowned=["c2"])
+    assert sales["unowned"]["count"] == 0  # c2 is not a sales chat
