@@ -77,7 +77,7 @@ class AgentSession:
             await self.receipts.send(f["client_id"], self.store_message(f, policy))
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
-            event = Typing(f["conversation_id"], "agent", f["state"], "")
+            event = Typing(f["conversation_id"], "agent", f["state"], "", conn.agent_id, conn.name)
             wait = await self.s.limits.publish_typing(conn.site, conn.agent_id, self.ip, event)
             if wait:
                 await refuse(conn, wait, "typing events")

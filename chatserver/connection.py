@@ -218,3 +218,9 @@ class AgentConn(Connection):
         # Conversations this (supervisor's) socket follows by `monitor`, held or not: losing
         # one as its agent does not stop following it.
         self.monitoring: set[str] = set()
+
+    @property
+    def supervises(self) -> bool:
+        """A supervisor's or admin's socket: it may monitor, whisper, join, take over, and
+        hears escalations."""
+        return self.account.get("role", "agent") in ("supervisor", "admin")

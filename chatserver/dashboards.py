@@ -29,6 +29,7 @@ from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.core.hours import parse_office_hours
 from chatserver.core.now_figures import gauges, now_figures
 from chatserver.core.policy import SitePolicy
+from chatserver.core.sla import SlaPolicy
 from chatserver.events import Event
 from chatserver.log import get_logger
 from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame
@@ -168,7 +169,7 @@ class Dashboards:
         now = self.clock()
         await self.store.fold_metrics(site)
         site_cfg = await self.store.get_site(site)
-        policy = SitePolicy.from_settings(site_cfg)
+        policy = SlaPolicy.from_settings(site_cfg)  # with the clock of the SLA targets
         tz = await self.site_tz(site_cfg)
         today_start = m.day_start(now, tz)
         hour_start = now - m.HOUR_MS
@@ -183,7 +184,16 @@ class Dashboards:
         queued = [c for c in live.open_convs if c.get("status") == "queued"]
         first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
         panel = now_figures(
-            queued, live.agents, live.open_convs, now, first, nxt, dept, handle, live.unowned
+            queued,
+            live.agents,
+            live.open_convs,
+            now,
+            first,
+            nxt,
+            dept,
+            handle,
+            live.unowned,
+            business=policy.business,
         )
         agents = [a for a in live.agents if dept is None or a["id"] in _ids(panel)]
         # One department: its chats' records, and every online/away period of its agents.

@@ -34,6 +34,7 @@ class EventKind(StrEnum):
     READ = "read"
     VISITOR = "visitor"  # a visitor's details changed (name, e-mail, page)
     BREACH = "breach"  # a response-time target was missed
+    AT_RISK = "at_risk"  # a response-time target is near (AT_RISK of it has passed)
     DEACTIVATED = "deactivated"  # an agent account was deactivated
     ACCOUNT = "account"  # an admin changed an agent account
     SIGNED_OUT = "signed_out"  # an agent signed out of one session
@@ -115,6 +116,10 @@ class Typing:
     by: str  # visitor or agent
     state: bool
     preview: str  # the visitor's draft, for agents only ('' when none)
+    # An agent's (or joined supervisor's) id and name: the other agents following the
+    # conversation see who types, and the typer's own sockets are not echoed to.
+    sender: str = ""
+    name: str = ""
 
 
 @dataclass(slots=True)
@@ -147,6 +152,14 @@ class Deactivated:
 
 
 @dataclass(slots=True)
+class AtRisk:
+    KIND: ClassVar[EventKind] = EventKind.AT_RISK
+    conv: str
+    clock: str  # first or next (response)
+    agent: str
+
+
+@dataclass(slots=True)
 class AccountChanged:
     KIND: ClassVar[EventKind] = EventKind.ACCOUNT
     agent: str
@@ -171,6 +184,7 @@ Event = (
     | Read
     | VisitorChanged
     | Breach
+    | AtRisk
     | Deactivated
     | AccountChanged
     | SignedOut
@@ -188,6 +202,7 @@ RECORDS: tuple[type[Event], ...] = (
     Read,
     VisitorChanged,
     Breach,
+    AtRisk,
     Deactivated,
     AccountChanged,
     SignedOut,

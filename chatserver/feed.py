@@ -36,6 +36,7 @@ class FeedEvent(StrEnum):
     RATING_CREATED = "rating.created"
     VISITOR_UPDATED = "visitor.updated"
     SLA_BREACHED = "sla.breached"
+    SLA_AT_RISK = "sla.at_risk"
 
 
 def payload(site: str, entry_id: str, fields: dict[str, str]) -> dict[str, Any]:

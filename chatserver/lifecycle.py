@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
+from chatserver.core.sla import SlaPolicy
 from chatserver.core.timers import TimerKind, member
 from chatserver.log import get_logger
 from chatserver.store import Store, new_id
@@ -39,12 +40,13 @@ class Lifecycle:
         self._policies: dict[str, tuple[dict[str, str] | None, SitePolicy]] = {}
 
     async def policy(self, site: str) -> SitePolicy:
-        """The site's policy; parsed once per cached settings object (this is per message)."""
+        """The site's policy, with the office hours its SLA clocks run on; parsed once per
+        cached settings object (this is per message)."""
         config = await self.site_config(site)
         cached = self._policies.get(site)
         if cached is not None and cached[0] is config:
             return cached[1]
-        policy = SitePolicy.from_settings(config)
+        policy = SlaPolicy.from_settings(config)
         self._policies[site] = (config, policy)
         return policy
 

@@ -18,6 +18,7 @@ from chatserver.events import (
     AccountChanged,
     AgentStatus,
     Assigned,
+    AtRisk,
     Breach,
     Deactivated,
     Ended,
@@ -175,13 +176,58 @@ class SiteEvents:
         self.router.kick(site)
 
     def _on_breach(self, site: str, ev: Breach) -> None:
-        """Nothing for sockets: the stream's sla_breach entry tells the agent, and the
-        dashboards hear of it through :attr:`on_site_event`."""
+        """The stream's sla_breach entry tells the agent; supervisors get an escalation
+        (the dashboards hear of it through :attr:`on_site_event`)."""
+        self._escalate(site, ev.conv, ev.clock, ev.agent, "breached")
+
+    def _on_at_risk(self, site: str, ev: AtRisk) -> None:
+        self._escalate(site, ev.conv, ev.clock, ev.agent, "at_risk")
+
+    def _escalate(self, site: str, conv_id: str, clock: str, agent: str, level: str) -> None:
+        watchers = [c for c in self.site_agents.get(site, ()) if c.supervises]
+        if watchers:
+            self.spawn(self._send_escalation(site, conv_id, clock, agent, level, watchers))
+
+    async def _send_escalation(
+        self,
+        site: str,
+        conv_id: str,
+        clock: str,
+        agent: str,
+        level: str,
+        watchers: list[AgentConn],
+    ) -> None:
+        conv = await self.store.get_conversation(site, conv_id)
+        if conv is None:
+            return
+        visitor = await self.store.load_visitor(site, conv.get("visitor", ""))
+        frame = OutFrame(
+            {
+                "type": "escalation",
+                "conversation_id": conv_id,
+                "level": level,
+                "clock": clock,
+                "agent_id": agent,
+                "conversation": conversation_summary(conv, visitor),
+            }
+        )
+        for conn in watchers:
+            conn.send(frame)
 
     def _on_typing(self, site: str, ev: Typing) -> None:
         base = {"type": "typing", "conversation_id": ev.conv, "from": ev.by, "state": ev.state}
         plain = OutFrame(base)
         with_preview = OutFrame({**base, "preview": ev.preview}) if ev.preview else plain
+        if ev.by == "agent":
+            # The visitor, and the other agents following it (a monitor, a joined supervisor,
+            # the holder when a supervisor types), told who types.
+            authored = OutFrame({**base, "author": {"id": ev.sender, "name": ev.name}})
+            for conn in self.by_conv.get(ev.conv, ()):
+                if conn.role == "visitor":
+                    conn.send(plain)
+                elif isinstance(conn, AgentConn) and conn.agent_id != ev.sender:
+                    conn.send(authored)
+            return
         for conn in self.by_conv.get(ev.conv, ()):
             if conn.role != ev.by:
                 conn.send(with_preview if conn.role == "agent" else plain)
@@ -296,6 +342,7 @@ HANDLERS: dict[type[Event], Callable[[SiteEvents, str, Any], None]] = {
     Read: SiteEvents._on_read,
     VisitorChanged: SiteEvents._on_visitor_changed,
     Breach: SiteEvents._on_breach,
+    AtRisk: SiteEvents._on_at_risk,
     Deactivated: SiteEvents._on_deactivated,
     AccountChanged: SiteEvents._on_account,
     SignedOut: SiteEvents._on_signed_out,

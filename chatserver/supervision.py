@@ -19,13 +19,12 @@ from chatserver.services import Services
 from chatserver.store import StoreError
 
 SUPERVISION_FRAMES = frozenset({"monitor", "unmonitor", "whisper", "join", "leave", "take_over"})
-SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 _REFUSALS = {
     ("join", "queued"): "it is waiting in the queue: claim it or take it over",
     ("join", "joined"): "you are in that conversation already",
     ("leave", "not_joined"): "you have not joined that conversation",
-    ("take_over", ""): "someone else moved that conversation first",
+    ("take_over", "queued"): "it is waiting in the queue: claim it",
     ("take_over", "*"): "someone else moved that conversation first",
 }
 _MESSAGES = {
@@ -36,16 +35,12 @@ _MESSAGES = {
 }
 
 
-def is_supervisor(conn: AgentConn) -> bool:
-    return conn.account.get("role", "agent") in SUPERVISOR_ROLES
-
-
 async def supervision_action(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
     """Serve one supervision frame; refusals become ``error`` frames with the documented
     codes (``ref``: the client id of a whisper, else the conversation id)."""
     ftype, conv_id = f["type"], f["conversation_id"]
     ref = f.get("client_id") or conv_id
-    if not is_supervisor(conn):
+    if not conn.supervises:
         raise ProtocolError("forbidden", "only supervisors and admins can do that", ref=ref)
     try:
         if ftype == "monitor":

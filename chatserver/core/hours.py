@@ -86,6 +86,12 @@ def _hours_or_none(text: str | None) -> OfficeHours | None:
         return None
 
 
+def office_hours_or_none(text: str | None) -> OfficeHours | None:
+    """The hours the server acts on: None (always open) for an empty or a malformed setting,
+    as :func:`is_open` reads it."""
+    return _hours_or_none(text)
+
+
 def _local(hours: OfficeHours, now_ms: int) -> datetime:
     return datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(hours.tz)
 

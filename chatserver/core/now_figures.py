@@ -1,9 +1,11 @@
 """The dashboard's "now": queue, agents, chats in progress, unresolved chats and response
 targets, from the live state the store reads. Pure, no I/O; the time is an argument.
 
-A response target is *breached* once the time since the visitor's unanswered message reaches
-the site's target (the same rule as the durable SLA timers, so the screen agrees with the
-breach records), and *at risk* from :data:`AT_RISK` of the target on.
+A response target is *breached* once the business time (the site's office hours, see
+:mod:`chatserver.core.business_clock`) since the visitor's unanswered message reaches the
+site's target (the same rule as the durable SLA timers, so the screen agrees with the breach
+records), and *at risk* from :data:`AT_RISK` of the target on. The waits shown beside it are
+wall time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chatserver.core.business_clock import ALWAYS_OPEN, BusinessClock
 from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, estimate_wait
 from chatserver.core.states import HANDLED_STATUSES
 from chatserver.core.window_figures import median
@@ -74,8 +77,15 @@ def agent_figures(agents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def sla_clock(conv: Conv, now: int, first_target_ms: int, next_target_ms: int) -> dict[str, Any]:
-    """Which response target a chat is waiting on, since when, and its state.
+def sla_clock(
+    conv: Conv,
+    now: int,
+    first_target_ms: int,
+    next_target_ms: int,
+    business: BusinessClock = ALWAYS_OPEN,
+) -> dict[str, Any]:
+    """Which response target a chat is waiting on, the business time it has waited, and its
+    state.
 
     ``state`` is "none" (nobody is owed a reply or the target is off), "ok", "at_risk" or
     "breached".
@@ -91,7 +101,7 @@ def sla_clock(conv: Conv, now: int, first_target_ms: int, next_target_ms: int) -
         which, since, target = "next", unanswered, next_target_ms
     else:
         return {"target": None, "elapsed_ms": None, "target_ms": None, "state": "none"}
-    elapsed = max(0, now - since)
+    elapsed = business.elapsed(since, now)
     if target <= 0:
         state = "none"
     elif elapsed >= target:
@@ -129,6 +139,7 @@ def now_figures(
     dept: str | None = None,
     handle_seconds: float = DEFAULT_HANDLE_SECONDS,
     unowned: Sequence[str] = (),
+    business: BusinessClock = ALWAYS_OPEN,
 ) -> dict[str, Any]:
     """Everything the "now" panel shows, for one department when ``dept`` is not None.
 
@@ -139,7 +150,8 @@ def now_figures(
     ``agents``: mappings with id, name, status (already "offline" without a heartbeat), load,
     capacity, departments (empty: every department). ``handle_seconds`` feeds the estimated
     wait of the next visitor (see :mod:`chatserver.core.estimate`), which is None with an
-    empty queue or with nobody online to take a chat.
+    empty queue or with nobody online to take a chat. ``business`` is the clock the SLA
+    targets run on (the site's office hours).
     """
     if dept is not None:
         queued = [c for c in queued if c.get("department", "") == dept]
@@ -159,9 +171,8 @@ def now_figures(
     )
     rows = []
     for conv in open_convs:
-        rows.append(
-            conversation_row(conv, now, sla_clock(conv, now, first_target_ms, next_target_ms))
-        )
+        clock = sla_clock(conv, now, first_target_ms, next_target_ms, business)
+        rows.append(conversation_row(conv, now, clock))
     # Who has waited longest for a reply first, then the chats nobody owes a reply to.
     rows.sort(key=lambda r: (-(r["waiting_ms"] or -1), r["id"]))
     shown = {c.get("id", "") for c in open_convs}

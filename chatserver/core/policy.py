@@ -20,6 +20,9 @@ class SitePolicy:
     # later reply after the visitor's first unanswered message.
     sla_first_response_s: int = 60
     sla_next_response_s: int = 120
+    # A missed target whose agent stays silent this much longer sends the chat back to the
+    # queue, for someone else (0: never; the chat stays with its agent).
+    sla_breach_reassign_s: int = 0
     # A visitor silent this long after an agent's reply gets a nudge; silent again as long
     # after the nudge, the chat is parked as waiting on the visitor.
     nudge_after_s: int = 300
@@ -65,6 +68,7 @@ DEFAULT_POLICY = SitePolicy()
 _LABELS = (
     ("sla_first_response_s", "First response target"),
     ("sla_next_response_s", "Next response target"),
+    ("sla_breach_reassign_s", "Reassign a chat whose target was missed after a further"),
     ("agent_grace_s", "Agent disconnect grace"),
     ("assign_timeout_s", "Reassign if the agent has not answered within"),
     ("queue_timeout_s", "Offer the offline form after queuing for"),

@@ -15,6 +15,7 @@ class TimerKind(StrEnum):
     VISITOR_GONE = "vgone"  # the visitor's last socket closed
     ABANDON = "abandon"  # the visitor has been gone too long
     GRACE = "grace"  # an agent's disconnect grace (subject: the agent id)
+    BREACH_REASSIGN = "brs"  # a response target was missed and the agent is still silent
 
 
 # The timers whose subject is a conversation: an ending drops them all (lua/_lib.lua finish).

@@ -22,7 +22,8 @@ local c = redis.call('HMGET', conv_key, 'status', 'agent', 'visitor', 'unanswere
   'agent_name', 'joined')
 if not c[1] then return {'err', 'not_found'} end
 if not is_open(c[1]) then return {'err', 'closed', c[1]} end
-if (c[2] or '') ~= holder then return {'err', 'conflict', c[2] or ''} end
+if (c[2] or '') == '' then return {'err', 'conflict', 'queued'} end
+if c[2] ~= holder then return {'err', 'conflict', c[2]} end
 if target == holder then return {'err', 'conflict', holder} end
 local holder_name = c[5] or ''
 
@@ -68,7 +69,8 @@ local told = target == actor and (actor_name .. ' took over the chat from ' .. h
   or (actor_name .. ' took the chat from ' .. holder_name .. ' for ' .. name)
 system_message(conv_key, stream_key, channel, conv_id, 'taken_over', actor, actor_name, told, now)
 local id = system_message(conv_key, stream_key, channel, conv_id, 'transferred', target, name,
-  actor_name .. ' transferred the chat to ' .. name, now)
+  target == actor and (actor_name .. ' took over the chat')
+    or (actor_name .. ' transferred the chat to ' .. name), now)
 redis.call('PUBLISH', channel, pack_unassigned(conv_id, holder, 'taken_over'))
 redis.call('PUBLISH', channel, pack_assigned(conv_id, target, name, c[3] or ''))
 feed(fk, 'conversation.transferred', conv_id, now, {from_agent_id = holder, to_agent_id = target,

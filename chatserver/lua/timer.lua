@@ -8,20 +8,27 @@
 --       8 visitor id (6-8 as the caller read them), 9 first-response target, 10 next-response
 --       target, 11 nudge delay, 12 park delay, 13 visitor grace, 14 abandon delay,
 --       15 reassign delay (all ms), 16 requeue map, 17 visitor-left map, 18 abandon map,
---       19 offline-offer delay (ms)
+--       19 offline-offer delay (ms); for frt and nrt (else ''): 20 the clock's start as the
+--       caller read it, 21 the business time since then and 22 the deadline under the site's
+--       office hours ('' never), both worked out by the caller (chatserver/core/sla.py),
+--       23 breach-reassign delay (ms, 0 off), 24 the business time after which this clock's
+--       target is at risk (ms)
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local now = tonumber(ARGV[4])
 if not score or tonumber(score) > now then return {'gone'} end
 local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
 local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
   'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
-  'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked')
+  'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked',
+  'sla_risk_for')
 local status = c[1]
 if not status then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return {'gone'}
 end
-if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8] then
+local since = (kind == 'frt' and c[5]) or (kind == 'nrt' and c[7]) or ''
+if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8]
+    or since ~= (ARGV[20] or '') then
   return {'retry'}
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -29,6 +36,11 @@ if not is_open(status) then return {'noop'} end
 local function n(v) return tonumber(v or '') or 0 end
 local function later(at, delay)  -- the deadline moved: wait for it instead
   redis.call('ZADD', KEYS[1], at + delay, ARGV[1])
+  return {'later'}
+end
+local function at(due)  -- a response clock short of its target: wait for its deadline
+  if due == '' then return {'noop'} end  -- these office hours never reach it
+  redis.call('ZADD', KEYS[1], math.max(tonumber(due), now + 1), ARGV[1])
   return {'later'}
 end
 local function say(event, text)
@@ -42,30 +54,50 @@ end
 local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
   visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9],
   site = KEYS[10], feed = KEYS[11]}
+-- A response clock short of its target: at the risk point it escalates once (the clock's
+-- start in 'sla_risk_for' marks which clock it was), then it waits for the deadline.
+local function short(which, clock, worked, target, since)
+  local risk = n(ARGV[24])
+  if risk > 0 and worked >= risk and c[14] ~= which .. since then
+    redis.call('HSET', KEYS[2], 'sla_risk_for', which .. since)
+    redis.call('PUBLISH', channel, pack_at_risk(conv_id, which, c[2] or ''))
+    feed(keys, 'sla.at_risk', conv_id, now, {clock = clock, agent_id = c[2] or '',
+      target_ms = target, business_waited_ms = worked})
+  end
+  return at(ARGV[22])
+end
+-- After a breach: the agent still silent this much longer loses the chat (reassign on breach).
+local function reassign_later()
+  if n(ARGV[23]) > 0 and c[2] and c[2] ~= '' then
+    schedule(KEYS[1], 'brs|' .. conv_id, ARGV[4], ARGV[23])
+  end
+end
 
 if kind == 'frt' then
   if c[6] or not c[5] then return {'noop'} end
-  local ms = now - n(c[5])
-  if ms < n(ARGV[9]) then return later(n(c[5]), n(ARGV[9])) end
+  local ms, worked = now - n(c[5]), n(ARGV[21])
+  if worked < n(ARGV[9]) then return short('first', 'first_response', worked, n(ARGV[9]), c[5]) end
   redis.call('HSET', KEYS[2], 'sla_first_breached_at', ARGV[4])
   record_latency(KEYS[9], 'sla_first_breach', conv_id, c[2], tostring(ms), ARGV[4],
     c[3])
   say('sla_breach', 'First response target missed')
   redis.call('PUBLISH', channel, pack_breach(conv_id, 'first', c[2] or ''))
   feed(keys, 'sla.breached', conv_id, now, {clock = 'first_response', agent_id = c[2] or '',
-    target_ms = n(ARGV[9]), waited_ms = ms})
+    target_ms = n(ARGV[9]), waited_ms = ms, business_waited_ms = worked})
+  reassign_later()
   return {'fired'}
 elseif kind == 'nrt' then
   if not c[6] or not c[7] or c[7] == '' then return {'noop'} end
-  local ms = now - n(c[7])
-  if ms < n(ARGV[10]) then return later(n(c[7]), n(ARGV[10])) end
+  local ms, worked = now - n(c[7]), n(ARGV[21])
+  if worked < n(ARGV[10]) then return short('next', 'next_response', worked, n(ARGV[10]), c[7]) end
   redis.call('HINCRBY', KEYS[2], 'sla_next_breaches', 1)
   record_latency(KEYS[9], 'sla_next_breach', conv_id, c[2], tostring(ms), ARGV[4],
     c[3])
   say('sla_breach', 'Next response target missed')
   redis.call('PUBLISH', channel, pack_breach(conv_id, 'next', c[2] or ''))
   feed(keys, 'sla.breached', conv_id, now, {clock = 'next_response', agent_id = c[2] or '',
-    target_ms = n(ARGV[10]), waited_ms = ms})
+    target_ms = n(ARGV[10]), waited_ms = ms, business_waited_ms = worked})
+  reassign_later()
   return {'fired'}
 elseif kind == 'nudge' or kind == 'park' then
   if status ~= 'waiting_on_visitor' or n(c[9]) > n(c[8]) then return {'noop'} end
@@ -95,6 +127,18 @@ elseif kind == 'assign' then
   requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
     'requeued', 'Your chat is passing to the next available agent', keys,
     'conversation.requeued', 'agent_silent')
+  return {'fired'}
+elseif kind == 'brs' then
+  -- Still the agent who missed the target, silent since (the timer was set at the breach,
+  -- ARGV 23 ago), and the visitor still waits for them.
+  if not (status == 'assigned' or status == 'waiting_on_agent') or not c[2] or c[2] == ''
+      or not c[7] or c[7] == '' or n(c[8]) >= now - n(ARGV[23]) then
+    return {'noop'}
+  end
+  local to = transition(ARGV[16], status)
+  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
+    'requeued', 'Your chat is passing to the next available agent', keys,
+    'conversation.requeued', 'sla_breach')
   return {'fired'}
 elseif kind == 'vgone' or kind == 'abandon' then
   if visitor_present() then return {'present'} end

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import queue_score
+from chatserver.core.sla import alarm_delay_ms
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult, Stored
 from chatserver.scripts import Arg
@@ -87,6 +88,13 @@ class ConversationStore(StoreBase):
         """The keys and arguments of the `send` script (also what bench.ceiling runs)."""
         event = Event.VISITOR_MESSAGE if msg.kind == "visitor" else Event.AGENT_MESSAGE
         k, site, conv_id = self.k, msg.site, msg.conv_id
+        first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
+        if msg.kind == "visitor":
+            # Only a visitor's message starts a response clock: its targets are business
+            # time, so the script gets the wall-clock delay to their deadlines.
+            # The timers fire first at the risk point (an escalation), then at the deadline.
+            first = alarm_delay_ms(policy, "sla_first_response_s", msg.now)
+            nxt = alarm_delay_ms(policy, "sla_next_response_s", msg.now)
         keys = [
             k.conversation(site, conv_id),
             k.messages(site, conv_id),
@@ -107,8 +115,8 @@ class ConversationStore(StoreBase):
             conv_id,
             MAPS[event],
             msg.text[:140],
-            policy.ms("sla_first_response_s"),
-            policy.ms("sla_next_response_s"),
+            first,
+            nxt,
             policy.ms("nudge_after_s"),
         ]
         return keys, args

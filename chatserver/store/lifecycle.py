@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from chatserver.core.policy import SitePolicy
 from chatserver.core.routing import queue_score
+from chatserver.core.sla import TARGETS, risk_ms, sla_progress
 from chatserver.core.states import Event
 from chatserver.core.timers import parse_member
 from chatserver.store.base import MAPS, StoreBase
@@ -51,12 +52,23 @@ class LifecycleStore(StoreBase):
         kind, conv_id = parse_member(member)
         k = self.k
         for _ in range(3):
-            agent, dept, visitor = (
+            agent, dept, visitor, first_msg, unanswered = (
                 v or ""
                 for v in await self.r.hmget(
-                    k.conversation(site, conv_id), ["agent", "department", "visitor"]
+                    k.conversation(site, conv_id),
+                    ["agent", "department", "visitor", "first_visitor_msg_at", "unanswered_since"],
                 )
             )
+            # A response clock is judged in business time, which only Python knows: the
+            # script gets the clock's start as read (it retries when that moved), the
+            # business time since then and the deadline under the hours in force now.
+            since = {"frt": first_msg, "nrt": unanswered}.get(kind, "")
+            worked: int | str = ""
+            due: int | str = ""
+            if since.isdigit():
+                progress = sla_progress(policy, kind, int(since), now)
+                worked = progress.worked_ms
+                due = "" if progress.due is None else progress.due
             res = await self.scripts.run(
                 "timer",
                 [
@@ -91,6 +103,11 @@ class LifecycleStore(StoreBase):
                     MAPS[Event.VISITOR_LEFT],
                     MAPS[Event.ABANDON],
                     policy.ms("queue_timeout_s"),
+                    since,
+                    worked,
+                    due,
+                    policy.ms("sla_breach_reassign_s"),
+                    risk_ms(policy, TARGETS[kind]) if kind in TARGETS else 0,
                 ],
             )
             if res[0] != "retry":

@@ -109,6 +109,9 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     )
     COVERED.add("send")
 
+    # At 80 % of the first-response target: an escalation (and the timer waits on).
+    assert await store.fire_timer("demo", f"frt|{conv}", T0 + 1 + 48_000, POLICY) == "later"
+    assert await step() == [events.AtRisk(conv, "first", "")]
     # The first-response target passes unanswered: a system entry and the breach.
     assert await store.fire_timer("demo", f"frt|{conv}", T0 + 100_000, POLICY) == "fired"
     evs = await step()

@@ -68,6 +68,10 @@ async def test_monitor_whisper_join_and_take_over(live_server: LiveServer) -> No
     assert (await mina.expect("message", lambda f: f.get("client_id") == "v2"))["from"] == (
         "visitor"
     )
+    # The monitor sees the agent type, told who.
+    await ann.send({"type": "typing", "conversation_id": conv, "state": True})
+    typing = await mina.expect("typing", lambda f: f["from"] == "agent")
+    assert typing["author"] == {"id": ann_id, "name": "Ann"}
     # A monitor may not type or read in it, nor write as the agent.
     await mina.send({"type": "typing", "conversation_id": conv, "state": True})
     assert (await mina.expect("error"))["code"] == "forbidden"
@@ -99,10 +103,17 @@ async def test_monitor_whisper_join_and_take_over(live_server: LiveServer) -> No
     await mina.send({"type": "join", "conversation_id": conv})
     joined = await visitor.expect("message", system("joined", conv))
     assert joined["author"]["name"] == "Mina"
-    await mina.send({"type": "typing", "conversation_id": conv, "state": True})
-    await visitor.expect("typing", lambda f: f["state"] is True)
+    await mina.send({"type": "typing", "conversation_id": conv, "state": False})
+    await visitor.expect("typing", lambda f: f["state"] is False and "author" not in f)
+    seen = await ann.expect("typing", lambda f: f["state"] is False)
+    assert seen["author"]["name"] == "Mina"
     assert (await say(mina, conv, "I am Ann's lead"))["type"] == "ack"
     got = await visitor.expect("message", lambda f: f["text"] == "I am Ann's lead")
+    await mina.expect("message", lambda f: f["text"] == "I am Ann's lead")  # after her typing
+    assert not any(
+        f["type"] == "typing" and f["from"] == "agent" and f["author"]["id"] == mina_id
+        for f in mina.frames
+    )  # her own typing is not echoed
     assert got["from"] == "agent" and got["author"]["name"] == "Mina"
     await mina.send({"type": "join", "conversation_id": conv})
     assert (await mina.expect("error"))["code"] == "conflict"

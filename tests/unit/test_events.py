@@ -63,7 +63,10 @@ GOOD = {"k": "agent_status", "agent": "a1", "status": "online"}
         (payload(**GOOD, extra=1), "unknown ['extra']"),
         (payload(**{**GOOD, "status": 1}), "agent_status.status: int, not str"),
         (payload(k="queue", department=None), "queue.department: NoneType, not str"),
-        (payload(k="typing", conv="c", by="visitor", state=1, preview=""), "int, not bool"),
+        (
+            payload(k="typing", conv="c", by="visitor", state=1, preview="", sender="", name=""),
+            "int, not bool",
+        ),
         (payload(k="deactivated", agent=True), "bool, not str"),
         (
             payload(
