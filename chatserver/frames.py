@@ -63,6 +63,11 @@ def visitor_summary(visitor_id: str, v: dict[str, str] | None) -> dict[str, Any]
         "id": visitor_id,
         "name": v.get("name", ""),
         "email": v.get("email", ""),
+        # The site's backend signed this visitor's name and e-mail (chatserver/identity.py):
+        # they change only by another signed identity or the REST API. Otherwise both are
+        # what the visitor (or the page) declared.
+        "verified": bool(v.get("user_id")),
+        "user_id": v.get("user_id", ""),
         "locale": v.get("locale", ""),
         "user_agent": v.get("user_agent", ""),
         "timezone": v.get("timezone", ""),

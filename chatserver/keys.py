@@ -181,3 +181,14 @@ class Keys:
         """Stream of the site's audit log: supervisors' steps in conversations (fields ts,
         actor, name, action, conv, detail), capped at AUDIT_LENGTH entries."""
         return f"{self._s(site)}:audit"
+
+    def identity(self, site: str) -> str:
+        """Hash: the site's identity secret (``secret``) and when it was made (``rotated_at``,
+        ms). Apart from the site's settings, which many readers see (supervisors' pages, the
+        cached copy on every node): only admins and the identity check read this one."""
+        return f"{self._s(site)}:identity"
+
+    def verified_users(self, site: str) -> str:
+        """Hash verified user id -> the visitor id that is theirs on the site: one visitor
+        record per user, which every device and browser they sign in from continues."""
+        return f"{self._s(site)}:users"

@@ -87,6 +87,15 @@ class Field:
 
 
 _PAGE = Field(dict)
+# A signed identity (hello, identify): loose here (a string or a number, as the page gave
+# it), so that a malformed one still lets the session start; chatserver/identity.py checks
+# each value and answers identity_invalid.
+_ANY_SCALAR = Field((str, int, float), max_len=1024)
+_SIGNED: Final[dict[str, Field]] = {
+    "user_id": _ANY_SCALAR,
+    "signature": _ANY_SCALAR,
+    "issued_at": _ANY_SCALAR,
+}
 _TEXT_MAX = 4000  # overridden by Codec(max_message_length)
 
 VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
@@ -99,6 +108,7 @@ VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "email": Field(str, max_len=254, strip=True),
         "department": Field(str, max_len=40),
         "timezone": Field(str, pattern=_TIMEZONE),
+        **_SIGNED,
     },
     "message": {
         "client_id": Field(str, required=True, pattern=_CLIENT_ID),
@@ -109,6 +119,7 @@ VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "name": Field(str, max_len=100, strip=True),
         "email": Field(str, max_len=254, strip=True, pattern=_EMAIL),
         "department": Field(str, max_len=40),
+        **_SIGNED,
     },
     "rate": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),

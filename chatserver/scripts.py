@@ -48,6 +48,8 @@ SCRIPT_NAMES = (
     "rate",
     # a visitor's name or e-mail (recorded in the feed)
     "visitor_update",
+    # a verified identity joins its user's one visitor record (chatserver/identity.py)
+    "identity_link",
     # a named bot's message (the REST API)
     "bot",
     # supervisors: monitor, whisper, join, leave; take over

@@ -18,11 +18,11 @@ from chatserver.events import Read, Typing, VisitorChanged
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import close_flooder, limited, refuse
 from chatserver.messages import Outgoing
-from chatserver.protocol import ZERO_ID, ProtocolError, valid_email
+from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.security_headers import origin_allowed, same_origin
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
-from chatserver.visitor_forms import identify, rate
+from chatserver.visitor_forms import identify, rate, visitor_details
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:
@@ -128,6 +128,17 @@ class VisitorSession:
             visitor_id = new_id("v")
             visitor = {"id": visitor_id, "site": conn.site, "created_at": str(now)}
         assert visitor_id is not None
+        cursor = f.get("cursor")
+        # The name, e-mail and signed identity: refusals are told after the welcome (the page
+        # passed them, not the visitor), and the session starts all the same.
+        details = await visitor_details(self.s, conn.site, f, visitor_id, visitor, now)
+        if details.linked:
+            if details.visitor_id != visitor_id:
+                # The user's own record (another device's): its conversation, from the start
+                # (the client's cursor is of another conversation).
+                cursor = None
+                visitor_id = details.visitor_id
+            visitor = await store.load_visitor(conn.site, visitor_id) or visitor
         page = f.get("page") or {}
         fields = {
             **visitor,
@@ -137,18 +148,10 @@ class VisitorSession:
         for key, src in (("page_url", "url"), ("page_title", "title"), ("referrer", "referrer")):
             if src in page:
                 fields[key] = page[src]
-        if f.get("email") and not valid_email(f["email"]):
-            # The session still starts (the page passed it, not the visitor): the address is
-            # left out and the client told why.
-            conn.send(
-                ProtocolError(
-                    "invalid_field", "email has an invalid format; it was not stored", "email"
-                ).frame()
-            )
-            f = {k: v for k, v in f.items() if k != "email"}
-        for key in ("locale", "name", "email", "timezone"):
+        for key in ("locale", "timezone"):
             if f.get(key):
                 fields[key] = f[key]
+        fields.update(details.fields)
         fields.pop("open_conv", None)  # owned by the scripts, never rewritten from here
         await store.save_visitor(conn.site, visitor_id, fields)
         conn.visitor_id = visitor_id
@@ -178,11 +181,13 @@ class VisitorSession:
                 "server_time": now,
             }
         )
+        for error in details.errors:
+            conn.send(error.frame())
         self.ready = True
         if conv is not None:
             conn.conv_id, conn.conv_status = conv["id"], conv.get("status")
             conn.department = conv.get("department", "")
-            await self.s.hub.track(conn, conv["id"], f.get("cursor"))
+            await self.s.hub.track(conn, conv["id"], cursor)
             if conn.conv_status == Status.QUEUED:
                 self.s.hub.queue_changed(conn.site)
 

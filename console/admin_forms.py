@@ -20,6 +20,7 @@ from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import SitePolicy
 from chatserver.feed import FeedEvent
+from chatserver.identity import REQUIRE_SETTING
 
 MAX_CAPACITY = 50
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -125,6 +126,7 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
         "greeting": _text(form, "greeting", 500),
         "locale": _text(form, "locale", 35),
         "prechat": "1" if form.get("prechat") else "0",
+        REQUIRE_SETTING: "1" if form.get(REQUIRE_SETTING) else "0",
     }
     if not out["name"]:
         errors.append("Give the site a name.")

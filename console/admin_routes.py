@@ -1,5 +1,5 @@
-"""Admin pages: agents, sites (settings, lifecycle policy and REST API keys) and canned
-responses; each site's webhook endpoints are in console.admin_webhooks.
+"""Admin pages: agents, sites (settings, lifecycle policy, REST API keys and the identity
+secret) and canned responses; each site's webhook endpoints are in console.admin_webhooks.
 
 Admins change; supervisors see the same pages read-only; agents get 403. Every change is
 checked here on the server (role and CSRF token), whatever the page showed.
@@ -20,6 +20,7 @@ from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
 from chatserver.core.departments import parse_departments
 from chatserver.core.policy import SitePolicy
+from chatserver.identity import MAX_AGE_S
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
 from console import admin_webhooks
@@ -212,6 +213,7 @@ async def _site_page(
             for name, label in SitePolicy.labels().items()
         ],
         keys=await services_of(request).store.site_api_keys(site_id),
+        identity=await _identity(request, me, site_id),
         scopes=SCOPES,
         key_form=extra.pop("key_form", {"scope": "read"}),
         **extra,
@@ -243,6 +245,27 @@ async def site_update(request: Request, me: dict[str, str]) -> Response:
         return await _site_page(request, me, site_id, {**settings, **fields}, hours, errors)
     await services_of(request).store.update_site(site_id, fields)
     return back(f"/admin/sites/{site_id}")
+
+
+# --- identity verification (on the site's page) -------------------------------------------
+async def _identity(request: Request, me: dict[str, str], site_id: str) -> dict[str, Any] | None:
+    """The site's identity secret, for admins only (made the first time one looks); the
+    backend signs visitors' identities with it, so supervisors never see it."""
+    if me.get("role") not in CHANGE_ROLES:
+        return None
+    secret, rotated_at = await services_of(request).store.ensure_identity_secret(
+        site_id, now_ms(request)
+    )
+    return {"secret": secret, "rotated_at": rotated_at, "max_age_h": MAX_AGE_S // 3600}
+
+
+@page(CHANGE_ROLES)
+async def identity_rotate(request: Request, me: dict[str, str]) -> Response:
+    found = await site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    await services_of(request).store.rotate_identity_secret(found[0], now_ms(request))
+    return back(f"/admin/sites/{found[0]}", "identity", "#identity")
 
 
 # --- canned responses ---------------------------------------------------------------------
@@ -345,6 +368,7 @@ routes = [
     Route("/admin/sites/{site}/canned", canned, methods=["GET"]),
     Route("/admin/sites/{site}/canned", canned_save, methods=["POST"]),
     Route("/admin/sites/{site}/canned/delete", canned_delete, methods=["POST"]),
+    Route("/admin/sites/{site}/identity/rotate", identity_rotate, methods=["POST"]),
     Route("/admin/sites/{site}/keys", key_create, methods=["POST"]),
     Route("/admin/sites/{site}/keys/{key_id}/revoke", key_revoke, methods=["POST"]),
     *admin_webhooks.routes,

@@ -93,6 +93,15 @@
   // hello() (chat.js) sends the page too.
   P.cleanPage = cleanPage;
 
+  // The page's customer. A signed identity (user_id, issued_at, signature: the server checks
+  // them) goes in every hello and identify as it came, and only in memory: a page that no
+  // longer signs (signed out) sends none.
+  function setUser(u) {
+    const name = text(u.name, 100), email = text(u.email, 254);
+    state.signed = u.signature && { ...u, name, email };
+    P.setProfile({ name, email }, state.signed);
+  }
+
   function setPhone(phone) {
     state.phone = Boolean(phone);
     document.body.classList.toggle("phone", state.phone);
@@ -113,7 +122,7 @@
       start();
       state.page = cleanPage(m.page);
       setPhone(m.phone);
-      if (m.user) P.setProfile({ name: text(m.user.name, 100), email: text(m.user.email, 254) });
+      if (m.user) setUser(m.user);
       // A visitor who never wrote gets a socket only when they open the chat.
       if (store.get(KEYS.token) || state.outbox.length) P.ensureConnected();
       post("state", { open: state.open, position: config.position });
@@ -123,7 +132,7 @@
     } else if (m.type === "open" || m.type === "close" || m.type === "toggle") {
       setOpen(m.type === "toggle" ? !state.open : m.type === "open");
     } else if (m.type === "user" && m.user) {
-      P.setProfile({ name: text(m.user.name, 100), email: text(m.user.email, 254) });
+      setUser(m.user);
     } else if (m.type === "page") {
       state.page = cleanPage(m.page);
       if (state.ready) send({ type: "page", page: state.page });

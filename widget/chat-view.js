@@ -369,13 +369,13 @@
     ui.composer.focus();
   }
 
-  function setProfile(changes) {
+  function setProfile(changes, signed) {
     const next = { ...state.profile };
     for (const [key, value] of Object.entries(changes)) if (value) next[key] = value;
     const changed = ["name", "email", "department"].some((key) => next[key] !== state.profile[key]);
     state.profile = next;
     store.set(KEYS.profile, JSON.stringify(next));
-    if (changed) sendIdentify();
+    if (changed || signed) sendIdentify();
     render();
   }
 
@@ -386,7 +386,7 @@
     if (name) frame.name = name;
     if (email) frame.email = email;
     if (department && (config.departments || []).includes(department)) frame.department = department;
-    if (state.ready) send(frame);
+    if (state.ready) send(Object.assign(frame, state.signed));
   }
 
   // ---- conversation state ----------------------------------------------------------------

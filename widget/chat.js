@@ -257,7 +257,7 @@
     if (name) frame.name = name.slice(0, 100);
     if (email) frame.email = email.slice(0, 254);
     if (department) frame.department = department.slice(0, 40);
-    return frame;
+    return Object.assign(frame, state.signed);
   }
 
   // Reconnects with backoff and jitter, and when the server says "reconnect" (socket.js,

@@ -65,7 +65,8 @@
 
     function emit(name, detail) {
       for (const fn of listeners[name] || []) {
-        try { fn(detail); } catch (err) { console.error(err); } // the page's bug, not ours
+        // A listener that throws is the page's bug, not ours.
+        try { fn(detail); } catch (err) { console.error(err); }
       }
     }
 
@@ -75,9 +76,7 @@
       if (!m || m.chatserver !== 1) return;
       if (m.type === "ready") {
         ready = true;
-        const user = {};
-        if (opt.name) user.name = opt.name;
-        if (opt.email) user.email = opt.email;
+        const user = who(opt.userId, opt.name, opt.email, opt.issuedAt, opt.signature);
         const reopen = hostStore("sessionStorage", (s) => s.getItem(OPEN_KEY) === "1");
         const init = { chatserver: 1, type: "init", page: page(), user, phone: isPhone(), open: reopen };
         if (m.storage === false) {
@@ -147,7 +146,9 @@
       document.body.appendChild(frame);
     }
 
-    const str = (v, max) => (typeof v === "string" ? v.trim().slice(0, max) : undefined);
+    // The signed-in customer, in the protocol's names; a signed identity (docs/security.md)
+    // goes on as the backend made it.
+    const who = (user_id, name, email, issued_at, signature) => ({ user_id, name, email, issued_at, signature });
     const safe = (fn) => (...args) => {
       try { return fn(...args); } catch (err) { console.error(err); return undefined; }
     };
@@ -157,10 +158,7 @@
       open: safe(() => send({ type: "open" })),
       close: safe(() => send({ type: "close" })),
       toggle: safe(() => send({ type: "toggle" })),
-      setUser: safe((user) => {
-        const u = user || {};
-        send({ type: "user", user: { name: str(u.name, 100), email: str(u.email, 254) } });
-      }),
+      setUser: safe((u) => u && send({ type: "user", user: who(u.id, u.name, u.email, u.issued_at, u.signature) })),
       // Events: ready, open, close, unread (count), message ({from, text}), rated (score).
       on: safe((name, fn) => {
         if (typeof fn !== "function") return () => {};

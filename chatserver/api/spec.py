@@ -46,13 +46,30 @@ VISITOR = obj(
         "id": ID,
         "name": {"type": "string"},
         "email": {"type": "string"},
+        "verified": {
+            "type": "boolean",
+            "description": "name and email were signed by the site's backend (identity "
+            "verification); false: as the visitor declared them",
+        },
+        "user_id": {"type": "string", "description": "the verified user id ('' for none)"},
         "locale": {"type": "string"},
         "user_agent": {"type": "string"},
         "timezone": {"type": "string"},
         "page": PAGE,
         "first_seen": nullable(MS),
     },
-    ("id", "name", "email", "locale", "user_agent", "timezone", "page", "first_seen"),
+    (
+        "id",
+        "name",
+        "email",
+        "verified",
+        "user_id",
+        "locale",
+        "user_agent",
+        "timezone",
+        "page",
+        "first_seen",
+    ),
 )
 CONVERSATION = obj(
     {

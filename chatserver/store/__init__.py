@@ -15,6 +15,7 @@ from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.dashboard import DashboardStore
 from chatserver.store.feedback import FeedbackStore
+from chatserver.store.identity import IdentityStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
 from chatserver.store.sites import SiteStore
@@ -37,5 +38,6 @@ class Store(
     ApiKeyStore,
     WebhookStore,
     SupervisionStore,
+    IdentityStore,
 ):
     """Every Redis operation the server performs."""

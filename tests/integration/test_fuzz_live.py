@@ -89,6 +89,7 @@ class Fuzzer:
             "cursors": {r.choice(self.ids[:2]): "0-0"},
             "agent_id": r.choice(["a_nope", "a_x"]),
             "from_agent_id": r.choice(["a_nope", "a_x"]),
+            "until": r.choice([0, 1, 2**40]),
             "to_agent_id": r.choice(["a_nope", "a_x"]),
             "department": r.choice(["", "Sales", "Nope"]),
             "note": "n",
@@ -97,6 +98,10 @@ class Fuzzer:
             "timezone": "Asia/Tehran",
             "token": "v1.x.y.z.w",
             "locale": "fa-IR",
+            # A signed identity (unsigned here: identity_invalid, a documented code).
+            "user_id": "u-1",
+            "signature": "0" * 64,
+            "issued_at": 1764590400,
         }
         ftype = r.choice(sorted(self.schemas))
         schema = self.schemas[ftype]
