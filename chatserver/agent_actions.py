@@ -17,7 +17,10 @@ from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import Store, StoreError
 
-CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen"})
+CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen", "snooze"})
+
+# The longest snooze: a chat snoozed for longer is one to resolve.
+MAX_SNOOZE_MS = 30 * 24 * 3600 * 1000
 
 _REFUSALS = {
     "agent_unavailable": "that agent is not online now",
@@ -25,6 +28,7 @@ _REFUSALS = {
     "forbidden": "that conversation is not yours",
     "not_found": "no such conversation",
     "closed": "the conversation is closed",
+    "conflict": "only a chat that waits on the visitor can be snoozed",
 }
 
 
@@ -62,6 +66,8 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
             await _note(services, conn, f)
         elif ftype == "transfer":
             await _transfer(services, conn, f)
+        elif ftype == "snooze":
+            await _snooze(services, conn, f)
         elif ftype == "reopen":
             await services.store.agent_reopen(
                 conn.site, conv_id, conn.agent_id, services.hub.clock()
@@ -87,6 +93,23 @@ async def _note(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
     )
     res = await services.store.add_note(note)
     conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
+
+
+async def _snooze(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    now, until, conv_id = services.hub.clock(), f["until"], f["conversation_id"]
+    if until and not now < until <= now + MAX_SNOOZE_MS:
+        raise ProtocolError(
+            "invalid_field",
+            "until must be within the next 30 days, or 0 to end the snooze",
+            field="until",
+            ref=conv_id,
+        )
+    try:
+        await services.store.snooze(conn.site, conv_id, conn.agent_id, conn.name, until, now)
+    except StoreError as exc:
+        if exc.code == "conflict" and exc.detail == "not_snoozed":
+            raise ProtocolError("conflict", "that chat is not snoozed", ref=conv_id) from None
+        raise
 
 
 async def _transfer(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:

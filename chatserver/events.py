@@ -35,6 +35,7 @@ class EventKind(StrEnum):
     VISITOR = "visitor"  # a visitor's details changed (name, e-mail, page)
     BREACH = "breach"  # a response-time target was missed
     AT_RISK = "at_risk"  # a response-time target is near (AT_RISK of it has passed)
+    FOLLOW_UP = "follow_up"  # a visitor who left an e-mail still waits for a reply
     DEACTIVATED = "deactivated"  # an agent account was deactivated
     ACCOUNT = "account"  # an admin changed an agent account
     SIGNED_OUT = "signed_out"  # an agent signed out of one session
@@ -160,6 +161,12 @@ class AtRisk:
 
 
 @dataclass(slots=True)
+class FollowUp:
+    KIND: ClassVar[EventKind] = EventKind.FOLLOW_UP
+    conv: str
+
+
+@dataclass(slots=True)
 class AccountChanged:
     KIND: ClassVar[EventKind] = EventKind.ACCOUNT
     agent: str
@@ -185,6 +192,7 @@ Event = (
     | VisitorChanged
     | Breach
     | AtRisk
+    | FollowUp
     | Deactivated
     | AccountChanged
     | SignedOut
@@ -203,6 +211,7 @@ RECORDS: tuple[type[Event], ...] = (
     VisitorChanged,
     Breach,
     AtRisk,
+    FollowUp,
     Deactivated,
     AccountChanged,
     SignedOut,

@@ -10,7 +10,16 @@ from chatserver.messages import SendResult, Stored
 
 # System events that only agents see (visitors see the effect, not the bookkeeping).
 AGENT_ONLY_EVENTS = frozenset(
-    {"sla_breach", "note", "transfer_note", "reassigned", "monitor_started", "taken_over"}
+    {
+        "sla_breach",
+        "note",
+        "transfer_note",
+        "reassigned",
+        "monitor_started",
+        "taken_over",
+        "snoozed",
+        "snooze_ended",
+    }
 )
 # Kinds of stream entries only agents receive: private notes and supervisors' whispers.
 AGENT_ONLY_KINDS = frozenset({"note", "whisper"})
@@ -93,6 +102,7 @@ def conversation_summary(
         "queued_at": _int(conv.get("queued_at")),
         "assigned_at": _int(conv.get("assigned_at")),
         "unanswered_since": _int(conv.get("unanswered_since")),
+        "snoozed_until": _int(conv.get("snoozed_until")),
         "last_id": conv.get("last_id", "0-0"),
         "preview": conv.get("preview", ""),
         "participants": participants(conv),

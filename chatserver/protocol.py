@@ -178,6 +178,10 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
         "note": Field(str, max_len=1000, strip=True),
     },
     "reopen": {"conversation_id": Field(str, required=True, pattern=_CONV_ID)},
+    "snooze": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "until": Field(int, required=True, lowest=0, highest=2**53),
+    },
     # Supervision (supervisors and admins): chatserver/supervision.py
     "monitor": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),

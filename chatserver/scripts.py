@@ -55,6 +55,8 @@ SCRIPT_NAMES = (
     # supervisors: monitor, whisper, join, leave; take over
     "supervise",
     "take_over",
+    # an agent snoozes a chat that waits on the visitor
+    "snooze",
     # the dashboard's invariant: open chats with neither an owner nor a queue entry
     "unowned",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges

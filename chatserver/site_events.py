@@ -23,6 +23,7 @@ from chatserver.events import (
     Deactivated,
     Ended,
     Event,
+    FollowUp,
     Message,
     Opened,
     Queue,
@@ -182,6 +183,9 @@ class SiteEvents:
 
     def _on_at_risk(self, site: str, ev: AtRisk) -> None:
         self._escalate(site, ev.conv, ev.clock, ev.agent, "at_risk")
+
+    def _on_follow_up(self, site: str, ev: FollowUp) -> None:
+        self._escalate(site, ev.conv, "email", "", "follow_up")
 
     def _escalate(self, site: str, conv_id: str, clock: str, agent: str, level: str) -> None:
         watchers = [c for c in self.site_agents.get(site, ()) if c.supervises]
@@ -343,6 +347,7 @@ HANDLERS: dict[type[Event], Callable[[SiteEvents, str, Any], None]] = {
     VisitorChanged: SiteEvents._on_visitor_changed,
     Breach: SiteEvents._on_breach,
     AtRisk: SiteEvents._on_at_risk,
+    FollowUp: SiteEvents._on_follow_up,
     Deactivated: SiteEvents._on_deactivated,
     AccountChanged: SiteEvents._on_account,
     SignedOut: SiteEvents._on_signed_out,

@@ -30,6 +30,9 @@ class SitePolicy:
     # Queued this long without an agent: the visitor is offered to leave an email (the
     # conversation stays queued).
     queue_timeout_s: int = 300
+    # A visitor offered the offline form who left an e-mail waits for a reply by mail: the
+    # supervisors are reminded after this long, and again each time as long (0: never).
+    follow_up_after_s: int = 14400
     # A visitor whose last socket closed: a chat nobody answered yet becomes missed after
     # visitor_grace_s; an answered one becomes abandoned after abandon_after_s.
     visitor_grace_s: int = 120
@@ -72,6 +75,7 @@ _LABELS = (
     ("agent_grace_s", "Agent disconnect grace"),
     ("assign_timeout_s", "Reassign if the agent has not answered within"),
     ("queue_timeout_s", "Offer the offline form after queuing for"),
+    ("follow_up_after_s", "Remind supervisors of a visitor waiting for an e-mail reply every"),
     ("nudge_after_s", "Nudge a silent visitor after"),
     ("park_after_s", "Park the chat after a further"),
     ("visitor_grace_s", "Visitor gone: missed after"),

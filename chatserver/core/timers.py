@@ -16,6 +16,8 @@ class TimerKind(StrEnum):
     ABANDON = "abandon"  # the visitor has been gone too long
     GRACE = "grace"  # an agent's disconnect grace (subject: the agent id)
     BREACH_REASSIGN = "brs"  # a response target was missed and the agent is still silent
+    SNOOZE = "snooze"  # an agent snoozed a chat that waits on the visitor, until then
+    FOLLOW_UP = "followup"  # a queued visitor who left an e-mail still waits for a reply
 
 
 # The timers whose subject is a conversation: an ending drops them all (lua/_lib.lua finish).

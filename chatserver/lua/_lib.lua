@@ -96,7 +96,7 @@ local function requeue(conv_key, queue_key, agent_convs_key, stream_key, channel
   local priority = math.max(0, math.min(MAX_PRIORITY, tonumber(c[1] or '0')))
   local score = (MAX_PRIORITY - priority) * PRIORITY_STEP + tonumber(c[2] or now)
   redis.call('HSET', conv_key, 'status', status_to, 'agent', '', 'agent_name', '',
-    'queued_at', now, 'skip_agent', agent_id)
+    'queued_at', now, 'skip_agent', agent_id, 'snoozed_until', '')
   redis.call('SREM', agent_convs_key, conv_id)
   redis.call('ZADD', queue_key, score, conv_id)
   local id = system_message(conv_key, stream_key, channel, conv_id, event, '', '', text, now)
@@ -116,7 +116,7 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
     'created_at')
   local agent = c[1] or ''
   redis.call('HSET', k.conv, 'status', status_to, 'ended_at', now, 'ended_by', by_kind,
-    'unanswered_since', '')
+    'unanswered_since', '', 'snoozed_until', '')
   local ms = tostring(tonumber(now) - tonumber(c[5] or now))
   if status_to == 'resolved' then
     redis.call('HSET', k.conv, 'resolved_at', now, 'resolved_by', by_kind)

@@ -46,7 +46,7 @@ local response_ms = ''
 local unanswered = c[5] and c[5] ~= ''
 if kind == 'visitor' then
   redis.call('HSET', conv_key, 'status', target, 'last_id', id, 'last_visitor_msg_at', now,
-    'preview', preview, 'parked', '')
+    'preview', preview, 'parked', '', 'snoozed_until', '')
   if not unanswered then
     redis.call('HSET', conv_key, 'unanswered_since', now)
     if c[7] then schedule(timers_key, 'nrt|' .. conv_id, now, next_target) end
@@ -55,10 +55,12 @@ if kind == 'visitor' then
     redis.call('HSET', conv_key, 'first_visitor_msg_at', now)
     schedule(timers_key, 'frt|' .. conv_id, now, first_target)
   end
-  redis.call('ZREM', timers_key, 'nudge|' .. conv_id, 'park|' .. conv_id)
+  -- A message ends a snooze, whoever writes it.
+  redis.call('ZREM', timers_key, 'nudge|' .. conv_id, 'park|' .. conv_id, 'snooze|' .. conv_id)
 else
   redis.call('HSET', conv_key, 'status', target, 'last_id', id, 'last_agent_msg_at', now,
-    'unanswered_since', '')
+    'unanswered_since', '', 'snoozed_until', '')
+  redis.call('ZREM', timers_key, 'snooze|' .. conv_id)
   if unanswered then
     response_ms = tostring(tonumber(now) - tonumber(c[5]))
     redis.call('HINCRBY', conv_key, 'responses', 1)

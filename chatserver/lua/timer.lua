@@ -3,7 +3,7 @@
 -- Every action re-checks the conversation: a timer whose reason has passed does nothing.
 -- KEYS: 1 timers zset, 2 conversation hash, 3 messages stream, 4 its queue zset, 5 open zset,
 --       6 visitor hash, 7 visitor presence hash, 8 its agent's conversations set,
---       9 latency stream, 10 site hash, 11 feed stream
+--       9 latency stream, 10 site hash, 11 feed stream, 12 its agent's presence key
 -- ARGV: 1 member, 2 kind, 3 conversation id, 4 now, 5 channel, 6 agent id, 7 department,
 --       8 visitor id (6-8 as the caller read them), 9 first-response target, 10 next-response
 --       target, 11 nudge delay, 12 park delay, 13 visitor grace, 14 abandon delay,
@@ -12,7 +12,7 @@
 --       caller read it, 21 the business time since then and 22 the deadline under the site's
 --       office hours ('' never), both worked out by the caller (chatserver/core/sla.py),
 --       23 breach-reassign delay (ms, 0 off), 24 the business time after which this clock's
---       target is at risk (ms)
+--       target is at risk (ms), 25 follow-up reminder period (ms, 0 off)
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local now = tonumber(ARGV[4])
 if not score or tonumber(score) > now then return {'gone'} end
@@ -20,7 +20,7 @@ local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
 local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
   'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
   'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked',
-  'sla_risk_for')
+  'sla_risk_for', 'snoozed_until')
 local status = c[1]
 if not status then
   redis.call('ZREM', KEYS[1], ARGV[1])
@@ -116,6 +116,14 @@ elseif kind == 'qto' then
   if now - n(c[10]) < n(ARGV[19]) then return later(n(c[10]), n(ARGV[19])) end
   redis.call('HSET', KEYS[2], 'offline_offered', ARGV[4])
   say('queue_timeout', 'All our agents are busy right now. Leave your email and we will get back to you.')
+  schedule(KEYS[1], 'followup|' .. conv_id, ARGV[4], ARGV[25])
+  return {'fired'}
+elseif kind == 'followup' then
+  -- Still nobody's, and the visitor left an address: remind the supervisors, and again later.
+  if status ~= 'queued' then return {'noop'} end
+  schedule(KEYS[1], 'followup|' .. conv_id, ARGV[4], ARGV[25])
+  if (redis.call('HGET', KEYS[6], 'email') or '') == '' then return {'later'} end
+  redis.call('PUBLISH', channel, pack_follow_up(conv_id))
   return {'fired'}
 elseif kind == 'assign' then
   if not (status == 'assigned' or status == 'waiting_on_agent') or c[2] == nil or c[2] == ''
@@ -139,6 +147,22 @@ elseif kind == 'brs' then
   requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
     'requeued', 'Your chat is passing to the next available agent', keys,
     'conversation.requeued', 'sla_breach')
+  return {'fired'}
+elseif kind == 'snooze' then
+  -- Still this snooze (a message, or the agent, ended it otherwise).
+  if not c[15] or c[15] == '' or n(c[15]) > now then return {'noop'} end
+  redis.call('HSET', KEYS[2], 'snoozed_until', '')
+  if status == 'waiting_on_visitor' and c[2] and c[2] ~= ''
+      and redis.call('EXISTS', KEYS[12]) == 1 then
+    say('snooze_ended', 'The snooze ended')
+    return {'fired'}
+  end
+  -- Its agent is gone: back to the queue, for whoever is there.
+  local to = transition(ARGV[16], status)
+  if not to then return {'noop'} end
+  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
+    'requeued', 'Your chat is passing to the next available agent', keys,
+    'conversation.requeued', 'snooze_ended')
   return {'fired'}
 elseif kind == 'vgone' or kind == 'abandon' then
   if visitor_present() then return {'present'} end

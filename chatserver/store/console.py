@@ -4,6 +4,7 @@ and the read-only views it shows (a visitor's earlier conversations, the team)."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
@@ -51,6 +52,25 @@ class ConsoleStore(ConversationStore):
             stored_id, _, ts = str(res[1]).partition(" ")
             return SendResult(stored_id, int(ts or 0), True)
         return SendResult(_result(res), now, False)
+
+    async def snooze(
+        self, site: str, conv_id: str, agent_id: str, agent_name: str, until: int, now: int
+    ) -> str:
+        """Snooze a chat that waits on the visitor until ``until`` (ms), or end its snooze
+        with 0; returns the id of the agent-only system message.
+
+        Raises StoreError('not_found' | 'closed' | 'forbidden' | 'conflict' (it does not wait
+        on the visitor, or is not snoozed)).
+        """
+        k = self.k
+        when = datetime.fromtimestamp(until / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        text = f"Snoozed until {when}" if until else "The snooze ended"
+        res = await self.scripts.run(
+            "snooze",
+            [k.conversation(site, conv_id), k.messages(site, conv_id), k.timers(site)],
+            [conv_id, agent_id, agent_name, now, k.channel(site), until, text],
+        )
+        return _result(res)
 
     async def transfer_to_agent(
         self,

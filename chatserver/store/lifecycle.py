@@ -82,6 +82,7 @@ class LifecycleStore(StoreBase):
                     k.agent_conversations(site, agent),
                     k.latency(site),
                     *k.feed_keys(site),
+                    k.presence(site, agent or "-"),
                 ],
                 [
                     member,
@@ -108,6 +109,7 @@ class LifecycleStore(StoreBase):
                     due,
                     policy.ms("sla_breach_reassign_s"),
                     risk_ms(policy, TARGETS[kind]) if kind in TARGETS else 0,
+                    policy.ms("follow_up_after_s"),
                 ],
             )
             if res[0] != "retry":

@@ -105,3 +105,39 @@ async def test_an_agent_who_answers_after_the_breach_keeps_the_chat(
         await store.close()
     for c in (ann, visitor):
         await c.close()
+
+
+async def test_a_visitor_waiting_for_an_email_reply_is_followed_up(
+    live_server: LiveServer,
+) -> None:
+    live = live_server
+    store = Store.from_url(live.redis_url)
+    try:
+        policy = SlaPolicy.from_settings(await store.get_site("demo"))
+        live.add_agent("mina@example.com", name="Mina", role="supervisor")
+        mina, _ = await cl.agent(live.ws_url, live.login("mina@example.com"), status="away")
+        visitor, _ = await cl.visitor(live.ws_url)  # nobody online: it stays queued
+        await visitor.send({"type": "message", "client_id": "v1", "text": "Anyone?"})
+        ack = await visitor.expect("ack")
+        conv, t0 = ack["conversation_id"], ack["ts"]
+        offered = t0 + policy.ms("queue_timeout_s") + 100
+        assert await store.fire_timer("demo", f"qto|{conv}", offered, policy) == "fired"
+        await visitor.expect("message", lambda f: f.get("event") == "queue_timeout")
+        period = policy.ms("follow_up_after_s")
+        timer = f"followup|{conv}"
+        assert await store.timer_due("demo", timer) == offered + period
+        # No address yet: nothing to follow up, it looks again later.
+        assert await store.fire_timer("demo", timer, offered + period, policy) == "later"
+        await visitor.send({"type": "identify", "email": "ali@example.com"})
+        await visitor.send({"type": "ping"})
+        await visitor.expect("pong")
+        again = offered + 2 * period
+        assert await store.fire_timer("demo", timer, again, policy) == "fired"
+        reminder = await mina.expect("escalation")
+        assert (reminder["level"], reminder["clock"]) == ("follow_up", "email")
+        assert reminder["conversation"]["visitor"]["email"] == "ali@example.com"
+        assert await store.timer_due("demo", timer) == again + period  # and so on
+    finally:
+        await store.close()
+    for c in (mina, visitor):
+        await c.close()

@@ -258,6 +258,14 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     assert evs[2] == events.Unassigned(watched, ann, "taken_over")
     assert evs[3] == events.Assigned(watched, ben, "Ben", "v4")
     COVERED.add("take_over")
+    await store.send_message(
+        Outgoing("demo", watched, "agent", ben, "Ben", "s2", "ok", T0 + 3_000_028)
+    )
+    await step()
+    await store.snooze("demo", watched, ben, "Ben", T0 + 4_000_000, T0 + 3_000_029)
+    (snoozed,) = await step()
+    assert isinstance(snoozed, events.Message) and snoozed.event == "snoozed"
+    COVERED.add("snooze")
 
     await store.disconnect_agent("demo", ann, T0 + 3_000_004)
     evs = await step()
