@@ -1,8 +1,9 @@
 """The agent console's screenshots for the README (called by docs/screenshots.py).
 
-A real scene on its own site (Lena serves Sales, Reza Billing): three chats at once (one
-waiting past the response target), one visitor in the queue, a visitor's earlier
-conversation, a private note, the canned picker, the transfer dialog and the site's admin page.
+A real scene on its own site (Lena, an admin, serves Sales, Reza Billing): three chats at once
+(one waiting past the response target), one visitor in the queue, a visitor's earlier
+conversation, a private note, the canned picker, the transfer dialog, Lena watching one of
+Reza's chats with the whisper composer open, and the site's admin page.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from chatserver.store import Store
 from tests import client as cl
@@ -60,6 +61,9 @@ async def console_screens(live: LiveServer, browser: Browser, out: Path) -> None
     await page.get_by_label("Email").fill("lena@example.com")
     await page.get_by_label("Password").fill("password123")
     await page.get_by_role("button", name="Sign in").click()
+    # An admin starts Away (she comes to watch); Lena takes chats too.
+    await page.get_by_test_id("agent-status").get_by_text("Away").wait_for()
+    await page.get_by_test_id("agent-status").click()
     await page.get_by_test_id("agent-status").get_by_text("Online").wait_for()
     tehran = {"url": "https://shop.example.com/cart", "title": "Your cart"}
     ali, _ = await cl.visitor(
@@ -129,9 +133,52 @@ async def console_screens(live: LiveServer, browser: Browser, out: Path) -> None
     await page.screenshot(path=str(out / "console-transfer.png"))
     await page.get_by_test_id("transfer-cancel").click()
 
+    sofia = await _supervise(live, reza, page, out)
+
     await page.goto(f"{live.base_url}/admin/sites/{SITE}")
     await page.get_by_test_id("site-form").wait_for()
     await page.screenshot(path=str(out / "console-admin-site.png"), full_page=True)
-    for c in (reza, ali, jonas, emma, queued):
+    for c in (reza, ali, jonas, emma, queued, sofia):
         await c.close()
     await ctx.close()
+
+
+async def _supervise(live: LiveServer, reza: cl.Client, page: Page, out: Path) -> cl.Client:
+    """Reza (Billing) answers Sofia; Lena watches the chat, as from the dashboard's link,
+    whispers to him and starts a second whisper: docs/img/console-supervise.png."""
+    sofia, _ = await cl.visitor(
+        live.ws_url, site=SITE, department="Billing", name="Sofia Rossi",
+        page={"url": "https://shop.example.com/account/invoices", "title": "Invoices"},
+    )  # fmt: skip
+    await _say(sofia, "I was charged twice for order 4610")
+    conv = (await sofia.expect("assigned"))["conversation_id"]
+    await reza.expect("assigned", lambda f: f["conversation_id"] == conv)
+    await reza.send(
+        {
+            "type": "message",
+            "conversation_id": conv,
+            "client_id": cl.client_id(),
+            "text": "Sorry about that! Let me look at your invoices.",
+        }
+    )
+    await reza.expect("ack")
+    await _say(sofia, "Both are from yesterday, 49.90 each. Can you refund one?")
+    await page.goto(f"{live.base_url}/agent#watch={conv}")
+    await page.get_by_test_id("watch-holder").get_by_text("Reza has this chat").wait_for()
+    await page.get_by_test_id("watch-whisper").click()
+    composer = page.get_by_test_id("composer")
+    await composer.fill("The second one is only a card pre-authorisation: it drops off in 3 days.")
+    await composer.press("Enter")
+    await (
+        page.get_by_test_id("whisper")
+        .get_by_test_id("message-state")
+        .get_by_text("sent")
+        .wait_for()
+    )
+    await composer.fill("Offer her the 10% voucher for the trouble")
+    await sofia.send({"type": "typing", "state": True, "preview": "Thank you, and"})
+    await page.get_by_test_id("typing").get_by_text("Thank you").wait_for()
+    await asyncio.sleep(0.3)
+    await page.screenshot(path=str(out / "console-supervise.png"))
+    await composer.fill("")
+    return sofia

@@ -2,9 +2,10 @@
 
 A busy morning replayed through the real store with an injected clock (the same way the
 scripted-day test does), then the real server in this process on that clock, in Chromium:
-docs/img/dashboard.png (the whole page) and docs/img/dashboard-search.png (a search and a
-transcript). Run alone: .venv/bin/python docs/dashboard_screens.py (docs/screenshots.py calls
-it too).
+docs/img/dashboard.png (the whole page), docs/img/dashboard-unresolved.png (the unresolved
+chats, each a link to watch it live in the console) and docs/img/dashboard-search.png (a
+search and a transcript). Run alone: .venv/bin/python docs/dashboard_screens.py
+(docs/screenshots.py calls it too).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
 from chatserver.dashboards import Dashboards
 from chatserver.embedded_redis import EmbeddedRedis, free_port
+from chatserver.messages import Outgoing
 from chatserver.store import Store, StoreError
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import SECRET, in_process_server, password_hash
@@ -139,8 +141,9 @@ def plan_chat(
         _, conv["id"] = await store.open_conversation(
             SITE, visitor, t, dept, visitor_name=f"Visitor {n}", policy=policy
         )
+        text = rng.choice(ASKS)
         await store.send_message(
-            SITE, conv["id"], "visitor", visitor, "", f"{n}-1", rng.choice(ASKS), t, policy
+            Outgoing(SITE, conv["id"], "visitor", visitor, "", f"{n}-1", text, t), policy
         )
 
     async def claims(when: int) -> None:
@@ -149,8 +152,8 @@ def plan_chat(
 
     async def replies(when: int) -> None:
         await store.send_message(
-            SITE, conv["id"], "agent", conv["agent"], conv["name"], f"{n}-2",
-            "Let me check that for you.", when, policy,
+            Outgoing(SITE, conv["id"], "agent", conv["agent"], conv["name"], f"{n}-2",
+                     "Let me check that for you.", when), policy,
         )  # fmt: skip
 
     async def resolves(when: int) -> None:
@@ -196,8 +199,9 @@ def plan_now(
         _, conv["id"] = await store.open_conversation(
             SITE, visitor, t, dept, visitor_name=f"Visitor {n - 850}", policy=policy
         )
+        text = ASKS[n % len(ASKS)]
         await store.send_message(
-            SITE, conv["id"], "visitor", visitor, "", f"{n}-1", ASKS[n % len(ASKS)], t, policy
+            Outgoing(SITE, conv["id"], "visitor", visitor, "", f"{n}-1", text, t), policy
         )
 
     at(t, opens)
@@ -250,6 +254,10 @@ async def shoot(browser: Browser, base: str, out: Path) -> None:
     await page.get_by_test_id("live").get_by_text("Live").wait_for()
     await asyncio.sleep(0.3)
     await page.screenshot(path=str(out / "dashboard.png"), full_page=True)
+    unresolved = page.locator("section.card", has=page.get_by_test_id("unresolved"))
+    await unresolved.get_by_test_id("watch-link").first.hover()
+    await unresolved.screenshot(path=str(out / "dashboard-unresolved.png"))
+    await page.mouse.move(0, 0)
     await page.locator('[name="agent"]').fill("omid")
     await page.locator('[name="text"]').fill("refund")
     await page.get_by_test_id("search").click()

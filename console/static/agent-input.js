@@ -1,5 +1,5 @@
 // What the agent does with the keyboard and the controls of the agent console: the composer
-// (reply or private note, the typing signal, sending with retries until the server
+// (reply, private note, or a supervisor's whisper; the typing signal, sending with retries until the server
 // acknowledges), the thread's buttons, the keyboard shortcuts, the status button and the
 // notification settings. agent.js creates it once and owns the state it reads.
 // User text only ever reaches the page as text nodes.
@@ -12,10 +12,17 @@ window.AgentInput = (() => {
   const ACK_TIMEOUT_MS = 10000;
   const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
   const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
+  const WHISPER_HINT = "Whisper to the agent: the visitor never sees it (Enter sends it)";
+  // What each composer mode sends, and the send button's label ("watch": a supervisor who
+  // only watches, no composer).
+  const FRAME = { reply: "message", note: "note", whisper: "whisper" };
+  const FROM = { reply: "agent", note: "note", whisper: "whisper" };
+  const SEND_LABEL = { note: "Add note", whisper: "Whisper" };
 
   // `app` is agent.js's side: its ui and state (state.outbox: client_id -> {client_id,
   // conversation_id, text, kind, ts, sentAt}), CLOSED, send, say, saveSoon, the canned picker
-  // and transfer dialog, and select, ordered, removeConversation, buildMessage(msg, conv).
+  // and transfer dialog, and select, ordered, removeConversation, buildMessage(msg, conv),
+  // privateMode(conv) ("note", or "whisper" in a watched chat) and takeOver() (Alt+T there).
   function create(app) {
     const { ui, state, CLOSED, send, say, canned, transfer } = app;
     const selected = () => state.convs.get(state.selected);
@@ -24,7 +31,7 @@ window.AgentInput = (() => {
       if (!state.ready) return; // the next welcome flushes the outbox
       item.sentAt = Date.now();
       const { conversation_id, client_id, text, kind } = item;
-      send({ type: kind === "note" ? "note" : "message", conversation_id, client_id, text });
+      send({ type: FRAME[kind] || "message", conversation_id, client_id, text });
     }
 
     // No ack means "not stored": retry with the same client_id, the server deduplicates.
@@ -52,9 +59,10 @@ window.AgentInput = (() => {
       const text = ui.composer.value.trim();
       if (!conv || !text || CLOSED.has(conv.status)) return;
       const kind = state.mode;
+      if (!FRAME[kind]) return;
       const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
       state.outbox.set(item.client_id, item);
-      const li = app.buildMessage({ from: kind === "note" ? "note" : "agent", text, ts: item.ts }, conv);
+      const li = app.buildMessage({ from: FROM[kind], text, ts: item.ts }, conv);
       setDelivery(li, "sending…");
       conv.byClientId.set(item.client_id, li);
       placeInOrder(conv.list, li);
@@ -65,13 +73,15 @@ window.AgentInput = (() => {
 
     function setMode(mode) {
       state.mode = mode;
-      const note = mode === "note";
-      ui.form.classList.toggle("note-mode", note);
-      ui.modeReply.setAttribute("aria-pressed", String(!note));
-      ui.modeNote.setAttribute("aria-pressed", String(note));
-      ui.composer.placeholder = note ? NOTE_HINT : REPLY_HINT;
-      ui.send.textContent = note ? "Add note" : "Send";
-      if (note) stopTyping(); // a visitor must not see "typing" while we write a private note
+      ui.form.classList.toggle("note-mode", mode === "note");
+      ui.form.classList.toggle("whisper-mode", mode === "whisper");
+      for (const button of ui.form.querySelectorAll(".mode")) {
+        button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+      }
+      ui.composer.placeholder = { note: NOTE_HINT, whisper: WHISPER_HINT }[mode] || REPLY_HINT;
+      ui.send.textContent = SEND_LABEL[mode] || "Send";
+      // A visitor must not see "typing" while we write a note or a whisper.
+      if (mode !== "reply") stopTyping();
     }
 
     // Agents send no preview (it only reaches agents), so a leading-edge throttle is enough;
@@ -81,7 +91,7 @@ window.AgentInput = (() => {
     function onInput() {
       canned.update();
       const conv = selected();
-      if (state.mode === "note" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
+      if (state.mode !== "reply" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
       if (Date.now() - typing.lastSent < TYPING_EVERY_MS) return;
       typing.lastSent = Date.now();
       typing.conv = conv.id;
@@ -119,6 +129,7 @@ window.AgentInput = (() => {
     ui.composer.addEventListener("blur", stopTyping);
     ui.modeReply.addEventListener("click", () => { setMode("reply"); ui.composer.focus(); });
     ui.modeNote.addEventListener("click", () => { setMode("note"); ui.composer.focus(); });
+    // (the whisper button is agent-supervise.js's)
     ui.resolve.addEventListener("click", () => {
       const conv = selected();
       if (conv && CLOSED.has(conv.status)) app.removeConversation(conv);
@@ -129,7 +140,8 @@ window.AgentInput = (() => {
     });
     ui.transfer.addEventListener("click", () => {
       const conv = selected();
-      if (conv && !CLOSED.has(conv.status)) transfer.open(conv);
+      if (conv && conv.watching) app.takeOver();
+      else if (conv && !CLOSED.has(conv.status)) transfer.open(conv);
     });
     ui.status.addEventListener("click", () => {
       if (!state.ready) return;
@@ -138,7 +150,8 @@ window.AgentInput = (() => {
       app.saveSoon();
     });
 
-    // Alt+↓/↑: next or previous conversation; Alt+N: reply or note; Alt+T: transfer.
+    // Alt+↓/↑: next or previous conversation; Alt+N: reply or note (whisper in a watched chat);
+    // Alt+T: transfer (take over).
     document.addEventListener("keydown", (event) => {
       if (!event.altKey || event.ctrlKey || event.metaKey || transfer.isOpen()) return;
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -149,7 +162,9 @@ window.AgentInput = (() => {
         app.select(ids[(at + step + ids.length) % ids.length] ?? ids[0]);
         ui.composer.focus();
       } else if (event.code === "KeyN") {
-        setMode(state.mode === "note" ? "reply" : "note");
+        const priv = app.privateMode(selected());
+        setMode(state.mode === priv ? "reply" : priv);
+        app.refreshSelected();
         ui.composer.focus();
       } else if (event.code === "KeyT") {
         ui.transfer.click();

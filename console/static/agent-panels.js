@@ -34,8 +34,13 @@ window.AgentPanels = (() => {
     function render(conv) {
       const v = conv.visitor || {};
       const page = v.page || {};
+      // Identity verification (docs/security.md): details the site's backend signed get a
+      // "verified" badge; self-declared ones are shown plainly.
+      const mark = (value) => (v.verified && value ? el("span", {}, el("span", { dir: "auto" }, value), " ",
+        el("span", { className: "count", testid: "verified", title: `Verified by the site: user ${v.user_id}` }, "verified")) : value);
       const rows = [
-        ["Name", v.name], ["Email", v.email], ["Local time", localTime(v.timezone)],
+        ["Name", mark(v.name)], ["Email", mark(v.email)], ["Verified user id", v.user_id],
+        ["Local time", localTime(v.timezone)],
         ["Locale", v.locale], ["Browser", browserOf(v.user_agent)],
         ["Current page", page.url ? pageLink(page.url, page.title) : ""],
         ["Referrer", page.referrer ? pageLink(page.referrer, "") : ""],
@@ -195,13 +200,20 @@ window.AgentPanels = (() => {
   }
 
   // --- transfer dialog -------------------------------------------------------------------
+  // Also the supervisors' take-over (agent-supervise.js passes `takeOver`): the same lists,
+  // with "to me" first and without the note.
   function createTransfer({ dialog, me, send }) {
     const q = (id) => dialog.querySelector(`[data-testid="${id}"]`);
     const ui = {
       form: dialog.querySelector("form"), agents: q("transfer-agents"), depts: q("transfer-departments"),
       note: q("transfer-note"), error: q("transfer-error"), submit: q("transfer-submit"), cancel: q("transfer-cancel"),
+      title: dialog.querySelector("h2"), legend: dialog.querySelector("legend"),
+      noteLabel: dialog.querySelector('label[for="transfer-note"]'),
     };
+    const plain = { title: ui.title.textContent, agents: ui.legend.textContent, submit: ui.submit.textContent,
+      pick: "Choose an agent or a queue." };
     let convId = null;
+    let takeOver = null; // {text, holder, mine: {load, capacity}, sent(target), describe(frame)}
 
     function choice(value, label, detail, enabled, testid) {
       const input = el("input", { type: "radio", name: "target", value, disabled: !enabled });
@@ -211,8 +223,14 @@ window.AgentPanels = (() => {
           el("span", { className: "choice-detail" }, detail)));
     }
 
-    async function open(conv) {
+    async function open(conv, options = null) {
       convId = conv.id;
+      takeOver = options;
+      const text = takeOver ? takeOver.text : plain;
+      ui.title.textContent = text.title;
+      ui.legend.textContent = text.agents;
+      ui.submit.textContent = text.submit;
+      ui.note.hidden = ui.noteLabel.hidden = Boolean(takeOver);
       ui.error.hidden = true;
       ui.note.value = "";
       ui.submit.disabled = false;
@@ -224,8 +242,10 @@ window.AgentPanels = (() => {
         ui.agents.replaceChildren(el("li", { className: "muted" }, "Could not load the team."));
         return;
       }
-      const others = team.agents.filter((a) => a.id !== me.id);
-      ui.agents.replaceChildren(...(others.length ? others.map((a) => choice(`agent:${a.id}`, a.name || a.id,
+      const holder = takeOver && takeOver.holder;
+      const others = team.agents.filter((a) => a.id !== me.id && !(holder && a.id === holder.id));
+      const toMe = takeOver ? [choice("me:", text.toMe, `${takeOver.mine.load}/${takeOver.mine.capacity}`, true, "take-over-me")] : [];
+      ui.agents.replaceChildren(...toMe, ...(others.length ? others.map((a) => choice(`agent:${a.id}`, a.name || a.id,
         `${a.status} · ${a.load}/${a.capacity}`, a.available, "transfer-agent")) : [el("li", { className: "muted" }, "No other agents on this site.")]));
       ui.depts.replaceChildren(choice("department:", "General queue", "", true, "transfer-department"),
         ...team.departments.map((d) => choice(`department:${d}`, d, "", true, "transfer-department")));
@@ -236,11 +256,23 @@ window.AgentPanels = (() => {
     ui.form.addEventListener("submit", (event) => {
       event.preventDefault();
       const picked = dialog.querySelector('input[name="target"]:checked');
-      if (!picked) { ui.error.textContent = "Choose an agent or a queue."; ui.error.hidden = false; return; }
+      if (!picked) { ui.error.textContent = (takeOver ? takeOver.text : plain).pick; ui.error.hidden = false; return; }
       const [kind, ...rest] = picked.value.split(":");
-      const frame = { type: "transfer", conversation_id: convId };
-      if (kind === "agent") frame.agent_id = rest.join(":"); else frame.department = rest.join(":");
-      if (ui.note.value.trim()) frame.note = ui.note.value.trim();
+      const value = rest.join(":");
+      let frame;
+      if (takeOver) {
+        // A compare-and-set: it applies only while the agent seen when the dialog opened still
+        // holds the chat (if someone moved it meanwhile, the server says so).
+        const holder = takeOver.holder;
+        frame = { type: "take_over", conversation_id: convId, from_agent_id: holder ? holder.id : "" };
+        if (kind === "agent") frame.to_agent_id = value;
+        if (kind === "department") frame.department = value;
+        takeOver.sent(kind);
+      } else {
+        frame = { type: "transfer", conversation_id: convId };
+        if (kind === "agent") frame.agent_id = value; else frame.department = value;
+        if (ui.note.value.trim()) frame.note = ui.note.value.trim();
+      }
       ui.submit.disabled = true;
       ui.error.hidden = true;
       send(frame);
@@ -250,11 +282,11 @@ window.AgentPanels = (() => {
     return {
       open,
       isOpen: () => dialog.open,
-      // The chat left us: the transfer (from this tab or another) went through.
+      // The chat left us (or, taken over, moved): the step (from this tab or another) went through.
       done(id) { if (id === convId && dialog.open) dialog.close(); },
       failed(frame) {
         if (!dialog.open || frame.ref !== convId) return false;
-        ui.error.textContent = frame.message || frame.code;
+        ui.error.textContent = (takeOver && takeOver.describe(frame)) || frame.message || frame.code;
         ui.error.hidden = false;
         ui.submit.disabled = false;
         return true;

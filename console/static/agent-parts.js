@@ -61,25 +61,34 @@ window.AgentParts = (() => {
     };
   }
 
-  // Notes (kind "note", and the agent-only "transfer_note" event) look unlike replies.
+  // Notes (kind "note", and the agent-only "transfer_note" event) and a supervisor's
+  // whispers look unlike replies; other team members' replies sit on the team's side.
   const SYSTEM_NOTE = new Set(["transfer_note"]);
+  // System lines only agents see (the visitor sees the effect, not the step; a snooze not
+  // even that).
+  const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended"]);
 
   function buildMessage(msg, meId, visitorName) {
     if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
-      return el("li", { className: "msg msg-system", testid: "system-message" },
+      const li = el("li", { className: `msg msg-system${AGENT_ONLY.has(msg.event) ? " msg-private" : ""}`, testid: "system-message" },
         el("span", { dir: "auto" }, msg.text || ""), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
+      if (AGENT_ONLY.has(msg.event)) li.title = "Only agents see this";
+      if (msg.event) li.dataset.event = msg.event;
+      return li;
     }
     const note = msg.from === "note" || SYSTEM_NOTE.has(msg.event);
-    const mine = (msg.from === "agent" || note) && (!msg.author || msg.author.id === meId);
+    const whisper = msg.from === "whisper";
+    const mine = (msg.from === "agent" || note || whisper) && (!msg.author || msg.author.id === meId);
     const author = (msg.author && msg.author.name) || "Agent";
     const who = msg.from === "visitor" ? visitorName : mine ? "You" : author;
     const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}`
-      : msg.from === "bot" ? `${who} · bot` : who;
+      : whisper ? `Whisper · ${who}` : msg.from === "bot" ? `${who} · bot` : who;
     const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
     if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
+    const team = msg.from === "agent" && !mine ? " msg-team" : "";
     const li = el("li", {
-      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${msg.from === "bot" ? " msg-bot" : ""}`,
-      testid: note ? "note" : "message",
+      className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${whisper ? " msg-whisper" : ""}${msg.from === "bot" ? " msg-bot" : ""}${team}`,
+      testid: note ? "note" : whisper ? "whisper" : "message",
     }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
     li.dataset.from = note ? "note" : msg.from;
     return li;
@@ -89,19 +98,21 @@ window.AgentParts = (() => {
   // replaying every conversation; this many messages per conversation are kept.
   const TRANSCRIPT_LIMIT = 200;
 
-  // What the previous page of this tab saved under `key`: {cursors, transcripts, status}.
+  // What the previous page of this tab saved under `key`: {cursors, transcripts, status,
+  // watching (the ids of the chats it watched)}.
   function loadSession(key) {
     try { return JSON.parse(sessionStorage.getItem(key)) || {}; } catch { return {}; }
   }
 
-  // Saves the cursor and transcript of each conversation still open (`closed`: the statuses
-  // that are not), those cached but not restored yet, and the status the agent chose; sets
-  // state.cursors to what it saved.
+  // Saves the cursor and transcript of each own conversation still open (`closed`: the
+  // statuses that are not), those cached but not restored yet, the status the agent chose and
+  // the chats watched; sets state.cursors to what it saved.
   function saveSession(key, state, closed) {
     const cursors = {};
     const transcripts = {};
     for (const conv of state.convs.values()) {
-      if (closed.has(conv.status) || !conv.cursor) continue;
+      // A watched chat is watched again after the reload, which replays all of it.
+      if (conv.watching || closed.has(conv.status) || !conv.cursor) continue;
       cursors[conv.id] = conv.cursor;
       transcripts[conv.id] = [...conv.messages.values()]
         .sort((a, b) => compareIds(a.id, b.id)).slice(-TRANSCRIPT_LIMIT);
@@ -112,7 +123,8 @@ window.AgentParts = (() => {
     }
     state.cursors = cursors;
     try {
-      sessionStorage.setItem(key, JSON.stringify({ cursors, transcripts, status: state.wanted }));
+      const watching = [...(state.watchWanted || [])];
+      sessionStorage.setItem(key, JSON.stringify({ cursors, transcripts, status: state.wanted, watching }));
     } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
   }
 

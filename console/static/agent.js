@@ -1,7 +1,9 @@
 // Agent console. Speaks the v1 wire protocol (docs/protocol.md) over a JSON WebSocket that the
 // session cookie from /login authenticates. User text only ever reaches the page as text nodes.
 // Panels (visitor details, canned picker, transfer) live in agent-panels.js; the composer,
-// buttons, shortcuts and settings in agent-input.js; helpers in console-kit.js.
+// buttons, shortcuts and settings in agent-input.js; watching, whispering, joining and taking
+// over (supervisors and admins) in agent-supervise.js; snoozing in agent-snooze.js; helpers in
+// console-kit.js.
 "use strict";
 
 (() => {
@@ -38,8 +40,9 @@
     // The status we announce in hello: supervisors and admins take chats only once they say so.
     wanted: ["online", "away"].includes(saved.status) ? saved.status
       : root.dataset.agentRole === "agent" ? "online" : "away",
-    capacity: Number(root.dataset.agentCapacity) || 0,
+    capacity: Number(root.dataset.agentCapacity) || 0, role: root.dataset.agentRole,
     convs: new Map(), selected: null, mode: "reply",
+    watchWanted: saved.watching || [], // chats to watch (agent-supervise.js)
     outbox: new Map(), // client_id -> {client_id, conversation_id, text, kind, ts, sentAt}
     cursors: saved.cursors || {}, // conversation id -> last message id seen
     transcripts: saved.transcripts || {}, // conversation id -> cached messages, until restored
@@ -66,6 +69,7 @@
       conv = {
         id, status: "assigned", visitor: null, department: "", unread: 0, cursor: null,
         synced: false, typing: "", draft: "", preview: "", unansweredSince: null, lastAt: 0,
+        watching: supervise.wants(id), holder: null, participants: [], agentTyping: null, snooze: null,
         list: el("ol", { className: "messages", testid: "messages", ariaLabel: "Messages" }),
         byId: new Map(), byClientId: new Map(), messages: new Map(),
         item: el("li", { testid: "conversation" }),
@@ -83,7 +87,11 @@
       if (summary.visitor) conv.visitor = summary.visitor;
       if (summary.department !== undefined) conv.department = summary.department;
       if (summary.unanswered_since !== undefined) conv.unansweredSince = summary.unanswered_since;
+      if (summary.agent !== undefined) conv.holder = summary.agent;
+      if (summary.agent && summary.agent.id === me.id) conv.watching = false; // ours now
+      if (Array.isArray(summary.participants)) conv.participants = summary.participants;
       if (!conv.preview && summary.preview) conv.preview = summary.preview;
+      snooze.fromSummary(conv, summary);
       conv.lastAt = Math.max(conv.lastAt, summary.assigned_at || summary.created_at || 0);
     }
     refresh(conv);
@@ -107,7 +115,7 @@
   }
 
   function nextConversation(excluding) {
-    const open = ordered().filter((c) => c.id !== excluding && !CLOSED.has(c.status));
+    const open = ordered().filter((c) => c.id !== excluding && !CLOSED.has(c.status) && !snooze.isSnoozed(c));
     return open.length ? open[0].id : null;
   }
 
@@ -121,11 +129,14 @@
     const badge = el("span", { className: "unread", testid: "unread" }, String(conv.unread));
     badge.hidden = !conv.unread;
     badge.setAttribute("aria-label", `${conv.unread} unread`);
-    conv.item.replaceChildren(el("button", { type: "button", className: "conv-button" },
+    const button = el("button", { type: "button", className: "conv-button" },
       el("span", { className: "conv-name", dir: "auto" }, visitorLabel(conv.visitor)), badge,
       el("span", { className: "conv-preview", dir: "auto" },
         closed ? panels.statusLabel(conv.status) : conv.typing ? "typing…" : conv.preview),
-      el("span", { className: "conv-wait", testid: "waiting" })));
+      el("span", { className: "conv-wait", testid: "waiting" }));
+    supervise.decorate(conv, button);
+    snooze.decorate(conv, button);
+    conv.item.replaceChildren(button);
     tick(conv);
     if (state.selected !== conv.id) return refreshTotals();
     ui.title.textContent = visitorLabel(conv.visitor);
@@ -135,10 +146,13 @@
     ui.reopen.hidden = !closed;
     ui.transfer.hidden = closed;
     ui.composer.disabled = ui.send.disabled = closed;
-    controls.setMode(state.mode);
+    controls.setMode(supervise.fitMode(conv, state.mode));
     if (closed) ui.composer.placeholder = "This chat has ended. Reopen it to write again.";
-    ui.typing.hidden = !conv.typing;
-    ui.typing.textContent = conv.typing ? `Visitor is typing: ${conv.typing}` : "";
+    const typing = [conv.typing ? `Visitor is typing: ${conv.typing}` : "", supervise.typingLine(conv)];
+    ui.typing.textContent = typing.filter(Boolean).join(" · ");
+    ui.typing.hidden = !ui.typing.textContent;
+    supervise.renderThread(conv);
+    snooze.renderThread(conv);
     details.show(conv);
     refreshTotals();
   }
@@ -147,23 +161,32 @@
   function tick(conv) {
     const closed = CLOSED.has(conv.status);
     const late = Boolean(SLA_MS && conv.unansweredSince && !closed && now() - conv.unansweredSince > SLA_MS);
-    conv.item.className = `conv${state.selected === conv.id ? " selected" : ""}${closed ? " closed" : ""}${late ? " late" : ""}`;
+    conv.item.className = `conv${state.selected === conv.id ? " selected" : ""}${closed ? " closed" : ""}${late ? " late" : ""}${conv.watching ? " watched" : ""}`;
     const wait = conv.item.querySelector(".conv-wait");
     if (wait) wait.textContent = waitingText(conv);
   }
 
+  // Own chats (the snoozed ones in their group), then the ones watched in their own list.
+  const openCount = () => ordered().filter((c) => !c.watching && !CLOSED.has(c.status)).length;
   let listOrder = "";
   function refreshTotals() {
-    const convs = ordered();
-    const order = convs.map((c) => c.id).join();
-    if (order !== listOrder) { listOrder = order; ui.convs.append(...convs.map((c) => c.item)); }
+    const all = ordered();
+    const own = all.filter((c) => !c.watching);
+    const convs = own.filter((c) => !snooze.isSnoozed(c));
+    const order = all.map((c) => `${c.watching ? "w" : snooze.isSnoozed(c) ? "s" : ""}${c.id}`).join();
+    if (order !== listOrder) {
+      listOrder = order;
+      ui.convs.append(...convs.map((c) => c.item));
+      snooze.renderList(own.filter((c) => snooze.isSnoozed(c)));
+      supervise.renderList(all.filter((c) => c.watching));
+    }
     ui.convsEmpty.hidden = convs.length > 0;
-    const open = convs.filter((c) => !CLOSED.has(c.status)).length;
-    ui.convsCount.textContent = String(open);
-    const unread = convs.reduce((n, c) => n + c.unread, 0);
+    ui.convsCount.textContent = String(convs.filter((c) => !CLOSED.has(c.status)).length);
+    const unread = convs.reduce((n, c) => n + c.unread, 0); // a snoozed chat rings nothing
     document.title = unread ? `(${unread}) Chat console` : "Chat console";
-    ui.load.textContent = `${open} / ${state.capacity}`;
-    ui.load.classList.toggle("full", open >= state.capacity);
+    const load = openCount(); // snoozed chats still count in the load
+    ui.load.textContent = `${load} / ${state.capacity}`;
+    ui.load.classList.toggle("full", load >= state.capacity);
   }
 
   const visible = (conv) => state.selected === conv.id && !document.hidden;
@@ -184,7 +207,7 @@
   function markRead(conv) {
     conv.unread = 0;
     if (!conv.cursor) return;
-    if (reads.set(conv.id, conv.cursor) && !CLOSED.has(conv.status) && state.ready) {
+    if (reads.set(conv.id, conv.cursor) && !CLOSED.has(conv.status) && state.ready && supervise.mayRead(conv)) {
       const last = [...conv.messages.values()].filter((m) => m.from === "visitor")
         .sort((a, b) => compareIds(b.id, a.id))[0];
       if (last) send({ type: "read", conversation_id: conv.id, id: last.id });
@@ -226,6 +249,7 @@
       if (HANDLED.has(conv.status) && (from === "visitor" || from === "agent")) {
         conv.status = from === "visitor" ? "waiting_on_agent" : "waiting_on_visitor";
       }
+      snooze.onRecord(conv, msg); // a snooze starts, ends, or a message ends it
     }
     saveSoon();
   }
@@ -243,7 +267,7 @@
     li.dataset.id = msg.id;
     setDelivery(li, "sent");
     conv.byId.set(msg.id, li);
-    if (msg.client_id && (msg.from === "agent" || msg.from === "note")) conv.byClientId.set(msg.client_id, li);
+    if (msg.client_id && ["agent", "note", "whisper"].includes(msg.from)) conv.byClientId.set(msg.client_id, li);
     placeInOrder(conv.list, li);
     record(conv, msg);
     if (msg.from === "agent") conv.unread = 0;
@@ -263,7 +287,7 @@
     placeInOrder(conv.list, li);
     const item = state.outbox.get(msg.client_id);
     state.outbox.delete(msg.client_id);
-    const from = msg.from || (item && item.kind === "note" ? "note" : "agent");
+    const from = msg.from || { note: "note", whisper: "whisper" }[item && item.kind] || "agent";
     record(conv, { ...msg, from, author: { id: me.id, name: me.name } });
     if (from === "agent") conv.unread = 0;
     refresh(conv);
@@ -304,7 +328,7 @@
       const cursors = {};
       // A cursor from before a reload only counts together with its cached transcript.
       for (const id of Object.keys(state.transcripts)) if (state.cursors[id]) cursors[id] = state.cursors[id];
-      for (const conv of state.convs.values()) if (conv.cursor) cursors[conv.id] = conv.cursor;
+      for (const conv of state.convs.values()) if (conv.cursor && !conv.watching) cursors[conv.id] = conv.cursor;
       return { type: "hello", cursors, status: state.wanted };
     },
     onFrame: handle,
@@ -333,28 +357,34 @@
     if (agent.capacity !== undefined) state.capacity = agent.capacity;
     controls.renderStatus(agent.status || state.wanted);
     const listed = new Set((frame.conversations || []).map((s) => conversation(s.id, s).id));
-    // Gone while we were away (resolved, transferred): keep only the one on screen.
+    // Gone while we were away (resolved, transferred): keep only the one on screen. Watched
+    // chats are watched again below.
     for (const conv of [...state.convs.values()]) {
-      if (listed.has(conv.id)) continue;
+      if (listed.has(conv.id) || conv.watching) continue;
       if (conv.id !== state.selected) removeConversation(conv);
       else { conv.status = CLOSED.has(conv.status) ? conv.status : "closed"; refresh(conv); }
     }
     state.transcripts = {};
     queue.set(frame.queue || [], false);
     if (!state.selected && state.convs.size) select(nextConversation(null));
+    supervise.onWelcome(agent);
     controls.flush();
   }
 
   function handle(frame) {
     const conv = frame.conversation_id && state.convs.get(frame.conversation_id);
+    if (supervise.handle(frame, conv)) return;
     switch (frame.type) {
       case "welcome":
         return onWelcome(frame);
       case "message": {
+        if (!conv && supervise.ignored(frame.conversation_id)) return; // a straggler
         const target = conv || conversation(frame.conversation_id);
         if (frame.from === "visitor") showVisitorTyping(target, "");
         if (!addMessage(target, frame)) return;
-        if (frame.from === "visitor" && target.synced && !visible(target)) {
+        supervise.onMessage(target, frame);
+        snooze.onMessage(target, frame);
+        if (frame.from === "visitor" && target.synced && !visible(target) && !target.watching) {
           kit.alert(`msg:${frame.id}`, visitorLabel(target.visitor), frame.text || "", () => select(target.id));
         }
         return refresh(target);
@@ -379,10 +409,12 @@
         if (fresh) kit.alert(`assigned:${target.id}:${target.lastAt}`, "New chat", visitorLabel(target.visitor), () => select(target.id));
         return;
       }
-      case "unassigned": // transferred or sent back to a queue: no longer ours
+      case "unassigned": // transferred, sent back to a queue or taken over: no longer ours
         transfer.done(frame.conversation_id);
         if (!conv) return;
-        say(frame.reason === "transferred" ? "Chat transferred." : "Chat sent back to the queue.");
+        supervise.drop(conv.id);
+        say(supervise.unassignedText(frame, conv) ||
+          (frame.reason === "transferred" ? "Chat transferred." : "Chat sent back to the queue."));
         return removeConversation(conv);
       case "queue":
         if (Array.isArray(frame.items)) queue.set(frame.items, true);
@@ -412,7 +444,7 @@
 
   function onError(frame) {
     controls.unsent(frame);
-    if (transfer.failed(frame)) return;
+    if (transfer.failed(frame) || supervise.failed(frame) || snooze.failed(frame)) return;
     if (["conflict", "capacity", "not_found"].includes(frame.code)) queue.render(); // re-enables Take
     say(frame.message || `Error: ${frame.code}`, true);
   }
@@ -428,8 +460,21 @@
     list: ui.queue, count: ui.queueCount, empty: ui.queueEmpty, send, visitorLabel, now,
   });
 
+  // Alerts about a chat (a whisper, a snooze's end) but a snoozed one's.
+  const alertFor = (key, title, body, id) => !snooze.isSnoozed(state.convs.get(id)) && kit.alert(key, title, body, () => select(id));
   const controls = window.AgentInput.create({
-    ui, state, CLOSED, send, say, saveSoon, canned, transfer, select, ordered, removeConversation, buildMessage,
+    ui, state, CLOSED, send, say, saveSoon, canned, transfer, select, removeConversation, buildMessage,
+    ordered: () => ordered().filter((c) => !snooze.isSnoozed(c)), // Alt+↑/↓: the working list
+    privateMode: (conv) => supervise.privateMode(conv), takeOver: () => supervise.openTakeOver(),
+    refreshSelected: () => state.convs.has(state.selected) && refresh(state.convs.get(state.selected)),
+  });
+  const supervise = window.AgentSupervise.create({
+    ui, state, me, send, say, q, CLOSED, transfer, now, visitorLabel, conversation, select, refresh, removeConversation,
+    saveSoon, openCount, visible, statusLabel: panels.statusLabel, setMode: (mode) => controls.setMode(mode),
+    alert: alertFor,
+  });
+  const snooze = window.AgentSnooze.create({
+    ui, state, me, send, say, q, now, visitorLabel, refresh, visible, alert: alertFor,
   });
 
   document.addEventListener("visibilitychange", () => {

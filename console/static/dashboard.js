@@ -7,6 +7,15 @@
   const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
   const state = { data: null, receivedAt: 0, department: "" };
 
+  // The strings of the invariant alarm (the rest are still where they are used).
+  const TEXT = {
+    unowned: (n) => (n === 1 ? "1 chat has no agent and no place in the queue"
+      : `${n} chats have no agent and no place in the queue`),
+    unownedHint: "Nobody will answer it until the server's sweep puts it back in a queue. Open it to take it or move it:",
+    unownedCount: (n) => `Unowned chats: ${n}`,
+    unownedLink: (id) => `Watch the chat ${id} in the console`,
+  };
+
   // --- formatting --------------------------------------------------------------------------
   function duration(ms) {
     if (ms === null || ms === undefined) return "–";
@@ -23,6 +32,27 @@
   const stat = (s) => (s.count ? `${duration(s.median)} · p90 ${duration(s.p90)} (${s.count})` : "–");
   const sat = (s) => (s.count ? `${s.average.toFixed(2)} / 5 · ${s.csat}% happy (${s.count})` : "–");
   const words = (status) => status.replaceAll("_", " ");
+
+  // Unresolved chats open live in the console (docs/protocol.md, Supervision), all in one tab
+  // of their own: the links name it, so the dashboard stays where it is.
+  const CONSOLE_TAB = "cs-console";
+  if (window.name === CONSOLE_TAB) window.name = ""; // this tab was the console: not any more
+  function consoleLink(id) {
+    const a = document.createElement("a");
+    a.href = `/agent#watch=${encodeURIComponent(id)}`;
+    a.target = CONSOLE_TAB;
+    return a;
+  }
+
+  function watchLink(c) {
+    const a = consoleLink(c.id);
+    a.className = "watch-link";
+    a.dataset.testid = "watch-link";
+    a.textContent = "Watch";
+    a.title = "Open this chat live in the console: watch, whisper, join or take over";
+    a.setAttribute("aria-label", `Watch the chat with ${c.visitor_name || "Visitor"}`);
+    return a;
+  }
 
   function cell(row, text, cls) {
     const td = document.createElement("td");
@@ -61,6 +91,7 @@
     $("in-progress").textContent = String(now.in_progress);
     $("sla").textContent = `${now.sla.breached} / ${now.sla.at_risk}`;
     $("sla").closest(".tile").dataset.state = now.sla.breached ? "breached" : now.sla.at_risk ? "at_risk" : "ok";
+    renderUnowned(now.unowned || { count: 0, items: [] }, now.unresolved.items);
     tick();
     fill($("agents"), now.agents.list, (tr, a) => {
       tr.dataset.status = a.status;
@@ -75,12 +106,14 @@
     $("unresolved-empty").hidden = now.unresolved.count > 0;
     fill($("unresolved"), now.unresolved.items, (tr, c) => {
       tr.dataset.sla = c.sla.state;
+      tr.dataset.id = c.id;
       cell(tr, c.visitor_name || "Visitor");
       cell(tr, words(c.status));
       cell(tr, c.agent_name || "–");
       cell(tr, duration(c.waiting_ms));
       cell(tr, c.since_last_reply_ms === null ? "no reply yet" : `${duration(c.since_last_reply_ms)} ago`);
       cell(tr, c.sla.state === "none" ? "–" : `${c.sla.target}: ${words(c.sla.state)}`, `sla ${c.sla.state}`);
+      cell(tr, "", "watch").append(watchLink(c));
     });
     $("timezone").textContent = `(today from midnight, ${data.timezone})`;
     const rows = [
@@ -111,6 +144,34 @@
     for (const d of data.departments) {
       if (!known.includes(d)) picker.append(new Option(d, d));
     }
+  }
+
+  // The invariant: open chats with neither an owner nor a queue entry. Normally 0, shown
+  // quietly; anything else is a defect, shown as an alarm above everything.
+  function renderUnowned(unowned, rows) {
+    $("unowned-count").textContent = TEXT.unownedCount(unowned.count);
+    $("unowned-count").dataset.state = unowned.count ? "alarm" : "ok";
+    const alarm = $("unowned-alarm");
+    alarm.hidden = !unowned.count;
+    if (!unowned.count) return;
+    $("unowned-title").textContent = TEXT.unowned(unowned.count);
+    $("unowned-hint").textContent = TEXT.unownedHint;
+    const names = new Map(rows.map((r) => [r.id, r.visitor_name]));
+    $("unowned-items").replaceChildren(...unowned.items.map((id) => {
+      const li = document.createElement("li");
+      const a = consoleLink(id);
+      a.dataset.testid = "unowned-link";
+      a.textContent = id;
+      a.title = TEXT.unownedLink(id);
+      li.append(a);
+      if (names.get(id)) {
+        const who = document.createElement("span");
+        who.dir = "auto";
+        who.textContent = names.get(id);
+        li.append(" · ", who);
+      }
+      return li;
+    }));
   }
 
   function drawCharts(charts) {

@@ -24,12 +24,12 @@ PASSWORD = "correct-horse-battery"
 
 
 @contextlib.contextmanager
-def console_server(tmp: Path) -> Iterator[LiveServer]:
+def console_server(tmp: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """One server and Redis for a test module; each test works on its own site."""
     redis = EmbeddedRedis(tmp / "redis", port=free_port())
     redis.start()
     live = LiveServer(redis, tmp / "server")
-    live.start_node()
+    live.start_node(env)
     try:
         yield live
     finally:

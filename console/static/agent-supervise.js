@@ -1,0 +1,504 @@
+// The supervisors' side of the agent console (docs/protocol.md, "Supervision"): watching any
+// chat of the site without joining it (the console opens `#watch=c_…`, which the dashboard
+// links to), the "Watching" list, and the bar over a watched chat: whisper to its agent, join
+// or leave, take over (to me, to another agent, back to a queue), stop watching. For the agent
+// who holds a chat it names who took it over. The "Needs attention" list: the escalations
+// (a response target at risk or missed) that supervisors' sockets hear for any open chat of
+// the site. agent.js creates it once and owns the state it reads; a watched conversation is
+// one of state.convs with `watching` set. User text only ever reaches the page as text nodes.
+"use strict";
+
+window.AgentSupervise = (() => {
+  const { el, compareIds, timeOf } = window.ChatCommon;
+
+  const name = (who) => el("span", { dir: "auto" }, (who && (who.name || who.id)) || "An agent");
+
+  // Every string of supervision the console shows (the buttons' labels are in agent.html).
+  const TEXT = {
+    holder: (agent) => [name(agent), " has this chat"],
+    held: (agent) => [name(agent), " had this chat"],
+    queued: "In the queue: nobody has this chat yet",
+    joined: (people) => [" · Joined: ", ...people.flatMap((p, i) => [i ? ", " : "", p.you ? "you" : name(p)])],
+    watchingStatus: (status) => `Watching · ${status}`,
+    // The console's status labels speak to the agent who holds the chat; a watcher's do not.
+    statuses: { waiting_on_agent: "Waiting for the agent" },
+    sidebarHolder: (agent) => (agent ? ["Agent: ", name(agent)] : ["In the queue"]),
+    ended: "This chat has ended.",
+    join: "Join", leave: "Leave", takeOver: "Take over", take: "Take",
+    queuedJoin: "The chat is in the queue: take it instead of joining.",
+    nowWatching: "Watching this chat: its agent and the visitor are not interrupted.",
+    youJoined: "You joined the chat: the visitor sees your name and your replies.",
+    youLeft: "You left the chat and are still watching it.",
+    yours: "This chat is yours now.",
+    handedOn: "The chat has a new owner.",
+    stopped: "Stopped watching.",
+    onlySupervisors: "Only supervisors and admins can watch chats.",
+    badLink: "That link names no chat.",
+    tookOver: (who) => `${who || "A supervisor"} took over this chat.`,
+    whisperFrom: (who) => `Whisper from ${who}`,
+    typing: (who) => `${who || "An agent"} is typing…`,
+    // The "Needs attention" list (its heading and empty line are in agent.html).
+    escalation: {
+      what: {
+        first: { at_risk: "First reply at risk", breached: "First reply target missed" },
+        next: { at_risk: "Next reply at risk", breached: "Next reply target missed" },
+        email: { follow_up: "Left an e-mail and waits for a reply" },
+      },
+      at: (time) => `at ${time}`,
+      watch: "Watch",
+      watchLabel: (visitor) => `Watch the chat with ${visitor}`,
+      dismiss: "Dismiss",
+      dismissLabel: (visitor) => `Dismiss the alert about ${visitor}`,
+      alertBody: (visitor, agent) => `${visitor} · ${agent ? agent.name || agent.id : "in the queue"}`,
+    },
+    dialog: {
+      title: "Take over this chat", agents: "To me, or to another agent", toMe: "To me",
+      submit: "Take over", pick: "Choose yourself, an agent or a queue.",
+    },
+    // What went wrong, by error code and by what we asked for.
+    errors: {
+      conflict: {
+        take_over: "Someone else moved this chat first: check who has it now, then try again.",
+        join: "The chat is in the queue: take it instead of joining.",
+        leave: "You had not joined this chat.",
+        claim: "Someone else took this chat first.",
+        "": "Someone else changed this chat first.",
+      },
+      conversation_closed: { "": "This chat has ended: there is nothing to take over or join." },
+      capacity: {
+        take_over_me: "You are at your capacity: close or hand on one of your chats first.",
+        take_over_agent: "That agent has no free capacity now.",
+        claim: "You are at your capacity: close or hand on one of your chats first.",
+        "": "There is no free capacity for this chat.",
+      },
+      agent_unavailable: { "": "That agent is not online now: choose someone else." },
+      forbidden: { "": "Only supervisors and admins may do this, and only with their own site's chats." },
+      not_found: { monitor: "There is no such chat on this site.", "": "There is no such chat on this site." },
+    },
+  };
+
+  const WATCH_ID = /^c_[A-Za-z0-9_-]{1,40}$/;
+  // follow_up (clock "email"): a queued visitor who left an e-mail still waits for a reply.
+  const LEVELS = ["at_risk", "breached", "follow_up"];
+  const CLOCKS = ["first", "next", "email"];
+  const ATTENTION_LIMIT = 50; // entries kept; the oldest go first
+  // System events after which the console asks again who holds a watched chat.
+  const HOLDER_EVENTS = new Set(["assigned", "transferred", "requeued", "taken_over", "reopened"]);
+
+  // "Needs attention": one entry per chat and clock, newest first; a breach replaces the
+  // at-risk entry of its clock. An entry goes when its chat is watched (`settle`), dismissed,
+  // or ends while this console follows it; a chat it does not follow may end unheard of, and
+  // dismissing it is then enough. Kept for this tab across a reload (the server does not
+  // send escalations again).
+  function createAttention(app, openWatch) {
+    const list = app.q("escalations");
+    const count = app.q("escalations-count");
+    const empty = app.q("escalations-empty");
+    const section = app.q("attention-section");
+    const storeKey = `cs:agent:${app.me.id}:attention`;
+    const T = TEXT.escalation;
+    let entries = [];
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(storeKey));
+      if (Array.isArray(kept)) entries = kept.filter((e) => e && e.id && e.key && Number.isFinite(e.at) &&
+        LEVELS.includes(e.level) && CLOCKS.includes(e.clock));
+    } catch { /* nothing kept */ }
+
+    function save() {
+      try { sessionStorage.setItem(storeKey, JSON.stringify(entries)); } catch { /* full or disabled */ }
+    }
+
+    function remove(test) {
+      const before = entries.length;
+      entries = entries.filter((e) => !test(e));
+      if (entries.length === before) return;
+      save();
+      render();
+    }
+
+    function render() {
+      if (!list) return;
+      list.replaceChildren(...entries.map(item));
+      count.textContent = String(entries.length);
+      empty.hidden = entries.length > 0;
+      section.dataset.level = entries.some((e) => e.level === "breached") ? "breached"
+        : entries.length ? "at_risk" : "";
+    }
+
+    function item(entry) {
+      const visitor = app.visitorLabel(entry.visitor);
+      const watch = el("button", { type: "button", className: "button small primary", testid: "escalation-watch" }, T.watch);
+      watch.setAttribute("aria-label", T.watchLabel(visitor));
+      watch.addEventListener("click", () => openWatch(entry.id));
+      const dismiss = el("button", { type: "button", className: "button small subtle", testid: "escalation-dismiss" }, T.dismiss);
+      dismiss.setAttribute("aria-label", T.dismissLabel(visitor));
+      dismiss.addEventListener("click", () => remove((e) => e.key === entry.key));
+      const when = el("time", { className: "escalation-time", testid: "escalation-time" }, T.at(timeOf(entry.at)));
+      when.dateTime = new Date(entry.at).toISOString();
+      const li = el("li", { className: "escalation", testid: "escalation" },
+        el("div", { className: "escalation-head" },
+          el("span", { className: "conv-name", dir: "auto", testid: "escalation-visitor" }, visitor), when),
+        el("p", { className: "escalation-what", testid: "escalation-what" }, T.what[entry.clock][entry.level]),
+        el("p", { className: "escalation-agent", testid: "escalation-agent" }, ...TEXT.sidebarHolder(entry.agent)),
+        el("div", { className: "escalation-actions" }, watch, dismiss));
+      li.dataset.id = entry.id;
+      li.dataset.clock = entry.clock;
+      li.dataset.level = entry.level;
+      return li;
+    }
+
+    function add(frame) {
+      const id = frame.conversation_id;
+      const { level, clock } = frame;
+      if (!id || !LEVELS.includes(level) || !CLOCKS.includes(clock)) return;
+      const summary = frame.conversation || {};
+      if (app.CLOSED.has(summary.status)) return;
+      const key = `${id}|${clock}`;
+      const since = summary.unanswered_since || null; // which turn of the clock it is about
+      const old = entries.find((e) => e.key === key);
+      // A late at-risk never hides the breach of the same turn.
+      if (old && old.level === "breached" && level === "at_risk" && old.since === since) return;
+      const agent = summary.agent || (frame.agent_id ? { id: frame.agent_id, name: "" } : null);
+      const entry = { key, id, clock, level, since, agent, visitor: summary.visitor || null, at: app.now() };
+      entries = [entry, ...entries.filter((e) => e.key !== key)].slice(0, ATTENTION_LIMIT);
+      save();
+      render();
+      if (level === "breached") {
+        const visitor = app.visitorLabel(entry.visitor);
+        window.ConsoleKit.alert(`escalation:${key}:${since || ""}`, T.what[clock][level],
+          T.alertBody(visitor, agent), () => openWatch(id));
+      }
+    }
+
+    render();
+    return { add, settle: (id) => remove((e) => e.id === id) };
+  }
+
+  // `app`: agent.js's ui, state, me, send, say, q, CLOSED, statusLabel, transfer (the dialog),
+  // now (the server's clock), visitorLabel, and conversation, select, refresh, refreshTotals,
+  // removeConversation, openCount.
+  function create(app) {
+    const { ui, state, me, send, say, q, CLOSED, transfer } = app;
+    const bar = {
+      root: q("watch-bar"), holder: q("watch-holder"), whisper: q("watch-whisper"),
+      join: q("watch-join"), takeOver: q("watch-take-over"), stop: q("watch-stop"),
+      list: q("watching"), count: q("watching-count"), empty: q("watching-empty"),
+      modeWhisper: q("mode-whisper"), modes: ui.form.querySelector(".composer-modes"),
+    };
+    state.watchWanted = new Set(state.watchWanted || []); // ids to (re)watch after a welcome
+    const pending = new Map(); // conversation id -> what we asked for: {action, target}
+    const dropped = new Set(); // gone from this console: stray frames must not bring them back
+
+    const canSupervise = () => ["supervisor", "admin"].includes(state.role);
+    const joined = (conv) => Boolean(conv.participants && conv.participants.some((p) => p.id === me.id));
+    const selected = () => state.convs.get(state.selected);
+
+    // Again after a reconnect: from the last message seen, so nothing is replayed twice.
+    function monitor(id) {
+      pending.set(id, { action: "monitor" });
+      const conv = state.convs.get(id);
+      const after = conv && conv.watching && conv.cursor;
+      if (state.ready) send({ type: "monitor", conversation_id: id, ...(after ? { after } : {}) });
+    }
+
+    // `#watch=c_…`: at load, and whenever the hash changes (a dashboard link in this tab).
+    function fromHash() {
+      const match = /^#watch=(.*)$/.exec(window.location.hash);
+      if (!match) return;
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      const id = decodeURIComponent(match[1]);
+      if (!WATCH_ID.test(id)) return say(TEXT.badLink, true);
+      openWatch(id);
+    }
+    window.addEventListener("hashchange", fromHash);
+
+    // Watch a chat (a `#watch=` link, the Watch button of "Needs attention"); one already
+    // followed is shown.
+    function openWatch(id) {
+      if (!canSupervise()) return say(TEXT.onlySupervisors, true);
+      attention.settle(id);
+      const conv = state.convs.get(id);
+      if (conv) { app.select(id); if (!conv.watching) return; }
+      state.focus = id; // shown once the server says it is watched
+      dropped.delete(id);
+      state.watchWanted.add(id);
+      monitor(id);
+      app.saveSoon();
+    }
+
+    // The conversation is the console user's own now (taken over, claimed, listed in welcome).
+    function becameMine(id) {
+      state.watchWanted.delete(id);
+      dropped.delete(id);
+      pending.delete(id);
+      const conv = state.convs.get(id);
+      if (conv && conv.watching) { conv.watching = false; say(TEXT.yours); }
+      transfer.done(id);
+    }
+
+    function stopWatching(conv) {
+      state.watchWanted.delete(conv.id);
+      if (joined(conv) && !CLOSED.has(conv.status)) send({ type: "leave", conversation_id: conv.id });
+      send({ type: "unmonitor", conversation_id: conv.id });
+      dropped.add(conv.id);
+      app.removeConversation(conv);
+      say(TEXT.stopped);
+    }
+
+    // Who holds a watched chat after a step that moves it: the stream says that something
+    // moved, the conversation's summary says where to.
+    async function refreshHolder(conv) {
+      let data;
+      try {
+        const response = await fetch(`/api/console/conversations/${encodeURIComponent(conv.id)}/messages`,
+          { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        data = await response.json();
+      } catch { return; }
+      const summary = data.conversation || {};
+      if (!conv.watching || state.convs.get(conv.id) !== conv) return;
+      conv.holder = summary.agent || null;
+      if (Array.isArray(summary.participants)) conv.participants = summary.participants;
+      app.refresh(conv);
+    }
+
+    // --- frames ------------------------------------------------------------------------------
+    // Returns true when the frame was supervision's alone.
+    function handle(frame, conv) {
+      const id = frame.conversation_id;
+      switch (frame.type) {
+        case "monitoring": {
+          pending.delete(id);
+          dropped.delete(id);
+          const watched = app.conversation(id, frame.conversation || {});
+          watched.watching = !(watched.holder && watched.holder.id === me.id);
+          if (!watched.watching) state.watchWanted.delete(id);
+          if (state.focus === id || !state.selected) { state.focus = null; app.select(id); say(TEXT.nowWatching); }
+          app.refresh(watched);
+          return true;
+        }
+        case "unmonitored":
+          if (conv && conv.watching && !joined(conv)) { dropped.add(id); app.removeConversation(conv); }
+          return true;
+        case "assigned": { // someone else's assignment, in a chat we watch
+          const agent = frame.agent || (frame.conversation && frame.conversation.agent);
+          if (!agent || agent.id === me.id) { becameMine(id); return false; }
+          if (conv && conv.watching) { conv.holder = agent; transfer.done(id); app.refresh(conv); }
+          return true;
+        }
+        case "escalation": // supervisors' sockets only; agents never get one
+          if (canSupervise()) attention.add(frame);
+          return true;
+        case "resolved": // the chat ended: nothing of it needs attention any more
+          attention.settle(id);
+          return false;
+        case "typing": { // the team's side (the visitor's is agent.js's)
+          if (frame.from !== "agent") return false;
+          if (conv && !(frame.author && frame.author.id === me.id)) showAgentTyping(conv, frame);
+          return true;
+        }
+        default:
+          return false;
+      }
+    }
+
+    // "Sara is typing…": the agent of a watched chat, or a supervisor who joined ours. A lost
+    // "state: false" must not leave it up forever.
+    function showAgentTyping(conv, frame) {
+      clearTimeout(conv.agentTypingTimer);
+      conv.agentTyping = frame.state ? (frame.author && frame.author.name) || holderName(conv) || "" : null;
+      if (frame.state) conv.agentTypingTimer = setTimeout(() => { conv.agentTyping = null; app.refresh(conv); }, 8000);
+      app.refresh(conv);
+    }
+
+    const holderName = (conv) => (conv.watching ? conv.holder && conv.holder.name
+      : (conv.participants || []).map((p) => p.name).join(", "));
+
+    // A message new to this console (live or replayed), after agent.js recorded it.
+    function onMessage(conv, msg) {
+      if (msg.from === "agent" && conv.agentTyping) { clearTimeout(conv.agentTypingTimer); conv.agentTyping = null; }
+      if (msg.from === "whisper" && conv.synced && !conv.watching && msg.author && msg.author.id !== me.id && !app.visible(conv)) {
+        app.alert(`whisper:${msg.id}`, TEXT.whisperFrom(msg.author.name || ""), msg.text || "", conv.id);
+      }
+      if (msg.from !== "system") return;
+      const author = msg.author && msg.author.id ? { id: msg.author.id, name: msg.author.name || "" } : null;
+      const people = (conv.participants || []).filter((p) => !author || p.id !== author.id);
+      if (msg.event === "joined" && author) conv.participants = [...people, author];
+      if (msg.event === "left" && author) conv.participants = people;
+      if (!conv.synced) return; // a replay: the summary already said how it ended
+      const asked = pending.get(conv.id);
+      if (author && author.id === me.id && ["joined", "left"].includes(msg.event)) {
+        pending.delete(conv.id);
+        say(msg.event === "joined" ? TEXT.youJoined : TEXT.youLeft);
+      }
+      if (conv.watching && HOLDER_EVENTS.has(msg.event)) {
+        if (msg.event === "assigned" && author) conv.holder = author;
+        if (msg.event === "requeued") conv.holder = null;
+        // Ours went through; someone else's leaves our dialog open (sending it then is refused).
+        if (asked && asked.action === "take_over" && msg.author && msg.author.id === me.id) {
+          pending.delete(conv.id);
+          transfer.done(conv.id);
+          say(TEXT.handedOn);
+        }
+        refreshHolder(conv);
+      }
+    }
+
+    // The agent's own chat went away; the text to say, or "" for agent.js's own. The
+    // supervisor is the author of the `taken_over` line (of `transferred`, the new agent).
+    function unassignedText(frame, conv) {
+      if (frame.reason !== "taken_over") return "";
+      const step = [...conv.messages.values()].filter((m) => m.event === "taken_over")
+        .sort((a, b) => compareIds(b.id, a.id))[0];
+      return TEXT.tookOver(step && step.author && step.author.name);
+    }
+
+    // An error about a step of ours; true when it is shown.
+    function describe(frame) {
+      const asked = pending.get(frame.ref);
+      const byCode = TEXT.errors[frame.code];
+      if (!asked || !byCode) return "";
+      pending.delete(frame.ref);
+      if (asked.action === "monitor") {
+        state.watchWanted.delete(frame.ref);
+        app.saveSoon();
+      }
+      const key = asked.target ? `${asked.action}_${asked.target}` : asked.action;
+      return byCode[key] || byCode[asked.action] || byCode[""] || frame.message || frame.code;
+    }
+
+    function failed(frame) {
+      const text = describe(frame);
+      if (text) say(text, true);
+      return Boolean(text);
+    }
+
+    // --- the bar and the list ---------------------------------------------------------------
+    function fitMode(conv, mode) {
+      if (!conv.watching) return ["reply", "note"].includes(mode) ? mode : "reply";
+      if (joined(conv)) return ["reply", "whisper"].includes(mode) ? mode : "reply";
+      return mode === "whisper" ? mode : "watch"; // watching only: the composer opens to whisper
+    }
+
+    function renderThread(conv) {
+      const watched = Boolean(conv.watching);
+      const closed = CLOSED.has(conv.status);
+      const isIn = joined(conv);
+      ui.resolve.hidden = watched;
+      if (watched) ui.reopen.hidden = ui.transfer.hidden = true;
+      ui.modeNote.hidden = watched;
+      ui.modeReply.hidden = watched && !isIn;
+      if (bar.modeWhisper) bar.modeWhisper.hidden = !watched;
+      bar.modes.hidden = watched && !isIn; // watching only: whispering is all there is
+      ui.form.hidden = watched && state.mode === "watch";
+      if (bar.root) bar.root.hidden = !watched;
+      if (!watched || !bar.root) {
+        // Our own chat: who else is in it.
+        const others = (conv.participants || []).filter((p) => p.id !== me.id);
+        if (others.length) ui.threadStatus.textContent += ` · with ${others.map((p) => p.name || p.id).join(", ")}`;
+        return;
+      }
+      ui.threadStatus.textContent = TEXT.watchingStatus(TEXT.statuses[conv.status] || app.statusLabel(conv.status));
+      if (closed) ui.composer.placeholder = TEXT.ended;
+      const people = (conv.participants || []).map((p) => ({ ...p, you: p.id === me.id }));
+      const holder = closed ? (conv.holder ? TEXT.held(conv.holder) : [app.statusLabel(conv.status)])
+        : conv.holder ? TEXT.holder(conv.holder) : [TEXT.queued];
+      bar.holder.replaceChildren(...holder, ...(people.length ? TEXT.joined(people) : []));
+      bar.whisper.disabled = closed || !conv.holder;
+      bar.whisper.setAttribute("aria-pressed", String(state.mode === "whisper"));
+      bar.join.textContent = isIn ? TEXT.leave : TEXT.join;
+      bar.join.disabled = closed || (!conv.holder && !isIn);
+      bar.join.title = !conv.holder && !closed ? TEXT.queuedJoin : "";
+      bar.takeOver.textContent = conv.holder || closed ? TEXT.takeOver : TEXT.take;
+      bar.takeOver.disabled = closed;
+    }
+
+    // The extra line of a watched chat's sidebar entry: who holds it.
+    function decorate(conv, button) {
+      if (!conv.watching) return;
+      button.append(el("span", { className: "conv-holder", testid: "watch-agent" },
+        ...TEXT.sidebarHolder(conv.holder)));
+    }
+
+    function renderList(convs) {
+      if (!bar.list) return;
+      bar.list.append(...convs.map((c) => c.item));
+      bar.count.textContent = String(convs.length);
+      bar.empty.hidden = convs.length > 0;
+    }
+
+    const typingLine = (conv) => (conv.agentTyping !== null && conv.agentTyping !== undefined
+      ? TEXT.typing(conv.agentTyping) : "");
+
+    // --- needs attention ---------------------------------------------------------------------
+    const attention = createAttention(app, openWatch);
+
+    // --- wiring -----------------------------------------------------------------------------
+    function act(action, extra = {}, target = "") {
+      const conv = selected();
+      if (!conv || !conv.watching || !state.ready) return;
+      pending.set(conv.id, { action, target });
+      send({ type: action, conversation_id: conv.id, ...extra });
+    }
+
+    function setMode(mode) {
+      app.setMode(mode);
+      const conv = selected();
+      if (conv) app.refresh(conv);
+      if (mode !== "watch") ui.composer.focus();
+    }
+
+    if (bar.root) {
+      bar.whisper.addEventListener("click", () => {
+        const conv = selected();
+        if (conv) setMode(state.mode === "whisper" ? (joined(conv) ? "reply" : "watch") : "whisper");
+      });
+      bar.join.addEventListener("click", () => {
+        const conv = selected();
+        if (conv) act(joined(conv) ? "leave" : "join");
+      });
+      bar.takeOver.addEventListener("click", () => openTakeOver());
+      bar.stop.addEventListener("click", () => { const conv = selected(); if (conv && conv.watching) stopWatching(conv); });
+    }
+    if (bar.modeWhisper) bar.modeWhisper.addEventListener("click", () => setMode("whisper"));
+
+    // Take over (to me, another agent or a queue) in the transfer dialog; a queued chat is
+    // simply taken, as from the queue list.
+    function openTakeOver() {
+      const conv = selected();
+      if (!conv || !conv.watching || CLOSED.has(conv.status)) return;
+      if (!conv.holder) return act("claim", {}, "");
+      transfer.open(conv, {
+        text: TEXT.dialog,
+        holder: conv.holder,
+        mine: { load: app.openCount(), capacity: state.capacity },
+        sent(target) { pending.set(conv.id, { action: "take_over", target }); },
+        describe,
+      });
+    }
+
+    return {
+      fromHash, handle, onMessage, unassignedText, failed, fitMode, renderThread, decorate,
+      renderList, typingLine, becameMine, openTakeOver,
+      wants: (id) => state.watchWanted.has(id),
+      ignored: (id) => dropped.has(id),
+      drop: (id) => dropped.add(id),
+      mayRead: (conv) => !conv.watching || joined(conv),
+      privateMode: (conv) => (conv && conv.watching ? "whisper" : "note"),
+      // After every welcome: watch again what this tab watched (the server forgot).
+      onWelcome(agent) {
+        if (agent && agent.role) state.role = agent.role;
+        if (!canSupervise()) state.watchWanted.clear();
+        for (const conv of state.convs.values()) if (conv.watching) state.watchWanted.add(conv.id);
+        for (const id of state.watchWanted) {
+          const conv = state.convs.get(id);
+          if (conv && !conv.watching) state.watchWanted.delete(id);
+          else monitor(id);
+        }
+        fromHash();
+      },
+    };
+  }
+
+  return { create, TEXT };
+})();
