@@ -80,18 +80,22 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
         raise ProtocolError(code, _REFUSALS[exc.code], ref=ref) from None
 
 
-async def _note(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
-    note = Outgoing(
+def written(conn: AgentConn, f: dict[str, Any], kind: str, now: int) -> Outgoing:
+    """What the agent of ``conn`` writes with frame ``f`` (a message, a note, a whisper)."""
+    return Outgoing(
         conn.site,
         f["conversation_id"],
-        "note",
+        kind,
         conn.agent_id,
         conn.name,
         f["client_id"],
         f["text"],
-        services.hub.clock(),
+        now,
     )
-    res = await services.store.add_note(note)
+
+
+async def _note(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    res = await services.store.add_note(written(conn, f, "note", services.hub.clock()))
     conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
-from chatserver.agent_actions import CONSOLE_FRAMES, console_action
+from chatserver.agent_actions import CONSOLE_FRAMES, console_action, written
 from chatserver.close_codes import CloseCode
 from chatserver.connection import AgentConn
 from chatserver.core.policy import SitePolicy
@@ -16,7 +16,6 @@ from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing
 from chatserver.frames import ack_frame, conversation_summary, participants
 from chatserver.limits import refuse
-from chatserver.messages import Outgoing
 from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
 from chatserver.sessions import authenticate, session_digest, session_token
@@ -113,17 +112,7 @@ class AgentSession:
         """Store one message and return its ack. Its first step queues the script call, so
         calls made in frame order are stored in frame order."""
         conn, hub = self.conn, self.s.hub
-        msg = Outgoing(
-            conn.site,
-            f["conversation_id"],
-            "agent",
-            conn.agent_id,
-            conn.name,
-            f["client_id"],
-            f["text"],
-            hub.clock(),
-        )
-        res = await self.s.store.send_message(msg, policy)
+        res = await self.s.store.send_message(written(conn, f, "agent", hub.clock()), policy)
         return ack_frame(f["client_id"], f["conversation_id"], res)
 
     async def _require_mine(self, conv_id: str, watching: bool = False) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.agent_actions import site_departments
+from chatserver.agent_actions import site_departments, written
 from chatserver.connection import AgentConn
 from chatserver.frames import ack_frame, conversation_summary, participants
-from chatserver.messages import Outgoing
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import StoreError
@@ -95,17 +94,7 @@ async def _unmonitor(services: Services, conn: AgentConn, conv_id: str) -> None:
 
 
 async def _whisper(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
-    msg = Outgoing(
-        conn.site,
-        f["conversation_id"],
-        "whisper",
-        conn.agent_id,
-        conn.name,
-        f["client_id"],
-        f["text"],
-        services.hub.clock(),
-    )
-    res = await services.store.whisper(msg)
+    res = await services.store.whisper(written(conn, f, "whisper", services.hub.clock()))
     conn.send(ack_frame(f["client_id"], f["conversation_id"], res))
 
 

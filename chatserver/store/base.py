@@ -14,7 +14,7 @@ from redis.backoff import ExponentialBackoff
 from chatserver import events
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
-from chatserver.messages import Stored
+from chatserver.messages import SendResult, Stored
 from chatserver.scripts import ScriptRunner
 
 
@@ -105,6 +105,18 @@ class StoreBase:
     # --- doorbell -------------------------------------------------------------------------
     async def publish(self, site: str, event: events.Event) -> None:
         await self.r.publish(self.k.channel(site), events.encode(event))
+
+
+def receipt(res: list[Any], now: int) -> SendResult:
+    """The receipt of a script that stores one entry once per client id: ``{'ok', id, …}``
+    (stored now), ``{'dup', 'id ts'}`` (stored before, at ts), else its refusal as
+    StoreError."""
+    if res[0] == "ok":
+        return SendResult(str(res[1]), now, False)
+    if res[0] == "dup":
+        stored_id, _, ts = str(res[1]).partition(" ")
+        return SendResult(stored_id, int(ts or 0), True)
+    raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
 
 
 def _stored(entry_id: str, f: dict[str, str]) -> Stored:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult, Stored
-from chatserver.store.base import MAPS, StoreError
+from chatserver.store.base import MAPS, StoreError, receipt
 from chatserver.store.conversations import ConversationStore
 
 
@@ -48,10 +48,7 @@ class ConsoleStore(ConversationStore):
                 conv_id,
             ],
         )
-        if res[0] == "dup":
-            stored_id, _, ts = str(res[1]).partition(" ")
-            return SendResult(stored_id, int(ts or 0), True)
-        return SendResult(_result(res), now, False)
+        return receipt(res, now)
 
     async def snooze(
         self, site: str, conv_id: str, agent_id: str, agent_name: str, until: int, now: int

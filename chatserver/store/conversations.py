@@ -16,6 +16,7 @@ from chatserver.store.base import (
     StoreError,
     _stored,
     new_id,
+    receipt,
 )
 
 
@@ -138,13 +139,9 @@ class ConversationStore(StoreBase):
             keys.append(self.k.sender_limit(msg.site, "msgs", msg.sender_id))
             args += rate_limit
         res = await self.scripts.run("send", keys, args)
-        tag = res[0]
-        if tag == "ok":
+        if res[0] == "ok":  # with the response time it closed, if it answered the visitor
             return SendResult(str(res[1]), msg.now, False, int(res[3]) if res[3] else None)
-        if tag == "dup":
-            stored_id, _, ts = str(res[1]).partition(" ")
-            return SendResult(stored_id, int(ts or 0), True)
-        raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+        return receipt(res, msg.now)
 
     async def send_bot_message(self, msg: Outgoing) -> SendResult:
         """Store a named bot's message (kind ``bot``) once (idempotent on client_id).
@@ -174,12 +171,7 @@ class ConversationStore(StoreBase):
                 conv_id,
             ],
         )
-        if res[0] == "ok":
-            return SendResult(str(res[1]), msg.now, False)
-        if res[0] == "dup":
-            stored_id, _, ts = str(res[1]).partition(" ")
-            return SendResult(stored_id, int(ts or 0), True)
-        raise StoreError(str(res[1]), str(res[2]) if len(res) > 2 else "")
+        return receipt(res, msg.now)
 
     async def read_messages(
         self, site: str, conv_id: str, after: str | None, count: int = 1000

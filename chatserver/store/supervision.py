@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult
-from chatserver.store.base import MAPS, StoreBase, StoreError
+from chatserver.store.base import MAPS, StoreBase, StoreError, receipt
 
 # Entries the audit log keeps (approximately: trimmed with MAXLEN ~).
 AUDIT_LENGTH = 100_000
@@ -64,12 +64,7 @@ class SupervisionStore(StoreBase):
             msg.client_id,
             msg.text,
         )
-        if res[0] == "dup":
-            stored_id, _, ts = str(res[1]).partition(" ")
-            return SendResult(stored_id, int(ts or 0), True)
-        if res[0] != "ok":
-            raise _refused(res)
-        return SendResult(str(res[1]), msg.now, False)
+        return receipt(res, msg.now)
 
     async def _run_supervise(
         self,
