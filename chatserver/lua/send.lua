@@ -17,7 +17,8 @@ local now, channel, conv_id, message_map, preview = ARGV[6], ARGV[7], ARGV[8], A
 local first_target, next_target, nudge_delay = ARGV[11], ARGV[12], ARGV[13]
 local lease_limit, lease_ms = ARGV[14], ARGV[15]
 local c = redis.call('HMGET', conv_key, 'status', 'visitor', 'agent', 'last_id',
-  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department', 'joined')
+  'unanswered_since', 'first_visitor_msg_at', 'first_agent_reply_at', 'department', 'joined',
+  'snoozed_until')
 local status = c[1]
 if not status then return {'err', 'not_found'} end
 if kind == 'visitor' then
@@ -46,7 +47,7 @@ local response_ms = ''
 local unanswered = c[5] and c[5] ~= ''
 if kind == 'visitor' then
   redis.call('HSET', conv_key, 'status', target, 'last_id', id, 'last_visitor_msg_at', now,
-    'preview', preview, 'parked', '', 'snoozed_until', '')
+    'preview', preview, 'parked', '')
   if not unanswered then
     redis.call('HSET', conv_key, 'unanswered_since', now)
     if c[7] then schedule(timers_key, 'nrt|' .. conv_id, now, next_target) end
@@ -55,12 +56,10 @@ if kind == 'visitor' then
     redis.call('HSET', conv_key, 'first_visitor_msg_at', now)
     schedule(timers_key, 'frt|' .. conv_id, now, first_target)
   end
-  -- A message ends a snooze, whoever writes it.
-  redis.call('ZREM', timers_key, 'nudge|' .. conv_id, 'park|' .. conv_id, 'snooze|' .. conv_id)
+  redis.call('ZREM', timers_key, 'nudge|' .. conv_id, 'park|' .. conv_id)
 else
   redis.call('HSET', conv_key, 'status', target, 'last_id', id, 'last_agent_msg_at', now,
-    'unanswered_since', '', 'snoozed_until', '')
-  redis.call('ZREM', timers_key, 'snooze|' .. conv_id)
+    'unanswered_since', '')
   if unanswered then
     response_ms = tostring(tonumber(now) - tonumber(c[5]))
     redis.call('HINCRBY', conv_key, 'responses', 1)
@@ -78,6 +77,11 @@ else
     redis.call('ZREM', timers_key, 'frt|' .. conv_id)
   end
   schedule(timers_key, 'nudge|' .. conv_id, now, nudge_delay)
+end
+-- A message ends a snooze, whoever writes it (rare: checked, not written every time).
+if c[10] and c[10] ~= '' then
+  redis.call('HSET', conv_key, 'snoozed_until', '')
+  redis.call('ZREM', timers_key, 'snooze|' .. conv_id)
 end
 redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, sender_name,
   client_id, text, tonumber(now), ''))
