@@ -255,6 +255,11 @@ ENDPOINTS: list[Endpoint] = [
             }
         ),
         errors=("not_found", "invalid_request"),
+        description=(
+            "A name or e-mail with control characters, line breaks or bidirectional controls "
+            "is refused (`invalid_request`, `field`), as on the visitor socket; so is an "
+            "e-mail not shaped like an address. A verified visitor stays verified."
+        ),
         handler=update_visitor,
     ),
     Endpoint(

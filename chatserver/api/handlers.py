@@ -11,6 +11,7 @@ from chatserver.api.context import ApiError, Ctx
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
 from chatserver.frames import conversation_summary, stored_frame, visitor_summary
+from chatserver.identity import text_problem
 from chatserver.messages import Outgoing
 from chatserver.protocol import STREAM_ID, valid_email
 
@@ -236,6 +237,11 @@ async def update_visitor(ctx: Ctx, visitor_id: str, body: dict[str, Any]) -> dic
     if "email" in body and body["email"] and not valid_email(body["email"]):
         raise ApiError("invalid_request", "that is not an e-mail address", "email")
     fields: dict[str, str] = {k: str(body[k]).strip() for k in ("name", "email") if k in body}
+    for name, value in fields.items():
+        # The same rule as the visitor socket's: what agents read is never a control sequence.
+        problem = text_problem(value)
+        if problem is not None:
+            raise ApiError("invalid_request", f"{name} {problem}", name)
     if fields:
         conv_id = await store.update_visitor(ctx.site, visitor_id, fields, ctx.now())
         visitor.update(fields)

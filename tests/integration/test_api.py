@@ -171,6 +171,10 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     changed = await agent.expect("visitor")
     assert changed["visitor"]["name"] == "Sara"
     assert (await api("GET", f"/api/v1/visitors/{visitor_id}"))["email"] == "s@ex.com"
+    for field, value in (("name", "Ali\u202eila"), ("name", "two\nlines"), ("email", "a\x07@b.co")):
+        bad = await api("PATCH", f"/api/v1/visitors/{visitor_id}", {field: value}, expect=400)
+        assert bad["error"]["field"] == field, bad
+    assert (await api("GET", f"/api/v1/visitors/{visitor_id}"))["name"] == "Sara"  # unchanged
     history = await api("GET", f"/api/v1/visitors/{visitor_id}/conversations")
     assert [c["id"] for c in history["items"]] == [conv]
 
