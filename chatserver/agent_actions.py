@@ -116,6 +116,15 @@ async def _snooze(services: Services, conn: AgentConn, f: dict[str, Any]) -> Non
         raise
 
 
+async def require_department(store: Store, site: str, department: str, conv_id: str) -> None:
+    """Refuse (invalid_field) a department the site does not offer; "" is the general queue."""
+    if not department:
+        return
+    allowed = site_departments(await store.get_site(site), await store.departments(site))
+    if department not in allowed:
+        raise ProtocolError("invalid_field", "no such department", field="department", ref=conv_id)
+
+
 async def _transfer(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
     store, conv_id, note = services.store, f["conversation_id"], f.get("note", "")
     to_agent = f.get("agent_id")
@@ -141,9 +150,7 @@ async def _transfer(services: Services, conn: AgentConn, f: dict[str, Any]) -> N
         )
         return
     department = f["department"]
-    allowed = site_departments(await store.get_site(conn.site), await store.departments(conn.site))
-    if department and department not in allowed:
-        raise ProtocolError("invalid_field", "no such department", field="department", ref=conv_id)
+    await require_department(store, conn.site, department, conv_id)
     await store.transfer_to_department(
         conn.site, conv_id, conn.agent_id, conn.name, department, note, now
     )

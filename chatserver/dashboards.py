@@ -142,7 +142,7 @@ class Dashboards:
 
     async def sample(self, site: str, now: int) -> None:
         """Keep this minute's queue length and longest wait (site-wide and per department)."""
-        live = await self.store.live_state(site)
+        live = await self.store.live_state(site, owners=False)
         policy = SitePolicy.from_settings(await self.store.get_site(site))
         first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
         queued = [c for c in live.open_convs if c.get("status") == "queued"]

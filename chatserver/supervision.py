@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.agent_actions import site_departments, written
+from chatserver.agent_actions import require_department, written
 from chatserver.connection import AgentConn
 from chatserver.frames import ack_frame, conversation_summary, participants
 from chatserver.protocol import ProtocolError
@@ -121,13 +121,7 @@ async def _take_over(services: Services, conn: AgentConn, f: dict[str, Any]) -> 
             ref=conv_id,
         )
     if department is not None:
-        allowed = site_departments(
-            await store.get_site(conn.site), await store.departments(conn.site)
-        )
-        if department and department not in allowed:
-            raise ProtocolError(
-                "invalid_field", "no such department", field="department", ref=conv_id
-            )
+        await require_department(store, conn.site, department, conv_id)
     await store.take_over(
         conn.site,
         conv_id,

@@ -30,6 +30,19 @@ local function system_message(conv_key, stream_key, channel, conv_id, event, age
   return id
 end
 
+-- Append an authored entry (a note, a whisper, a bot's message) after prev, remember its
+-- client id (the same id is stored once) and ring the doorbell for it; returns its id.
+local function append_entry(conv_key, stream_key, client_ids_key, channel, conv_id, prev, kind,
+                            sender, name, client_id, text, now)
+  local id = redis.call('XADD', stream_key, '*', 'k', kind, 's', sender, 'n', name,
+    'c', client_id, 't', text, 'ts', now)
+  redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
+  redis.call('HSET', conv_key, 'last_id', id)
+  redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, name, client_id,
+    text, tonumber(now), ''))
+  return id
+end
+
 -- The site's public feed (chatserver.feed): one entry per change, in the step that makes it,
 -- while the site has webhooks (its 'feed' setting). fk: {site = hash, feed = stream}, the
 -- calling script's last two KEYS. data: a table, stored as JSON.

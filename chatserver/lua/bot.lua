@@ -14,14 +14,9 @@ if not c[1] then return {'err', 'not_found'} end
 local seen = redis.call('HGET', client_ids_key, client_id)
 if seen then return {'dup', seen} end
 if not is_open(c[1]) then return {'err', 'closed', c[1]} end
-local prev = c[2] or '0-0'
-local id = redis.call('XADD', stream_key, '*', 'k', 'bot', 's', bot_id, 'n', bot_name,
-  'c', client_id, 't', text, 'ts', now)
-redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
-redis.call('HSET', conv_key, 'last_id', id)
+local id = append_entry(conv_key, stream_key, client_ids_key, channel, conv_id, c[2] or '0-0',
+  'bot', bot_id, bot_name, client_id, text, now)
 redis.call('HINCRBY', counters_key, 'bot', 1)
-redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'bot', bot_id, bot_name,
-  client_id, text, tonumber(now), ''))
 feed(fk, 'message.created', conv_id, now, {message_id = id, from = 'bot', author_id = bot_id,
   author_name = bot_name, text = text, client_id = client_id})
 return {'ok', id}

@@ -12,13 +12,8 @@ if not c[1] then return {'err', 'not_found'} end
 if c[2] ~= agent_id then return {'err', 'forbidden'} end
 local seen = redis.call('HGET', client_ids_key, client_id)
 if seen then return {'dup', seen} end
-local prev = c[3] or '0-0'
-local id = redis.call('XADD', stream_key, '*', 'k', 'note', 's', agent_id, 'n', agent_name,
-  'c', client_id, 't', text, 'ts', now)
-redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
-redis.call('HSET', conv_key, 'last_id', id)
-redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'note', agent_id, agent_name,
-  client_id, text, tonumber(now), ''))
+local id = append_entry(conv_key, stream_key, client_ids_key, channel, conv_id, c[3] or '0-0',
+  'note', agent_id, agent_name, client_id, text, now)
 feed(fk, 'note.created', conv_id, now, {message_id = id, author_id = agent_id,
   author_name = agent_name, text = text, client_id = client_id})
 return {'ok', id}

@@ -54,13 +54,8 @@ if not is_open(status) then return {'err', 'closed', status} end
 if action == 'whisper' then
   local seen = redis.call('HGET', client_ids_key, client_id)
   if seen then return {'dup', seen} end
-  local prev = c[5] or '0-0'
-  local id = redis.call('XADD', stream_key, '*', 'k', 'whisper', 's', actor, 'n', actor_name,
-    'c', client_id, 't', text, 'ts', now)
-  redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
-  redis.call('HSET', conv_key, 'last_id', id)
-  redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'whisper', actor, actor_name,
-    client_id, text, tonumber(now), ''))
+  local id = append_entry(conv_key, stream_key, client_ids_key, channel, conv_id,
+    c[5] or '0-0', 'whisper', actor, actor_name, client_id, text, now)
   audit(id)
   return {'ok', id}
 elseif action == 'join' then

@@ -66,6 +66,15 @@ local function short(which, clock, worked, target, since)
   end
   return at(ARGV[22])
 end
+-- The chat leaves its agent for the head of its queue, for someone else (reason: the feed's).
+local function pass_on(reason)
+  local to = transition(ARGV[16], status)
+  if not to then return {'noop'} end
+  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
+    'requeued', 'Your chat is passing to the next available agent', keys,
+    'conversation.requeued', reason)
+  return {'fired'}
+end
 -- After a breach: the agent still silent this much longer loses the chat (reassign on breach).
 local function reassign_later()
   if n(ARGV[23]) > 0 and c[2] and c[2] ~= '' then
@@ -131,11 +140,7 @@ elseif kind == 'assign' then
     return {'noop'}
   end
   if now - n(c[11]) < n(ARGV[15]) then return later(n(c[11]), n(ARGV[15])) end
-  local to = transition(ARGV[16], status)
-  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
-    'requeued', 'Your chat is passing to the next available agent', keys,
-    'conversation.requeued', 'agent_silent')
-  return {'fired'}
+  return pass_on('agent_silent')
 elseif kind == 'brs' then
   -- Still the agent who missed the target, silent since (the timer was set at the breach,
   -- ARGV 23 ago), and the visitor still waits for them.
@@ -143,11 +148,7 @@ elseif kind == 'brs' then
       or not c[7] or c[7] == '' or n(c[8]) >= now - n(ARGV[23]) then
     return {'noop'}
   end
-  local to = transition(ARGV[16], status)
-  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
-    'requeued', 'Your chat is passing to the next available agent', keys,
-    'conversation.requeued', 'sla_breach')
-  return {'fired'}
+  return pass_on('sla_breach')
 elseif kind == 'snooze' then
   -- Still this snooze (a message, or the agent, ended it otherwise).
   if not c[15] or c[15] == '' or n(c[15]) > now then return {'noop'} end
@@ -158,12 +159,7 @@ elseif kind == 'snooze' then
     return {'fired'}
   end
   -- Its agent is gone: back to the queue, for whoever is there.
-  local to = transition(ARGV[16], status)
-  if not to then return {'noop'} end
-  requeue(KEYS[2], KEYS[4], KEYS[8], KEYS[3], channel, conv_id, c[2], to, ARGV[4],
-    'requeued', 'Your chat is passing to the next available agent', keys,
-    'conversation.requeued', 'snooze_ended')
-  return {'fired'}
+  return pass_on('snooze_ended')
 elseif kind == 'vgone' or kind == 'abandon' then
   if visitor_present() then return {'present'} end
   local email = redis.call('HGET', KEYS[6], 'email') or ''

@@ -156,9 +156,12 @@ class DashboardStore(StoreBase):
                 rows.append(row)
         return rows
 
-    async def live_state(self, site: str, limit: int = OPEN_LIMIT) -> LiveState:
+    async def live_state(
+        self, site: str, limit: int = OPEN_LIMIT, owners: bool = True
+    ) -> LiveState:
         """The site's open conversations (queued ones included) and its agents, in two
-        pipelined round trips after the id reads."""
+        pipelined round trips after the id reads; with ``owners``, one more for the
+        invariant (:meth:`unowned`), which the per-minute gauges do without."""
         k = self.k
         open_ids: list[str] = await self.r.zrange(k.open_conversations(site), 0, limit)
         truncated = len(open_ids) > limit
@@ -189,7 +192,9 @@ class DashboardStore(StoreBase):
                     "status_since": int(since or 0),
                 }
             )
-        return LiveState(convs, agents, truncated, await self.unowned(site, convs))
+        return LiveState(
+            convs, agents, truncated, await self.unowned(site, convs) if owners else []
+        )
 
     async def unowned(self, site: str, convs: list[dict[str, str]]) -> list[str]:
         """The ids among ``convs`` (rows just read) that neither an agent holds nor a queue

@@ -79,7 +79,9 @@ def publishing_scripts() -> set[str]:
         p.stem
         for p in LUA.glob("*.lua")
         if p.stem != "_lib"
-        and re.search(r"'PUBLISH'|system_message\(|requeue\(|finish\(", p.read_text("utf-8"))
+        and re.search(
+            r"'PUBLISH'|system_message\(|append_entry\(|requeue\(|finish\(", p.read_text("utf-8")
+        )
     }
 
 
