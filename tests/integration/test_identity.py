@@ -171,8 +171,10 @@ async def test_a_verified_visitor_continues_on_another_device(
     assert phone.of_type("error") == []
 
     # The laptop: another browser, no token, a fresh signature for the same user.
-    await asyncio.sleep(1.1)  # a signature of another second
-    laptop, welcome2 = await cl.visitor(live.ws_url, **signed(secret))
+    # A signature of another second (a page rendered a moment later), not the phone's.
+    laptop, welcome2 = await cl.visitor(
+        live.ws_url, **signed(secret, issued_at=int(time.time()) + 1)
+    )
     assert welcome2["visitor_id"] == visitor_id
     assert (welcome2["conversation"] or {})["id"] == conv_id
     await laptop.expect("synced", lambda f: f["conversation_id"] == conv_id)
