@@ -24,8 +24,11 @@ async def test_at_risk_then_breached_then_reassigned(live_server: LiveServer) ->
         await store.update_site("demo", settings)
         policy = SlaPolicy.from_settings(await store.get_site("demo"))
         ann_id = live.add_agent("ann@example.com", name="Ann")
+        bob_id = live.add_agent("bob@example.com", name="Bob")
         live.add_agent("mina@example.com", name="Mina", role="supervisor")
         ann, _ = await cl.agent(live.ws_url, live.login("ann@example.com"))
+        # Bob is away while the chat is routed (so it is Ann's), online before it moves on.
+        bob, _ = await cl.agent(live.ws_url, live.login("bob@example.com"), status="away")
         mina, _ = await cl.agent(live.ws_url, live.login("mina@example.com"), status="away")
         visitor, _ = await cl.visitor(live.ws_url)
         await visitor.send({"type": "message", "client_id": "v1", "text": "Anyone there?"})
@@ -48,14 +51,18 @@ async def test_at_risk_then_breached_then_reassigned(live_server: LiveServer) ->
         brs = f"brs|{conv}"
         assert await store.timer_due("demo", brs) == t0 + 90_100
 
-        # Ann stays silent: the chat goes back to the queue, for someone else.
+        # Ann stays silent: the chat goes back to the queue, and to someone else (Ann is
+        # tried last for it).
+        await bob.send({"type": "status", "status": "online"})
+        await bob.expect("status", lambda f: f["status"] == "online")
         assert await store.fire_timer("demo", brs, t0 + 90_200, policy) == "fired"
         lost = await ann.expect("unassigned", lambda f: f["conversation_id"] == conv)
         assert lost["reason"] == "requeued"
         await visitor.expect("message", lambda f: f.get("event") == "requeued")
-        assert not any(f["type"] == "escalation" for f in ann.frames)  # agents get none
+        await bob.expect("assigned", lambda f: f["conversation_id"] == conv)
         kept = await store.get_conversation("demo", conv)
-        assert kept is not None and kept["status"] == "queued" and kept["skip_agent"] == ann_id
+        assert kept is not None and kept["agent"] == bob_id and kept["skip_agent"] == ann_id
+        assert not any(f["type"] == "escalation" for f in (*ann.frames, *bob.frames))
 
         feed = [f for _, f in await store.feed_after("demo", "0-0", 1000)]
         types = [f["t"] for f in feed]
@@ -64,7 +71,7 @@ async def test_at_risk_then_breached_then_reassigned(live_server: LiveServer) ->
         assert len(requeued) == 1 and '"reason":"sla_breach"' in requeued[0]["d"]
     finally:
         await store.close()
-    for c in (ann, mina, visitor):
+    for c in (ann, bob, mina, visitor):
         await c.close()
 
 
