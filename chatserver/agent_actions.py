@@ -77,7 +77,10 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
             raise
         ref = f.get("client_id") or conv_id
         code = "conversation_closed" if exc.code == "closed" else exc.code
-        raise ProtocolError(code, _REFUSALS[exc.code], ref=ref) from None
+        message = _REFUSALS[exc.code]
+        if exc.detail == "erased":
+            message = "the person's data was erased: the chat cannot be taken up again"
+        raise ProtocolError(code, message, ref=ref) from None
 
 
 def written(conn: AgentConn, f: dict[str, Any], kind: str, now: int) -> Outgoing:
@@ -89,7 +92,7 @@ def written(conn: AgentConn, f: dict[str, Any], kind: str, now: int) -> Outgoing
         conn.agent_id,
         conn.name,
         f["client_id"],
-        f["text"],
+        f.get("text", ""),
         now,
     )
 

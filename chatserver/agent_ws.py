@@ -18,7 +18,7 @@ from chatserver.frames import ack_frame, conversation_summary, participants
 from chatserver.limits import refuse
 from chatserver.protocol import ZERO_ID, ProtocolError
 from chatserver.services import Services
-from chatserver.sessions import authenticate, session_digest, session_token
+from chatserver.sessions import refused, session_account, session_digest, session_token
 from chatserver.supervision import SUPERVISION_FRAMES, supervision_action
 
 
@@ -27,15 +27,15 @@ async def agent_endpoint(ws: WebSocket) -> None:
     fmt, subprotocol = choose_format(ws)
     token = session_token(ws)
     try:
-        account = await authenticate(services, token)
+        account, refusal = await session_account(services, token)
     except (RedisError, OSError):
         await ws.close(CloseCode.TRY_AGAIN)
         return
     await ws.accept(subprotocol=subprotocol)
-    if account is None:
+    if account is None or refusal:
         # Accept first so the browser can read why: a refused handshake shows no reason.
         conn = AgentConn(ws, fmt, "agent", "-", 8)
-        conn.send(ProtocolError("unauthorized", "log in first").frame())
+        conn.send(refused(refusal).frame())
         await conn.flush()
         await ws.close(CloseCode.UNAUTHORIZED)
         return

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import uvicorn
 
 from chatserver.api_keys import SCOPES, ApiKey
@@ -30,11 +31,14 @@ from chatserver.core.departments import parse_departments
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
+from chatserver.privacy import Erased, Person, erase_person, export_person
 from chatserver.store import Store, StoreError, now_ms
 
 log = get_logger("chatserver.cli")
 T = TypeVar("T")
 
+# Who the audit log names for changes made with this command (an operator at a shell).
+CLI_ACTOR = "chatserver CLI"
 DEMO_EMAIL = "admin@example.com"
 _DURABILITY_WORDS = {
     "disk": "a message is acknowledged once it is fsynced",
@@ -235,7 +239,7 @@ def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
     departments = parse_departments(args.departments)
 
     async def run(store: Store) -> str:
-        return await store.create_agent(
+        agent_id = await store.create_agent(
             args.email,
             args.name or args.email.split("@")[0],
             password_hash,
@@ -244,6 +248,9 @@ def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
             capacity=args.capacity,
             departments=departments,
         )
+        detail = f"{args.email} as {args.role}"
+        await store.audit(site, "agent_created", "", CLI_ACTOR, now_ms(), detail)
+        return agent_id
 
     agent_id = _with_store(settings, run)
     _say(f"agent {args.email} added with id {agent_id} (site {site}, role {args.role})")
@@ -259,6 +266,8 @@ def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
             args.site,
             {"name": args.name or args.site, "allowed_origins": " ".join(args.origin or ["*"])},
         )
+        detail = "name, allowed_origins"
+        await store.audit(args.site, "site_settings", "", CLI_ACTOR, now_ms(), detail)
 
     _with_store(settings, run)
     _say(f"site {args.site} saved")
@@ -274,7 +283,10 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
         async def add(store: Store) -> tuple[str, str]:
             if await store.get_site(site) is None:
                 raise ConfigError(f"no site {site!r} (chatserver site add {site})")
-            return await store.issue_api_key(site, args.name, args.scope, now_ms(), "cli")
+            made = await store.issue_api_key(site, args.name, args.scope, now_ms(), "cli")
+            detail = f"{made[0]} {args.name!r} ({args.scope})"
+            await store.audit(site, "api_key_created", "", CLI_ACTOR, now_ms(), detail)
+            return made
 
         key_id, token = _with_store(settings, add)
         _say(f"API key {key_id} ({args.scope}) for site {site}; it is shown only now:")
@@ -293,14 +305,49 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     async def revoke(store: Store) -> bool:
-        if await store.api_key(args.key_id) is None:
+        found = await store.api_key(args.key_id)
+        if found is None:
             return False
         await store.revoke_api_key(args.key_id, now_ms())
+        detail = f"{args.key_id} {found[0].name!r}"
+        await store.audit(found[0].site, "api_key_revoked", "", CLI_ACTOR, now_ms(), detail)
         return True
 
     if not _with_store(settings, revoke):
         raise ConfigError(f"no API key {args.key_id!r}")
     _say(f"API key {args.key_id} revoked")
+    return 0
+
+
+def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
+    site = args.site or settings.default_site
+    person = Person(args.visitor or "", args.email or "", args.user or "")
+    if person.problem():
+        raise ConfigError(person.problem())
+    by = ("cli", "command line")
+    if args.privacy_command == "export":
+
+        async def export(store: Store) -> dict[str, object]:
+            return await export_person(store, site, person, by, now_ms())
+
+        doc = orjson.dumps(_with_store(settings, export), option=orjson.OPT_INDENT_2)
+        if args.out:
+            Path(args.out).write_bytes(doc + b"\n")
+            _say(f"exported {person.describe()} to {args.out}")
+        else:
+            sys.stdout.write(doc.decode() + "\n")
+        return 0
+    if not args.yes:
+        raise ConfigError("erasure cannot be undone: add --yes to erase")
+
+    async def erase(store: Store) -> Erased:
+        return await erase_person(store, site, person, by, now_ms())
+
+    done = _with_store(settings, erase)
+    _say(
+        f"erased {person.describe()}: {done.visitors} visitor records, "
+        f"{done.conversations} conversations, {done.entries} entries"
+    )
     return 0
 
 
@@ -342,6 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     klist.add_argument("--site")
     krevoke = apikey_sub.add_parser("revoke", help="revoke a key at once")
     krevoke.add_argument("key_id")
+    privacy = sub.add_parser("privacy", help="export or erase one person's data")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, text in (("export", "print their data as JSON"), ("erase", "erase it for good")):
+        p = privacy_sub.add_parser(name, help=text)
+        p.add_argument("--site")
+        p.add_argument("--visitor", help="a visitor id (v_…)")
+        p.add_argument("--email", help="every visitor record holding this e-mail")
+        p.add_argument("--user", help="a verified user id (identity verification)")
+        if name == "export":
+            p.add_argument("--out", help="write the JSON here instead of to stdout")
+        else:
+            p.add_argument("--yes", action="store_true", help="confirm the erasure")
     return parser
 
 
@@ -362,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_site_add(args, settings)
         if args.command == "apikey":
             return cmd_apikey(args, settings)
+        if args.command == "privacy":
+            return cmd_privacy(args, settings)
     except ConfigError as exc:
         sys.stderr.write(f"chatserver: {exc}\n")
         return 2

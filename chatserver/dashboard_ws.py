@@ -13,7 +13,7 @@ from chatserver.dashboards import DashboardConn, Dashboards, department_filter
 from chatserver.endpoint import receive_loop
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
-from chatserver.sessions import VIEW_ROLES, authenticate, session_token
+from chatserver.sessions import VIEW_ROLES, refused, session_account, session_token
 
 
 async def dashboard_socket(ws: WebSocket) -> None:
@@ -22,16 +22,16 @@ async def dashboard_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     dashboards: Dashboards = ws.app.state.dashboards
     try:
-        account = await authenticate(services, session_token(ws))
+        account, refusal = await session_account(services, session_token(ws))
     except (RedisError, OSError):
         await ws.close(CloseCode.TRY_AGAIN)
         return
     await ws.accept()
     conn = DashboardConn(ws, "json", "supervisor", account["site"] if account else "-", 64)
-    if account is None or account.get("role") not in VIEW_ROLES:
+    if account is None or refusal or account.get("role") not in VIEW_ROLES:
         code, why = (
-            (CloseCode.UNAUTHORIZED, ProtocolError("unauthorized", "log in first"))
-            if account is None
+            (CloseCode.UNAUTHORIZED, refused(refusal))
+            if account is None or refusal
             else (CloseCode.FORBIDDEN, ProtocolError("forbidden", "supervisors and admins only"))
         )
         conn.send(why.frame())

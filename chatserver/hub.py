@@ -41,6 +41,7 @@ log = get_logger(__name__)
 QUEUE_DEBOUNCE = 0.2  # seconds: coalesce a burst of queue moves into one update
 GAP_CHECK_INTERVAL = 15.0
 ROUTING_TICK = 5.0
+RETENTION_INTERVAL = 60.0  # retention works a little per pass (see retention.py)
 HISTORY_PAGE = 1000
 SITE_CACHE_SECONDS = 5.0
 
@@ -78,6 +79,7 @@ class Hub(QueueUpdates, SiteEvents):
         every(ROUTING_TICK, self._routing_tick)
         every(self.settings.timer_interval, self.lifecycle.tick)
         every(self.settings.sweep_interval, self.lifecycle.sweep)
+        every(RETENTION_INTERVAL, self.lifecycle.retain)
 
     async def site_config(self, site: str) -> dict[str, str] | None:
         """The site's settings, cached for a few seconds (every handshake needs them)."""

@@ -188,7 +188,62 @@ class Keys:
         cached copy on every node): only admins and the identity check read this one."""
         return f"{self._s(site)}:identity"
 
+    def ended_conversations(self, site: str) -> str:
+        """Sorted set conv_id -> ended_at (ms) of ended conversations: what retention deletes
+        once they are older than the site's retention (see retention.py)."""
+        return f"{self._s(site)}:ended"
+
+    def retention_state(self, site: str) -> str:
+        """Hash: the retention job's progress (``backfill`` cursor over the conversation index
+        for conversations that ended before the ``ended`` index existed, ``backfilled`` once
+        done, ``deleted`` and ``visitors_deleted`` totals)."""
+        return f"{self._s(site)}:retention"
+
+    def retention_lease(self, site: str) -> str:
+        """String with a TTL: the node running the site's retention now."""
+        return f"{self._s(site)}:retention:lease"
+
+    def erase_scratch(self, site: str, conv_id: str, run: str) -> str:
+        """Stream: the tombstoned copy of a conversation that erasure ``run`` is building
+        (privacy.py); its own per run, so two erasures at once never mix their copies, and
+        it expires if the run dies."""
+        return f"{self._s(site)}:erasing:{conv_id}:{run}"
+
+    def visitor_emails(self, site: str) -> str:
+        """Hash lower-cased e-mail -> space-separated ids of the visitors that gave it: how an
+        export or erasure by e-mail finds a person without scanning every visitor."""
+        return f"{self._s(site)}:emails"
+
     def verified_users(self, site: str) -> str:
         """Hash verified user id -> the visitor id that is theirs on the site: one visitor
         record per user, which every device and browser they sign in from continues."""
         return f"{self._s(site)}:users"
+
+    # --- agents' sign-in security (chatserver.two_factor, store/accounts_security.py) -----
+    def two_factor(self, agent_id: str) -> str:
+        """Hash: the agent's TOTP ``secret`` and ``enabled_at`` (ms), ``last_step`` (the
+        last time step a code was accepted for: no code works twice), ``pending`` (a secret
+        being set up, until confirmed) and ``rc:<digest>`` -> '1' per unused recovery code.
+        Apart from the account hash, which every page and socket reads: only sign-in and
+        the agent's own account page read this one."""
+        return f"{self.prefix}:account:{agent_id}:2fa"
+
+    def session_meta(self, agent_id: str) -> str:
+        """Hash of the agent's sessions as the account page lists them: ``<digest>`` -> JSON
+        {created, ip, ua} written at sign-in, ``<digest>:seen`` -> ms last used."""
+        return f"{self.prefix}:account:{agent_id}:session_meta"
+
+    def login_pending(self, token: str) -> str:
+        """Hash: a sign-in whose password was right and whose second step (the code) is
+        awaited; expires after a few minutes (chatserver.two_factor.PENDING_TTL_S)."""
+        return f"{self.prefix}:login:pending:{token}"
+
+    def audit_accounts(self) -> str:
+        """Stream of failed sign-ins with an e-mail no account has (same fields as the
+        sites' audit logs), capped at ACCOUNT_AUDIT_LENGTH: guesses cannot grow it."""
+        return f"{self.prefix}:audit:accounts"
+
+    def api_key_audited(self, site: str, key_id: str) -> str:
+        """String with a one-minute TTL: the key's use was written to the audit log lately
+        (at most one entry a minute per key, not one a request)."""
+        return f"{self._s(site)}:audit:apikey:{key_id}"

@@ -15,6 +15,7 @@ from chatserver.core.policy import SitePolicy
 from chatserver.core.sla import SlaPolicy
 from chatserver.core.timers import TimerKind, member
 from chatserver.log import get_logger
+from chatserver.retention import Retention
 from chatserver.store import Store, new_id
 from chatserver.sweeper import Sweeper
 from chatserver.timers import TimerRunner
@@ -37,6 +38,7 @@ class Lifecycle:
         self.node = new_id("n")
         self.timers = TimerRunner(store, self.policy, clock)
         self.sweeper = Sweeper(store, self.policy, clock)
+        self.retention = Retention(store, site_config, clock, self.node)
         self._policies: dict[str, tuple[dict[str, str] | None, SitePolicy]] = {}
 
     async def policy(self, site: str) -> SitePolicy:
@@ -82,6 +84,9 @@ class Lifecycle:
 
     async def tick(self) -> None:
         await self.timers.tick()
+
+    async def retain(self) -> None:
+        await self.retention.tick()
 
     async def sweep(self) -> None:
         report = await self.sweeper.sweep()

@@ -50,6 +50,14 @@ SCRIPT_NAMES = (
     "visitor_update",
     # a verified identity joins its user's one visitor record (chatserver/identity.py)
     "identity_link",
+    # a visitor's hello stores their record (and its expiry while they have no chat)
+    "visitor_seen",
+    # retention (chatserver/retention.py) and a person's erasure (chatserver/privacy.py)
+    "retention_delete",
+    "index_prune",
+    "email_index",
+    "erase_conversation",
+    "erase_visitor",
     # a named bot's message (the REST API)
     "bot",
     # supervisors: monitor, whisper, join, leave; take over
@@ -67,6 +75,9 @@ SCRIPT_NAMES = (
     # webhooks: endpoints, and each step of a delivery (fenced by the endpoint's lease)
     "webhook_config",
     "webhook",
+    # agents' two-factor sign-in (one-time codes, recovery codes); an API key's use, audited
+    "two_factor",
+    "api_key_audit",
 )
 
 Arg = str | int | float | bytes

@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from chatserver.core.policy import TWO_FACTOR_ROLES
+from chatserver.events import SignedOut
+from chatserver.protocol import ProtocolError
 from chatserver.security_headers import same_origin
 from chatserver.services import Services
 
@@ -41,13 +44,52 @@ def session_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
+# Why a session may not act (the error code pages, sockets and the JSON API answer with):
+# an admin or supervisor of a site that requires two-factor sign-in who has not set it up.
+TWO_FACTOR_SETUP = "two_factor_setup_required"
+
+
 async def authenticate(services: Services, token: str | None) -> dict[str, str] | None:
+    """The account a session may act as; None when there is none (or it must first set up
+    two-factor sign-in: see :func:`session_account` for why)."""
+    account, refusal = await session_account(services, token)
+    return None if refusal else account
+
+
+async def session_account(
+    services: Services, token: str | None
+) -> tuple[dict[str, str] | None, str]:
+    """(account, '') for a session that may act; (None, 'unauthorized') for no valid session;
+    (account, TWO_FACTOR_SETUP) for one that may only set up two-factor sign-in (its own
+    account page). Notes when the session was last used, for the agent's list of sessions."""
     if not token or len(token) > 200:
-        return None
-    agent_id = await services.store.session_agent(token)
+        return None, "unauthorized"
+    store = services.store
+    agent_id = await store.session_agent(token)
     if agent_id is None:
-        return None
-    account = await services.store.get_account(agent_id)
+        return None, "unauthorized"
+    account = await store.session_seen(agent_id, token, services.hub.clock())
     if account is None or account.get("active", "1") != "1":
-        return None
-    return account
+        return None, "unauthorized"
+    # Admins and supervisors only: agents pay nothing for the site's requirement.
+    if account.get("role") in TWO_FACTOR_ROLES and await store.must_set_up_two_factor(
+        account["site"], agent_id
+    ):
+        return account, TWO_FACTOR_SETUP
+    return account, ""
+
+
+def refused(refusal: str) -> ProtocolError:
+    """The error frame a socket gets before it is closed with 4401."""
+    if refusal == TWO_FACTOR_SETUP:
+        return ProtocolError(TWO_FACTOR_SETUP, "set up two-factor sign-in at /account first")
+    return ProtocolError("unauthorized", "log in first")
+
+
+async def close_session_sockets(
+    services: Services, account: dict[str, str], digests: list[str]
+) -> None:
+    """Close the sockets of sessions just ended (their tokens are gone already), on every
+    node, as signing out does."""
+    for digest in digests:
+        await services.store.publish(account["site"], SignedOut(account["id"], digest))

@@ -12,6 +12,7 @@ from chatserver.close_codes import CloseCode
 from chatserver.config import valid_site_name
 from chatserver.connection import VisitorConn
 from chatserver.core.policy import SitePolicy
+from chatserver.core.retention import retention_days, retention_ms
 from chatserver.core.states import CLOSED_STATUSES, Status
 from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing, VisitorChanged
@@ -153,7 +154,8 @@ class VisitorSession:
                 fields[key] = f[key]
         fields.update(details.fields)
         fields.pop("open_conv", None)  # owned by the scripts, never rewritten from here
-        await store.save_visitor(conn.site, visitor_id, fields)
+        keep = retention_ms(retention_days(await self.s.hub.site_config(conn.site)))
+        await store.visitor_seen(conn.site, visitor_id, fields, keep)
         conn.visitor_id = visitor_id
         conn.name = fields.get("name", "")
         conn.department = f.get("department", "")

@@ -18,7 +18,7 @@ from chatserver.api_keys import SCOPES
 from chatserver.auth import ROLES
 from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.hours import DAY_NAMES, parse_office_hours
-from chatserver.core.policy import SitePolicy
+from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
 from chatserver.feed import FeedEvent
 from chatserver.identity import REQUIRE_SETTING
 
@@ -127,6 +127,7 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
         "locale": _text(form, "locale", 35),
         "prechat": "1" if form.get("prechat") else "0",
         REQUIRE_SETTING: "1" if form.get(REQUIRE_SETTING) else "0",
+        REQUIRE_TWO_FACTOR: "1" if form.get(REQUIRE_TWO_FACTOR) else "0",
     }
     if not out["name"]:
         errors.append("Give the site a name.")

@@ -21,9 +21,10 @@ from chatserver.config import valid_site_name
 from chatserver.core.departments import parse_departments
 from chatserver.core.policy import SitePolicy
 from chatserver.identity import MAX_AGE_S
-from chatserver.sessions import VIEW_ROLES
+from chatserver.sessions import VIEW_ROLES, close_session_sockets
 from chatserver.store import StoreError
 from console import admin_webhooks
+from console.admin_audit import record
 from console.admin_common import (
     back,
     forget_reveal,
@@ -92,6 +93,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
     if errors:
         form.pop("password", None)
         return await _agents_page(request, me, 400, errors=errors, new=form)
+    await record(request, me, site, "agent_created", f"{fields['email']} as {fields['role']}")
     return back("/admin/agents", "added")
 
 
@@ -107,9 +109,16 @@ async def agent_edit(request: Request, me: dict[str, str]) -> Response:
     account = await _account_or_404(request, me)
     if isinstance(account, Response):
         return account
-    return render(
-        request, "admin_agent.html", page_context(request, me, agent=account, roles=ROLES)
+    store = services_of(request).store
+    ctx = page_context(
+        request,
+        me,
+        agent=account,
+        roles=ROLES,
+        two_factor=await store.two_factor(account["id"]),
+        session_count=len(await store.list_sessions(account["id"])),
     )
+    return render(request, "admin_agent.html", ctx)
 
 
 @page(CHANGE_ROLES)
@@ -127,13 +136,35 @@ async def agent_update(request: Request, me: dict[str, str]) -> Response:
         ctx = page_context(request, me, agent=shown, roles=ROLES, errors=errors)
         return render(request, "admin_agent.html", ctx, 400)
     password = fields.pop("password", "")
+    changed = [k for k, v in fields.items() if account.get(k, "") != v]
     if password:
         fields["password_hash"] = await off_loop(hash_password, password)
     await store.update_account(account["id"], fields)
     if password:
-        await store.revoke_sessions(account["id"])  # a new password signs every device out
+        # A new password signs every device out, and closes their sockets.
+        ended = await store.end_sessions(account["id"])
+        await close_session_sockets(services_of(request), account, ended)
+        detail = f"{account.get('email', '')}: {len(ended)} sessions signed out"
+        await record(request, me, account["site"], "password_reset", detail)
+    if changed:
+        detail = f"{account.get('email', '')}: " + ", ".join(
+            f"{k} {account.get(k, '')!r} -> {fields[k]!r}" for k in changed
+        )
+        await record(request, me, account["site"], "agent_updated", detail)
     await store.account_changed(account["site"], account["id"])
-    return back(f"/admin/agents/{account['id']}")
+    return back(f"/admin/agents/{account['id']}", "password" if password else "1")
+
+
+@page(CHANGE_ROLES)
+async def agent_two_factor_reset(request: Request, me: dict[str, str]) -> Response:
+    """Turn off an agent's two-factor sign-in (a lost phone): their next sign-in asks for the
+    password only, and sets it up again where the site requires it."""
+    account = await _account_or_404(request, me)
+    if isinstance(account, Response):
+        return account
+    if await services_of(request).store.two_factor_reset(account["id"]):
+        await record(request, me, account["site"], "two_factor_reset", account.get("email", ""))
+    return back(f"/admin/agents/{account['id']}", "two_factor_reset")
 
 
 async def _set_active(request: Request, me: dict[str, str], active: bool) -> Response:
@@ -147,8 +178,10 @@ async def _set_active(request: Request, me: dict[str, str], active: bool) -> Res
         return render(request, "admin_agent.html", ctx, 400)
     await store.update_account(account["id"], {"active": "1" if active else "0"})
     if not active:
-        await store.revoke_sessions(account["id"])
+        await store.end_sessions(account["id"])
         await store.disconnect_agent(account["site"], account["id"])
+    action = "agent_reactivated" if active else "agent_deactivated"
+    await record(request, me, account["site"], action, account.get("email", ""))
     return back(f"/admin/agents/{account['id']}", "activated" if active else "deactivated")
 
 
@@ -186,6 +219,7 @@ async def site_create(request: Request, me: dict[str, str]) -> Response:
             request, "admin_sites.html", page_context(request, me, sites=rows, errors=errors), 400
         )
     await store.ensure_site(site_id, form.get("name", "").strip()[:100] or site_id)
+    await record(request, me, site_id, "site_created")
     return RedirectResponse(f"/admin/sites/{site_id}?saved=created", status_code=303)
 
 
@@ -244,6 +278,9 @@ async def site_update(request: Request, me: dict[str, str]) -> Response:
         hours = {"tz": form.get("tz", ""), **{d: form.get(f"hours_{d}", "") for d in DAY_LABELS}}
         return await _site_page(request, me, site_id, {**settings, **fields}, hours, errors)
     await services_of(request).store.update_site(site_id, fields)
+    changed = sorted(k for k, v in fields.items() if settings.get(k, "") != v)
+    if changed:
+        await record(request, me, site_id, "site_settings", "changed " + ", ".join(changed))
     return back(f"/admin/sites/{site_id}")
 
 
@@ -265,6 +302,7 @@ async def identity_rotate(request: Request, me: dict[str, str]) -> Response:
     if isinstance(found, Response):
         return found
     await services_of(request).store.rotate_identity_secret(found[0], now_ms(request))
+    await record(request, me, found[0], "identity_secret_rotated")
     return back(f"/admin/sites/{found[0]}", "identity", "#identity")
 
 
@@ -295,6 +333,7 @@ async def canned_save(request: Request, me: dict[str, str]) -> Response:
     if errors:
         return await _canned_page(request, me, found[0], 400, errors=errors, new=form)
     await services_of(request).store.save_canned(found[0], shortcut, text)
+    await record(request, me, found[0], "canned_saved", f"/{shortcut}")
     return back(f"/admin/sites/{found[0]}/canned")
 
 
@@ -305,6 +344,7 @@ async def canned_delete(request: Request, me: dict[str, str]) -> Response:
         return found
     form = form_fields(await request.form())
     await services_of(request).store.delete_canned(found[0], form.get("shortcut", ""))
+    await record(request, me, found[0], "canned_deleted", f"/{form.get('shortcut', '')[:40]}")
     return back(f"/admin/sites/{found[0]}/canned", "deleted")
 
 
@@ -332,7 +372,8 @@ async def key_create(request: Request, me: dict[str, str]) -> Response:
         typed = {"name": name, "scope": scope}
         return await _site_page(request, me, site_id, settings, errors=errors, key_form=typed)
     store = services_of(request).store
-    _, token = await store.issue_api_key(site_id, name, scope, now_ms(request), me["id"])
+    key_id, token = await store.issue_api_key(site_id, name, scope, now_ms(request), me["id"])
+    await record(request, me, site_id, "api_key_created", f"{key_id} {name!r} ({scope})")
     return reveal(request, site_id, f"/admin/sites/{site_id}?saved=key#api-keys", token)
 
 
@@ -346,6 +387,7 @@ async def key_revoke(request: Request, me: dict[str, str]) -> Response:
     if stored is None or stored[0].site != found[0]:
         return not_found(request, me, "No such API key.")
     await store.revoke_api_key(stored[0].id, now_ms(request))
+    await record(request, me, found[0], "api_key_revoked", f"{stored[0].id} {stored[0].name!r}")
     return back(f"/admin/sites/{found[0]}", "revoked", "#api-keys")
 
 
@@ -361,6 +403,7 @@ routes = [
     Route("/admin/agents/{agent_id}", agent_update, methods=["POST"]),
     Route("/admin/agents/{agent_id}/deactivate", agent_deactivate, methods=["POST"]),
     Route("/admin/agents/{agent_id}/reactivate", agent_reactivate, methods=["POST"]),
+    Route("/admin/agents/{agent_id}/two-factor/reset", agent_two_factor_reset, methods=["POST"]),
     Route("/admin/sites", sites, methods=["GET"]),
     Route("/admin/sites", site_create, methods=["POST"]),
     Route("/admin/sites/{site}", site_edit, methods=["GET"]),

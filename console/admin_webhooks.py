@@ -18,6 +18,7 @@ from chatserver.core.follow import format_id, parse_id
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
 from chatserver.store.webhooks import Webhook
+from console.admin_audit import record
 from console.admin_common import (
     back,
     forget_reveal,
@@ -29,7 +30,7 @@ from console.admin_common import (
     revealed,
     site_or_404,
 )
-from console.admin_forms import EVENT_TYPES, replay_since, webhook_fields
+from console.admin_forms import EVENT_TYPES, replay_since, webhook_fields, when_utc
 from console.common import CHANGE_ROLES, page, render, services_of
 
 # Dead letters the page counts per endpoint; the list itself keeps 10,000 (lua/webhook.lua),
@@ -103,6 +104,8 @@ async def webhook_create(request: Request, me: dict[str, str]) -> Response:
     await services_of(request).store.add_webhook(
         site_id, endpoint_id, fields["url"], secret, events, now_ms(request), fields["description"]
     )
+    detail = f"{endpoint_id} {fields['url']} ({', '.join(events) or 'every event'})"
+    await record(request, me, site_id, "webhook_created", detail)
     url = f"{_url(site_id)}?saved=hook#{endpoint_id}"
     return reveal(request, site_id, url, f"{endpoint_id}.{secret}")
 
@@ -116,6 +119,7 @@ async def webhook_delete(request: Request, me: dict[str, str]) -> Response:
     # Removed meanwhile (another tab, the API) is not an error: what was asked for holds.
     with contextlib.suppress(StoreError):
         await services_of(request).store.remove_webhook(site_id, hook.id)
+    await record(request, me, site_id, "webhook_removed", f"{hook.id} {hook.url}")
     return back(_url(site_id), "removed")
 
 
@@ -156,6 +160,7 @@ async def webhook_replay(request: Request, me: dict[str, str]) -> Response:
     if errors:
         return await _hooks_page(request, me, site_id, 400, errors=errors)
     cursor = await services_of(request).store.feed_id_at(site_id, since)
+    await record(request, me, site_id, "webhook_replayed", f"{hook.id} since {when_utc(since)}")
     return await _replay(request, site_id, hook, cursor)
 
 
@@ -169,6 +174,7 @@ async def webhook_replay_dead(request: Request, me: dict[str, str]) -> Response:
     if not dead:
         return back(_url(site_id), "nodead", f"#{hook.id}")
     first = min((_dead_id(d) for d in dead), key=parse_id)
+    await record(request, me, site_id, "webhook_replayed", f"{hook.id}: {len(dead)} dead letters")
     return await _replay(request, site_id, hook, id_before(first))
 
 

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from chatserver.agent_actions import site_departments, team_members
 from chatserver.frames import conversation_summary, stored_frame
+from chatserver.sessions import TWO_FACTOR_SETUP
 from console.common import current_account, services_of
 
 _VISITOR_ID = re.compile(r"^v_[A-Za-z0-9_-]{1,40}$")
@@ -29,10 +30,18 @@ async def _agent(request: Request) -> dict[str, str] | None:
     return await current_account(request)
 
 
+def _refused(request: Request) -> Response:
+    """401 without a session; 403 ``two_factor_setup_required`` for one that must first set
+    up two-factor sign-in (its site requires it of admins and supervisors)."""
+    if request.state.refusal == TWO_FACTOR_SETUP:
+        return _error(403, TWO_FACTOR_SETUP, "set up two-factor sign-in at /account first")
+    return _error(401, "unauthorized", "sign in first")
+
+
 async def canned(request: Request) -> Response:
     account = await _agent(request)
     if account is None:
-        return _error(401, "unauthorized", "sign in first")
+        return _refused(request)
     items = await services_of(request).store.canned_responses(account["site"])
     return JSONResponse({"items": [{"shortcut": k, "text": v} for k, v in items.items()]})
 
@@ -41,7 +50,7 @@ async def team(request: Request) -> Response:
     """The site's agents (status, load, capacity) and departments: transfer targets."""
     account = await _agent(request)
     if account is None:
-        return _error(401, "unauthorized", "sign in first")
+        return _refused(request)
     store, site = services_of(request).store, account["site"]
     agents = await team_members(store, site)
     agents.sort(key=lambda a: (not a["available"], str(a["name"]).lower()))
@@ -53,7 +62,7 @@ async def visitor_conversations(request: Request) -> Response:
     """The visitor's conversations on this site, newest first (for the history panel)."""
     account = await _agent(request)
     if account is None:
-        return _error(401, "unauthorized", "sign in first")
+        return _refused(request)
     visitor_id = request.path_params["visitor_id"]
     if not _VISITOR_ID.match(visitor_id):
         return _error(404, "not_found", "no such visitor")
@@ -72,7 +81,7 @@ async def conversation_messages(request: Request) -> Response:
     """A conversation's messages, notes included: agents of the site only."""
     account = await _agent(request)
     if account is None:
-        return _error(401, "unauthorized", "sign in first")
+        return _refused(request)
     conv_id = request.path_params["conv_id"]
     store = services_of(request).store
     conv = (

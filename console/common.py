@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from chatserver.services import Services
-from chatserver.sessions import SESSION_COOKIE, authenticate
+from chatserver.sessions import SESSION_COOKIE, TWO_FACTOR_SETUP, session_account
 
 CSRF_COOKIE = "cs_csrf"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -68,7 +68,11 @@ def request_token(request: Request) -> str | None:
 
 
 async def current_account(request: Request) -> dict[str, str] | None:
-    return await authenticate(services_of(request), request_token(request))
+    """The signed-in account, or None (also while it must first set up two-factor sign-in:
+    then ``request.state.refusal`` says so, for a clear error)."""
+    account, refusal = await session_account(services_of(request), request_token(request))
+    request.state.refusal = refusal
+    return None if refusal else account
 
 
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
@@ -86,7 +90,9 @@ def page(roles: frozenset[str]) -> Callable[[Handler], Callable[[Request], Await
         async def route(request: Request) -> Response:
             account = await current_account(request)
             if account is None:
-                return RedirectResponse("/login", status_code=303)
+                # An account that must set up two-factor sign-in first does it on /account.
+                setup = request.state.refusal == TWO_FACTOR_SETUP
+                return RedirectResponse("/account" if setup else "/login", status_code=303)
             if account.get("role", "agent") not in roles:
                 return forbidden(request, account)
             if request.method == "POST":

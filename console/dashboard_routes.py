@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from chatserver.core import window_figures as m
 from chatserver.core.states import Status
 from chatserver.dashboards import Dashboards, department_filter
-from chatserver.sessions import VIEW_ROLES
+from chatserver.sessions import TWO_FACTOR_SETUP, VIEW_ROLES
 from console.common import current_account, page, render, services_of
 
 SEARCH_DAYS = 7  # the default date range of a search, ending today
@@ -37,6 +37,8 @@ def _error(status: int, code: str, message: str) -> Response:
 
 async def _supervisor(request: Request) -> dict[str, str] | Response:
     account = await current_account(request)
+    if account is None and request.state.refusal == TWO_FACTOR_SETUP:
+        return _error(403, TWO_FACTOR_SETUP, "set up two-factor sign-in at /account first")
     if account is None:
         return _error(401, "unauthorized", "sign in first")
     if account.get("role") not in VIEW_ROLES:

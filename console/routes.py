@@ -4,13 +4,24 @@ the supervisors' dashboard."""
 from __future__ import annotations
 
 from chatserver.core.states import CLOSED_STATUSES, HANDLED_STATUSES, Status
-from console import admin_routes, api_routes, auth_routes, dashboard_routes
+from console import (
+    account_routes,
+    admin_audit,
+    admin_privacy,
+    admin_routes,
+    api_routes,
+    auth_routes,
+    dashboard_routes,
+)
 from console.common import templates
 
 routes = [
     *auth_routes.routes,
     *api_routes.routes,
     *admin_routes.routes,
+    *admin_audit.routes,
+    *admin_privacy.routes,
+    *account_routes.routes,
     *dashboard_routes.routes,
 ]
 

@@ -22,6 +22,7 @@ from chatserver.api.handlers import (
     update_visitor,
     visitor_conversations,
 )
+from chatserver.api.privacy_handlers import erase, export
 from chatserver.api.spec import ID, Endpoint, Param, obj
 from chatserver.api.webhook_handlers import (
     create_webhook,
@@ -36,6 +37,11 @@ from chatserver.core.states import Status
 from chatserver.feed import FeedEvent
 
 # --- the declarations -------------------------------------------------------------------
+PERSON_PARAMS = (
+    Param("visitor_id", "query", {"type": "string", "maxLength": 254}, "a visitor id"),
+    Param("email", "query", {"type": "string", "maxLength": 254}, "an e-mail address"),
+    Param("user_id", "query", {"type": "string", "maxLength": 254}, "a verified user id"),
+)
 CONV = Param("conv_id", "path", {"type": "string", "pattern": "^c_[A-Za-z0-9_-]{1,40}$"})
 VISITOR = Param("visitor_id", "path", {"type": "string", "pattern": "^v_[A-Za-z0-9_-]{1,40}$"})
 AGENT_ID = Param("agent_id", "path", {"type": "string", "pattern": "^a_[A-Za-z0-9_-]{1,40}$"})
@@ -274,6 +280,51 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "GET",
+        "/privacy/export",
+        "admin",
+        "Everything kept about one person, as one JSON document",
+        spec.EXPORT,
+        params=PERSON_PARAMS,
+        errors=("invalid_request",),
+        description=(
+            "The person is found by any of visitor_id, email (every visitor record holding it "
+            "now) and user_id (a verified identity); give at least one. Nobody found gives "
+            "an empty `visitors` list. Recorded in the audit log (`export`). See "
+            "docs/privacy.md."
+        ),
+        handler=export,
+    ),
+    Endpoint(
+        "POST",
+        "/privacy/erase",
+        "admin",
+        "Erase one person's data for good",
+        obj(
+            {
+                "visitors": {"type": "integer"},
+                "conversations": {"type": "integer"},
+                "entries": {"type": "integer"},
+            },
+            ("visitors", "conversations", "entries"),
+        ),
+        body=obj(
+            {
+                "visitor_id": {"type": "string", "maxLength": 254},
+                "email": {"type": "string", "maxLength": 254},
+                "user_id": {"type": "string", "maxLength": 254},
+            }
+        ),
+        errors=("invalid_request", "conflict"),
+        description=(
+            "Open conversations of theirs are resolved first; every message of their "
+            "conversations keeps its id, kind and time and loses its text and their name "
+            "(`event: erased`); their visitor records go. Counts of what was erased are "
+            "returned; recorded in the audit log (`erase`). See docs/privacy.md."
+        ),
+        handler=erase,
+    ),
+    Endpoint(
+        "GET",
         "/agents",
         "read",
         "The site's agents: status, load and capacity",
@@ -413,16 +464,40 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/audit",
         "admin",
-        "The site's audit log, newest first: supervisors' steps in conversations",
+        "The site's audit log, newest first, filtered",
         spec.page_of(spec.AUDIT_ENTRY),
         params=(
             Param("before", "query", {"type": "string"}, "`next_cursor` of the page before"),
             Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            Param(
+                "action",
+                "query",
+                {"type": "string", "pattern": "^[a-z_]{1,40}$"},
+                "only this action (see the entry's `action` for the names)",
+            ),
+            Param(
+                "actor",
+                "query",
+                {"type": "string", "maxLength": 64},
+                "only this actor: an agent id, or `key:<id>` for an API key",
+            ),
+            Param(
+                "q",
+                "query",
+                {"type": "string", "maxLength": 200},
+                "text in the detail, the actor's name or the conversation id (any case)",
+            ),
+            Param("since", "query", {"type": "integer"}, "entries at or after this time (ms)"),
+            Param("until", "query", {"type": "integer"}, "entries at or before this time (ms)"),
         ),
         errors=("invalid_request",),
         description=(
-            "Every monitor, unmonitor, whisper, join, leave and take-over: who, what, when "
-            "and in which conversation (the last 100,000 entries)."
+            "Sign-ins and failed sign-ins, two-factor and session changes, password resets, "
+            "admin changes, API key use (at most one entry a minute per key), supervisors' "
+            "monitor, unmonitor, whisper, join, leave and take-over, exports and erasures: "
+            "who, what, when (and in which conversation), the last 100,000 entries. A page "
+            "reads at most 20,000 entries: with filters that match little, it can hold fewer "
+            "than `limit` items and still have a `next_cursor` to look further back."
         ),
         handler=audit_log,
     ),

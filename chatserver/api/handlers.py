@@ -8,6 +8,7 @@ from typing import Any
 
 from chatserver.agent_actions import site_departments, team_members
 from chatserver.api.context import ApiError, Ctx
+from chatserver.core.audit import AuditQuery
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
 from chatserver.frames import conversation_summary, stored_frame, visitor_summary
@@ -287,10 +288,22 @@ async def list_canned(ctx: Ctx) -> dict[str, Any]:
     return {"items": [{"shortcut": k, "text": v} for k, v in items.items()]}
 
 
-async def audit_log(ctx: Ctx, before: str | None = None, limit: int = 100) -> dict[str, Any]:
+async def audit_log(
+    ctx: Ctx,
+    before: str | None = None,
+    limit: int = 100,
+    action: str | None = None,
+    actor: str | None = None,
+    q: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+) -> dict[str, Any]:
     if before is not None and not STREAM_ID.match(before):
         raise ApiError("invalid_request", "before is not one this API returned", "before")
-    page = await ctx.services.store.audit_log(ctx.site, before, limit)
+    query = AuditQuery(
+        action=action or "", actor=actor or "", text=q or "", since=since or 0, until=until or 0
+    )
+    page, cursor = await ctx.services.store.audit_search(ctx.site, query, before, limit)
     return {
         "items": [
             {
@@ -303,5 +316,5 @@ async def audit_log(ctx: Ctx, before: str | None = None, limit: int = 100) -> di
             }
             for e in page
         ],
-        "next_cursor": page[-1].id if len(page) == limit else None,
+        "next_cursor": cursor,
     }

@@ -126,7 +126,9 @@ def _route(ep: Endpoint) -> Route:
                     "too many requests with this key; retry later",
                     **{"Retry-After": str(ceil(wait))},
                 )
-            await services.store.api_key_used(key, services.hub.clock())
+            ip = services.limits.client_ip(request.scope, request.headers)
+            used = f"{ep.method} /api/v1{ep.path} from {ip}"
+            await services.store.api_key_used(key, services.hub.clock(), used)
             kwargs = _parse_params(ep, request)
             if ep.body is not None:
                 kwargs["body"] = await _parse_body(ep, request)

@@ -13,6 +13,7 @@ from typing import Any
 
 from chatserver import __version__
 from chatserver.api_keys import SCOPES
+from chatserver.core.audit import ACTIONS as AUDIT_ACTIONS
 from chatserver.core.states import Status
 from chatserver.feed import FeedEvent
 
@@ -201,13 +202,14 @@ AUDIT_ENTRY = obj(
         "actor": AUTHOR,
         "action": {
             "type": "string",
-            "enum": ["monitor", "unmonitor", "whisper", "join", "leave", "take_over"],
+            "description": "one of: " + ", ".join(f"`{a}`" for a in AUDIT_ACTIONS),
         },
         "conversation_id": ID,
         "detail": {
             "type": "string",
-            "description": "take_over: `holder -> target` (or `-> queue department`); "
-            "join: the agent holding it; whisper: the message id",
+            "description": "for people, not parsed; take_over: `holder -> target` (or "
+            "`-> queue department`); join: the agent holding it; whisper: the message id; "
+            "sign-ins and admin changes: what changed and the address it came from",
         },
     },
     ("id", "ts", "actor", "action", "conversation_id", "detail"),
@@ -372,3 +374,56 @@ def openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             for event in FeedEvent
         },
     }
+
+
+EXPORT_MESSAGE = obj(
+    {
+        "id": {"type": "string", "description": "the stream id"},
+        "from": {"type": "string", "description": "visitor, agent, bot, note, whisper or system"},
+        "author": {"type": "string"},
+        "text": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "event": {"type": "string", "description": "system events; `erased` for a tombstone"},
+    },
+    ("id", "from", "author", "text", "at"),
+)
+EXPORT = obj(
+    {
+        "format": {"const": "chatserver-export-v1"},
+        "site": {"type": "string"},
+        "exported_at": {"type": "string", "format": "date-time"},
+        "query": {"type": "object"},
+        "visitors": {
+            "type": "array",
+            "items": obj(
+                {
+                    "visitor_id": {"type": "string"},
+                    "details": {
+                        "type": "object",
+                        "description": "the visitor record: name, email, user_id, locale, "
+                        "timezone, page, user agent, first and last seen, …",
+                    },
+                    "conversations": {
+                        "type": "array",
+                        "items": obj(
+                            {
+                                "id": {"type": "string"},
+                                "status": {"type": "string"},
+                                "department": {"type": "string"},
+                                "agent": {"type": "string"},
+                                "created_at": nullable({"type": "string"}),
+                                "ended_at": nullable({"type": "string"}),
+                                "rating": nullable({"type": "object"}),
+                                "messages": {"type": "array", "items": EXPORT_MESSAGE},
+                            },
+                            ("id", "status", "messages"),
+                        ),
+                    },
+                },
+                ("visitor_id", "details", "conversations"),
+            ),
+        },
+        "files": {"type": "array", "items": {"type": "object"}},
+    },
+    ("format", "site", "exported_at", "query", "visitors", "files"),
+)

@@ -68,6 +68,18 @@ class SitePolicy:
 
 DEFAULT_POLICY = SitePolicy()
 
+# A site setting apart from the timers above ('1' or not): admins and supervisors of the site
+# must sign in with a second factor; one without it is sent to set it up before anything else
+# works (chatserver.sessions).
+REQUIRE_TWO_FACTOR = "require_two_factor"
+TWO_FACTOR_ROLES = frozenset({"admin", "supervisor"})
+
+
+def two_factor_required(settings: Mapping[str, str] | None, role: str) -> bool:
+    """Whether an agent of ``role`` on a site with ``settings`` must use two-factor sign-in."""
+    return role in TWO_FACTOR_ROLES and (settings or {}).get(REQUIRE_TWO_FACTOR) == "1"
+
+
 _LABELS = (
     ("sla_first_response_s", "First response target"),
     ("sla_next_response_s", "Next response target"),

@@ -43,6 +43,28 @@ local function append_entry(conv_key, stream_key, client_ids_key, channel, conv_
   return id
 end
 
+-- Keep the site's e-mail index (e-mail -> visitor ids, for export and erasure by e-mail) in
+-- step with the e-mail a visitor's record is about to hold; call before writing it.
+local function index_email(emails_key, visitor_key, visitor_id, email)
+  local old = string.lower(redis.call('HGET', visitor_key, 'email') or '')
+  local new = string.lower(email or '')
+  if old == new then return end
+  if old ~= '' then
+    local kept = {}
+    for id in string.gmatch(redis.call('HGET', emails_key, old) or '', '%S+') do
+      if id ~= visitor_id then kept[#kept + 1] = id end
+    end
+    if #kept > 0 then redis.call('HSET', emails_key, old, table.concat(kept, ' '))
+    else redis.call('HDEL', emails_key, old) end
+  end
+  if new ~= '' then
+    local ids = redis.call('HGET', emails_key, new) or ''
+    if not string.find(' ' .. ids .. ' ', ' ' .. visitor_id .. ' ', 1, true) then
+      redis.call('HSET', emails_key, new, ids == '' and visitor_id or (ids .. ' ' .. visitor_id))
+    end
+  end
+end
+
 -- The site's public feed (chatserver.feed): one entry per change, in the step that makes it,
 -- while the site has webhooks (its 'feed' setting). fk: {site = hash, feed = stream}, the
 -- calling script's last two KEYS. data: a table, stored as JSON.
@@ -123,7 +145,7 @@ end
 
 -- End a conversation (resolved, missed or abandoned): it leaves the queue, the open set and
 -- its agent's load together, its timers are dropped, and the visitor may reopen it later.
--- k: conv, stream, queue, open, visitor, agent_convs, timers, latency, site, feed (keys)
+-- k: conv, stream, queue, open, visitor, agent_convs, timers, latency, site, feed, ended (keys)
 local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, now, event, text)
   local c = redis.call('HMGET', k.conv, 'agent', 'visitor', 'department', 'assigned_at',
     'created_at')
@@ -141,6 +163,7 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
   if agent ~= '' then redis.call('SREM', k.agent_convs, conv_id) end
   local was_queued = redis.call('ZREM', k.queue, conv_id)
   redis.call('ZREM', k.open, conv_id)
+  redis.call('ZADD', k.ended, now, conv_id)  -- retention deletes it from here once old enough
   if redis.call('HGET', k.visitor, 'open_conv') == conv_id then
     redis.call('HDEL', k.visitor, 'open_conv')
   end

@@ -9,6 +9,8 @@ local c = redis.call('HMGET', KEYS[1], 'status', 'visitor', 'created_at', 'depar
 if not c[1] then return {'err', 'not_found'} end
 local target = transition(ARGV[5], c[1])
 if not target then return {'err', 'conflict', c[1]} end
+-- An erased person's conversation has no one left to talk to (chatserver/privacy.py).
+if redis.call('HEXISTS', KEYS[1], 'erased_at') == 1 then return {'err', 'conflict', 'erased'} end
 local open = redis.call('HGET', KEYS[4], 'open_conv')
 if open and open ~= '' and open ~= ARGV[1] then return {'err', 'conflict', open} end
 local ok, name, why = can_take(KEYS[5], KEYS[6], KEYS[7], true)

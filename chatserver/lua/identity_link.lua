@@ -5,7 +5,8 @@
 -- A record once bound to a user is never bound to another.
 -- KEYS: 1 the site's users hash (user id -> visitor id), 2 the socket's visitor hash,
 --       3 the hash of the visitor the users hash named when the caller read it (the socket's
---       when it named none), 4 a spare new visitor hash, 5 site hash, 6 feed stream
+--       when it named none), 4 a spare new visitor hash, 5 site hash, 6 feed stream,
+--       7 the site's e-mail index
 -- ARGV: 1 user id, 2 the socket's visitor id, 3 the visitor id the caller read ('' for none),
 --       4 the spare visitor id, 5 site, 6 now (ms), 7 name, 8 email
 -- Returns {'ok', visitor id, open conversation id or ''}; or {'moved', visitor id} when the
@@ -29,6 +30,7 @@ end
 if redis.call('EXISTS', key) == 0 then
   redis.call('HSET', key, 'id', target, 'site', site, 'created_at', now)
 end
+index_email(KEYS[7], key, target, email)
 redis.call('HSET', key, 'user_id', user_id, 'name', name, 'email', email, 'verified_at', now)
 local conv_id = redis.call('HGET', key, 'open_conv') or ''
 feed(fk, 'visitor.updated', conv_id, now, {visitor_id = target, name = name, email = email})

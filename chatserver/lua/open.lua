@@ -15,8 +15,10 @@ local fk = {site = KEYS[13], feed = KEYS[14]}
 local last = redis.call('HGET', KEYS[1], 'last_conv') or ''
 if ARGV[11] ~= last then return {'retry'} end
 if last ~= '' then
-  local c = redis.call('HMGET', KEYS[8], 'status', 'ended_at', 'department', 'visitor')
-  local target = c[1] and transition(ARGV[14], c[1])
+  local c = redis.call('HMGET', KEYS[8], 'status', 'ended_at', 'department', 'visitor',
+    'erased_at')
+  -- An erased person's conversation is never reopened (chatserver/privacy.py).
+  local target = c[1] and not c[5] and transition(ARGV[14], c[1])
   if target and c[4] == ARGV[2] and tonumber(now) - tonumber(c[2] or '0') <= tonumber(ARGV[13]) then
     if (c[3] or '') ~= ARGV[12] then return {'retry'} end
     redis.call('HSET', KEYS[8], 'status', target, 'agent', '', 'agent_name', '',
@@ -43,6 +45,7 @@ redis.call('SADD', KEYS[5], ARGV[4])
 redis.call('ZADD', KEYS[6], now, ARGV[1])
 redis.call('ZADD', KEYS[12], now, ARGV[1])
 redis.call('HSET', KEYS[1], 'open_conv', ARGV[1])
+redis.call('PERSIST', KEYS[1])  -- a visitor with a conversation expires only by retention
 record_latency(KEYS[11], 'started', ARGV[1], '', '0', now, ARGV[4])
 schedule(KEYS[7], 'qto|' .. ARGV[1], now, ARGV[10])
 redis.call('PUBLISH', ARGV[7], pack_opened(ARGV[1], ARGV[2], ARGV[4]))

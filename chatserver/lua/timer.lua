@@ -3,7 +3,8 @@
 -- Every action re-checks the conversation: a timer whose reason has passed does nothing.
 -- KEYS: 1 timers zset, 2 conversation hash, 3 messages stream, 4 its queue zset, 5 open zset,
 --       6 visitor hash, 7 visitor presence hash, 8 its agent's conversations set,
---       9 latency stream, 10 site hash, 11 feed stream, 12 its agent's presence key
+--       9 latency stream, 10 site hash, 11 feed stream, 12 its agent's presence key,
+--       13 ended zset
 -- ARGV: 1 member, 2 kind, 3 conversation id, 4 now, 5 channel, 6 agent id, 7 department,
 --       8 visitor id (6-8 as the caller read them), 9 first-response target, 10 next-response
 --       target, 11 nudge delay, 12 park delay, 13 visitor grace, 14 abandon delay,
@@ -53,7 +54,7 @@ local function visitor_present()
 end
 local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
   visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9],
-  site = KEYS[10], feed = KEYS[11]}
+  site = KEYS[10], feed = KEYS[11], ended = KEYS[13]}
 -- A response clock short of its target: at the risk point it escalates once (the clock's
 -- start in 'sla_risk_for' marks which clock it was), then it waits for the deadline.
 local function short(which, clock, worked, target, since)

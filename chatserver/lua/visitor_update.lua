@@ -6,6 +6,7 @@ local visitor_key, fk = KEYS[1], {site = KEYS[2], feed = KEYS[3]}
 local visitor_id, now = ARGV[1], ARGV[2]
 local data = {visitor_id = visitor_id}
 for i = 3, #ARGV, 2 do
+  if ARGV[i] == 'email' then index_email(KEYS[4], visitor_key, visitor_id, ARGV[i + 1]) end
   redis.call('HSET', visitor_key, ARGV[i], ARGV[i + 1])
   data[ARGV[i]] = ARGV[i + 1]
 end

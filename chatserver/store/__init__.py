@@ -7,9 +7,11 @@ one class assembled from one module per concern.
 
 from __future__ import annotations
 
+from chatserver.store.accounts_security import AccountSecurityStore
 from chatserver.store.admin import AdminStore
 from chatserver.store.agents import AgentStore
 from chatserver.store.api_keys import ApiKeyStore
+from chatserver.store.audit import AuditStore
 from chatserver.store.base import MAPS, StoreError, new_id, now_ms
 from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
@@ -18,6 +20,8 @@ from chatserver.store.feedback import FeedbackStore
 from chatserver.store.identity import IdentityStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
+from chatserver.store.privacy import PrivacyStore
+from chatserver.store.retention import RetentionStore
 from chatserver.store.sites import SiteStore
 from chatserver.store.supervision import SupervisionStore
 from chatserver.store.webhooks import WebhookStore
@@ -39,5 +43,9 @@ class Store(
     WebhookStore,
     SupervisionStore,
     IdentityStore,
+    AccountSecurityStore,
+    AuditStore,
+    RetentionStore,
+    PrivacyStore,
 ):
     """Every Redis operation the server performs."""

@@ -6,6 +6,7 @@ import orjson
 
 from chatserver.api_keys import SCOPES, ApiKey, new_key
 from chatserver.store.base import StoreBase
+from chatserver.store.supervision import AUDIT_LENGTH
 
 USED_EVERY_MS = 60_000  # "last used" is written at most once a minute per key
 
@@ -68,9 +69,16 @@ class ApiKeyStore(StoreBase):
         # HSETNX: a second revoke keeps the first time.
         await self.r.hsetnx(self.k.api_keys(), f"{key_id}:revoked", now)
 
-    async def api_key_used(self, key: ApiKey, now: int) -> None:
+    async def api_key_used(self, key: ApiKey, now: int, detail: str = "") -> None:
+        """Note the key's use: its "last used" time and an ``api_key_used`` entry in the
+        site's audit log, each at most once a minute per key (this is every request's path)."""
         if now - key.last_used_at >= USED_EVERY_MS:
             await self.r.hset(self.k.api_keys(), f"{key.id}:used", now)
+            await self.scripts.run(
+                "api_key_audit",
+                [self.k.api_key_audited(key.site, key.id), self.k.audit(key.site)],
+                [now, USED_EVERY_MS, AUDIT_LENGTH, key.id, key.name[:200], detail[:500]],
+            )
 
 
 def _key(key_id: str, raw: str, revoked: str | None, used: str | None) -> tuple[ApiKey, str]:

@@ -261,6 +261,7 @@ class ConversationStore(StoreBase):
                     k.timers(site),
                     k.latency(site),
                     *k.feed_keys(site),
+                    k.ended_conversations(site),
                 ],
                 [conv_id, now, k.channel(site), kind, by_id, by_name, MAPS[Event.RESOLVE], agent],
             )

@@ -60,6 +60,7 @@ class IdentityStore(StoreBase):
                 self.k.visitor(site, seen or visitor_id),
                 self.k.visitor(site, spare),
                 *self.k.feed_keys(site),
+                self.k.visitor_emails(site),
             ]
             args: list[str | int] = [
                 claim.user_id,

@@ -83,6 +83,7 @@ class LifecycleStore(StoreBase):
                     k.latency(site),
                     *k.feed_keys(site),
                     k.presence(site, agent or "-"),
+                    k.ended_conversations(site),
                 ],
                 [
                     member,

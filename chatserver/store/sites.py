@@ -52,6 +52,13 @@ class SiteStore(StoreBase):
         for name, value in fields.items():
             args += [name, value]
         res = await self.scripts.run(
-            "visitor_update", [self.k.visitor(site, visitor_id), *self.k.feed_keys(site)], args
+            "visitor_update",
+            [
+                self.k.visitor(site, visitor_id),
+                *self.k.feed_keys(site),
+                self.k.visitor_emails(site),
+                self.k.timers(site),
+            ],
+            args,
         )
         return str(res or "")

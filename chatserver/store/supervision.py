@@ -3,8 +3,7 @@ take over (chatserver/lua/supervise.lua and take_over.lua), and the site's audit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from chatserver.core.audit import AuditEntry
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult
@@ -14,17 +13,6 @@ from chatserver.store.base import MAPS, StoreBase, StoreError, receipt
 AUDIT_LENGTH = 100_000
 
 ACTIONS = frozenset({"monitor", "unmonitor", "join", "leave"})
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: str
-    ts: int
-    actor_id: str
-    actor_name: str
-    action: str
-    conv_id: str
-    detail: str
 
 
 def _refused(res: list[object]) -> StoreError:

@@ -68,6 +68,9 @@ window.AgentParts = (() => {
   // even that).
   const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended"]);
 
+  // A message whose person was erased (docs/privacy.md): its place, time and kind remain.
+  const ERASED = "Erased at the person's request";
+
   function buildMessage(msg, meId, visitorName) {
     if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
       const li = el("li", { className: `msg msg-system${AGENT_ONLY.has(msg.event) ? " msg-private" : ""}`, testid: "system-message" },
@@ -89,7 +92,8 @@ window.AgentParts = (() => {
     const li = el("li", {
       className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${whisper ? " msg-whisper" : ""}${msg.from === "bot" ? " msg-bot" : ""}${team}`,
       testid: note ? "note" : whisper ? "whisper" : "message",
-    }, el("div", { className: "bubble", dir: "auto", testid: "message-text" }, msg.text || ""), meta);
+    }, el("div", { className: `bubble${msg.event === "erased" ? " erased" : ""}`, dir: "auto", testid: "message-text" },
+      msg.event === "erased" ? ERASED : msg.text || ""), meta);
     li.dataset.from = note ? "note" : msg.from;
     return li;
   }

@@ -270,7 +270,7 @@
       who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${kind} · ${clock(msg.ts)}`;
       const text = document.createElement("p");
       text.dir = "auto";
-      text.textContent = msg.text;
+      text.textContent = msg.event === "erased" ? "Erased at the person's request" : msg.text;
       li.append(who, text);
       return li;
     }));

@@ -243,10 +243,21 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     assert refused["error"]["code"] == "forbidden"
     bad = await admin("POST", "/api/v1/webhooks", {"url": "ftp://x"}, expect=400)
     assert bad["error"]["field"] == "url"
-    audit = await admin("GET", "/api/v1/audit?limit=10")  # supervision fills it (its own test)
+    # Supervision fills it (its own test); here: sign-ins and the keys' use, with filters.
+    audit = await admin("GET", "/api/v1/audit?action=monitor&limit=10")
     assert audit == {"items": [], "next_cursor": None}
+    audit = await admin("GET", "/api/v1/audit?action=api_key_used")
+    assert {i["actor"]["name"] for i in audit["items"]} == {"CRM", "Ops"}
     bad = await admin("GET", "/api/v1/audit?before=junk", expect=400)
     assert bad["error"]["field"] == "before"
+    # The privacy tools (docs/privacy.md): everything about the visitor, then none of it.
+    exported = await admin("GET", f"/api/v1/privacy/export?visitor_id={visitor_id}")
+    assert [v["visitor_id"] for v in exported["visitors"]] == [visitor_id]
+    assert exported["visitors"][0]["conversations"][0]["id"] == conv
+    erased = await admin("POST", "/api/v1/privacy/erase", {"visitor_id": visitor_id})
+    assert erased["visitors"] == 1 and erased["conversations"] == 1
+    nobody = await admin("GET", f"/api/v1/privacy/export?visitor_id={visitor_id}")
+    assert nobody["visitors"] == []
     await admin("DELETE", f"/api/v1/webhooks/{hook}")
     await admin("GET", f"/api/v1/webhooks/{hook}", expect=404)
     api.calls += admin.calls
