@@ -90,6 +90,9 @@ class Dashboards:
         self.watchers: dict[str, set[DashboardConn]] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._tasks = Background()
+        # Each site's SLA policy with its clocks, rebuilt only when its settings change: the
+        # clocks keep their memos from one push to the next.
+        self._sla: dict[str, tuple[dict[str, str], SlaPolicy]] = {}
         # Process-level metric of this node, exposed by /metrics with the rest.
         self.registry = CollectorRegistry(auto_describe=True)
         self.redis_latency = Histogram(
@@ -164,12 +167,21 @@ class Dashboards:
             hours = None
         return hours.tz if hours is not None else UTC
 
+    def sla_policy(self, site: str, site_cfg: dict[str, str] | None) -> SlaPolicy:
+        cfg = dict(site_cfg or {})
+        cached = self._sla.get(site)
+        if cached is not None and cached[0] == cfg:
+            return cached[1]
+        policy = SlaPolicy.from_settings(cfg)
+        self._sla[site] = (cfg, policy)
+        return policy
+
     async def figures(self, site: str, dept: str | None = None) -> dict[str, Any]:
         """Everything the dashboard shows for ``site`` (one department when ``dept``)."""
         now = self.clock()
         await self.store.fold_metrics(site)
         site_cfg = await self.store.get_site(site)
-        policy = SlaPolicy.from_settings(site_cfg)  # with the clock of the SLA targets
+        policy = self.sla_policy(site, site_cfg)  # with the clocks of the SLA targets
         tz = await self.site_tz(site_cfg)
         today_start = m.day_start(now, tz)
         hour_start = now - m.HOUR_MS
@@ -193,7 +205,7 @@ class Dashboards:
             dept,
             handle,
             live.unowned,
-            business=policy.business,
+            business=policy.clocks,  # each chat's department's hours
         )
         agents = [a for a in live.agents if dept is None or a["id"] in _ids(panel)]
         # One department: its chats' records, and every online/away period of its agents.

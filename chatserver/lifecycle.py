@@ -42,11 +42,16 @@ class Lifecycle:
         self._policies: dict[str, tuple[dict[str, str] | None, SitePolicy]] = {}
 
     async def policy(self, site: str) -> SitePolicy:
-        """The site's policy, with the office hours its SLA clocks run on; parsed once per
-        cached settings object (this is per message)."""
+        """The site's policy, with the office hours its SLA clocks run on (the site's and
+        each department's); parsed once per settings change (this is per message)."""
         config = await self.site_config(site)
         cached = self._policies.get(site)
         if cached is not None and cached[0] is config:
+            return cached[1]
+        if cached is not None and cached[0] == config:
+            # The settings cache refreshed with nothing changed: keep the clocks and their
+            # memos of open spans.
+            self._policies[site] = (config, cached[1])
             return cached[1]
         policy = SlaPolicy.from_settings(config)
         self._policies[site] = (config, policy)

@@ -29,8 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatserver.config import valid_site_name
-from chatserver.core.hours import is_open, next_opening
+from chatserver.core.hours import is_open, is_open_by, next_opening, next_opening_by
 from chatserver.core.routing import online_count
+from chatserver.core.sla import department_clocks
 from chatserver.core.states import OPEN_STATUSES, Status
 from chatserver.services import Services
 from chatserver.visitor_forms import site_departments
@@ -210,17 +211,27 @@ def frame_ancestors(allowed_origins: str) -> str:
 async def availability(request: Request, site: str, site_cfg: Mapping[str, str]) -> dict[str, Any]:
     """Whether someone can answer now: an agent online, office hours or not, since routing
     hands the chat to them (the router's view of the agents, read at most once a second per
-    site and process). ``open`` says whether it is within the office hours."""
+    site and process). ``open`` says whether it is within the office hours;
+    ``departments_open``, the same by each listed department's own hours (departments
+    without hours of their own follow the site's and are not in it)."""
     services: Services = request.app.state.services
     online = online_count(await services.hub.router.agents(site))
     now = services.hub.clock()
     hours = site_cfg.get("office_hours", "")
     open_now = is_open(hours, now)
+    # The parsed hours the SLA clocks use, cached per settings change.
+    own = department_clocks(await services.hub.lifecycle.policy(site)).own
+    by_dept = {
+        d: {"open": is_open_by(own[d].hours, now), "next_open": next_opening_by(own[d].hours, now)}
+        for d in site_departments(site_cfg)
+        if d in own
+    }
     return {
         "available": online > 0,
         "open": open_now,
         "agents_online": online,
         "next_open": next_opening(hours, now),
+        "departments_open": by_dept,
     }
 
 

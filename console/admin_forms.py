@@ -16,6 +16,8 @@ import orjson
 from chatserver.api.webhook_handlers import valid_url
 from chatserver.api_keys import SCOPES
 from chatserver.auth import ROLES
+from chatserver.core.department_hours import SETTING as DEPARTMENT_HOURS
+from chatserver.core.department_hours import department_hours_text, parse_department_hours
 from chatserver.core.departments import join_departments, parse_departments
 from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
@@ -118,6 +120,87 @@ def office_hours_form(value: str) -> dict[str, str]:
     return out
 
 
+DEPT_PREFIX = "dh"  # the form fields of department i: dh{i}_name, dh{i}_mode, dh{i}_tz, ...
+MAX_DEPARTMENT_ROWS = 100
+
+
+def _department_form(form: Form, i: int) -> dict[str, str]:
+    """Department i's own-hours fields, named as office_hours_json reads the site's."""
+    pre = f"{DEPT_PREFIX}{i}_"
+    return {
+        "tz": str(form.get(f"{pre}tz", "")),
+        **{f"hours_{d}": str(form.get(f"{pre}{d}", "")) for d in DAY_NAMES},
+    }
+
+
+def department_hours_json(form: Form, departments: Sequence[str]) -> tuple[str, list[str]]:
+    """The department_hours setting from the rows of the site page: per department, "use
+    the site's hours" or its own per-day fields. Rows of departments no longer listed drop."""
+    own: dict[str, object] = {}
+    errors: list[str] = []
+    for i in range(MAX_DEPARTMENT_ROWS):
+        name = form.get(f"{DEPT_PREFIX}{i}_name")
+        if name is None:
+            break
+        name = str(name).strip()
+        if name not in departments or form.get(f"{DEPT_PREFIX}{i}_mode") != "own":
+            continue
+        value, hour_errors = office_hours_json(_department_form(form, i))
+        errors += [f"{name}: {e}" for e in hour_errors]
+        if not hour_errors and not value:
+            errors.append(f"{name}: give its hours at least one day, or use the site's hours.")
+        if value:
+            own[name] = orjson.loads(value)
+    if errors or not own:
+        return "", errors
+    text = orjson.dumps(own).decode()
+    try:
+        parse_department_hours(text)
+    except ValueError as exc:
+        return "", [f"Department hours: {exc}."]
+    return text, []
+
+
+def department_hours_rows(
+    departments: Sequence[str], stored: str, form: Form | None = None
+) -> list[dict[str, object]]:
+    """One row per department for the site page: its name, whether it has its own hours,
+    and the per-day fields (from ``stored``, or as typed in ``form`` after a refused save)."""
+    typed: dict[str, int] = {}
+    if form is not None:
+        for i in range(MAX_DEPARTMENT_ROWS):
+            name = form.get(f"{DEPT_PREFIX}{i}_name")
+            if name is None:
+                break
+            typed[str(name).strip()] = i
+    saved = department_hours_text(stored)
+    rows: list[dict[str, object]] = []
+    for name in departments:
+        if name in typed:
+            i = typed[name]
+            sub = _department_form(form or {}, i)
+            hours = {"tz": sub["tz"], **{d: sub[f"hours_{d}"] for d in DAY_NAMES}}
+            is_own = (form or {}).get(f"{DEPT_PREFIX}{i}_mode") == "own"
+        else:
+            hours = office_hours_form(saved.get(name, ""))
+            is_own = name in saved
+        rows.append({"name": name, "own": is_own, "hours": hours})
+    return rows
+
+
+def department_hours_problem(stored: str) -> str:
+    """What is wrong with a stored department_hours setting ('' when nothing): set by hand
+    it may hold a typo, which the server reads as "the site's hours"."""
+    try:
+        parse_department_hours(stored)
+    except ValueError as exc:
+        return (
+            f"The stored department hours cannot be read ({exc}); until they are saved again,"
+            " the departments they cannot be read for use the site's hours."
+        )
+    return ""
+
+
 def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     """Every site setting the admin page edits (see the shared settings contract)."""
     errors: list[str] = []
@@ -147,6 +230,8 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     out["departments"] = join_departments(depts)
     out["office_hours"], hour_errors = office_hours_json(form)
     errors += hour_errors
+    out[DEPARTMENT_HOURS], dept_hour_errors = department_hours_json(form, depts)
+    errors += dept_hour_errors
     labels = SitePolicy.labels()
     for name in POLICY_FIELDS:
         raw = _text(form, name, 9)

@@ -41,6 +41,8 @@ from console.admin_forms import (
     agent_fields,
     api_key_fields,
     canned_fields,
+    department_hours_problem,
+    department_hours_rows,
     office_hours_form,
     site_fields,
 )
@@ -230,17 +232,23 @@ async def _site_page(
     values: dict[str, str],
     hours: dict[str, str] | None = None,
     errors: list[str] | None = None,
+    typed: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    """The site form and the site's API keys; after a refused save, ``hours`` and ``values``
-    (or ``key_form``) are what was typed."""
+    """The site form and the site's API keys; after a refused save, ``hours``, ``typed``
+    (the whole form) and ``values`` (or ``key_form``) are what was typed."""
     policy = SitePolicy.from_settings(values)
+    stored_dept_hours = values.get("department_hours", "")
     ctx = page_context(
         request,
         me,
         site_id=site_id,
         site=values,
         hours=hours or office_hours_form(values.get("office_hours", "")),
+        dept_hours=department_hours_rows(
+            parse_departments(values.get("departments")), stored_dept_hours, typed
+        ),
+        dept_hours_problem="" if typed else department_hours_problem(stored_dept_hours),
         day_labels=DAY_LABELS,
         policy=[
             (name, label, values.get(name) or getattr(policy, name))
@@ -276,7 +284,9 @@ async def site_update(request: Request, me: dict[str, str]) -> Response:
     fields, errors = site_fields(form)
     if errors:
         hours = {"tz": form.get("tz", ""), **{d: form.get(f"hours_{d}", "") for d in DAY_LABELS}}
-        return await _site_page(request, me, site_id, {**settings, **fields}, hours, errors)
+        return await _site_page(
+            request, me, site_id, {**settings, **fields}, hours, errors, typed=dict(form)
+        )
     await services_of(request).store.update_site(site_id, fields)
     changed = sorted(k for k, v in fields.items() if settings.get(k, "") != v)
     if changed:

@@ -110,13 +110,21 @@ def _open_at(hours: OfficeHours, local: datetime) -> bool:
 
 def is_open(office_hours_json: str | None, now_ms: int) -> bool:
     """True when the site is within its office hours at ``now_ms`` (Unix milliseconds)."""
-    hours = _hours_or_none(office_hours_json)
+    return is_open_by(_hours_or_none(office_hours_json), now_ms)
+
+
+def is_open_by(hours: OfficeHours | None, now_ms: int) -> bool:
+    """:func:`is_open` for hours already parsed (None: always open)."""
     return hours is None or _open_at(hours, _local(hours, now_ms))
 
 
 def next_opening(office_hours_json: str | None, now_ms: int) -> int | None:
     """When a closed site opens next (Unix ms), or None when it is open now or never opens."""
-    hours = _hours_or_none(office_hours_json)
+    return next_opening_by(_hours_or_none(office_hours_json), now_ms)
+
+
+def next_opening_by(hours: OfficeHours | None, now_ms: int) -> int | None:
+    """:func:`next_opening` for hours already parsed (None: always open)."""
     if hours is None:
         return None
     local = _local(hours, now_ms)

@@ -1,11 +1,11 @@
 """The dashboard's "now": queue, agents, chats in progress, unresolved chats and response
 targets, from the live state the store reads. Pure, no I/O; the time is an argument.
 
-A response target is *breached* once the business time (the site's office hours, see
-:mod:`chatserver.core.business_clock`) since the visitor's unanswered message reaches the
-site's target (the same rule as the durable SLA timers, so the screen agrees with the breach
-records), and *at risk* from :data:`AT_RISK` of the target on. The waits shown beside it are
-wall time.
+A response target is *breached* once the business time (the office hours of the chat's
+department, else the site's, see :mod:`chatserver.core.business_clock`) since the visitor's
+unanswered message reaches the site's target (the same rule as the durable SLA timers, so
+the screen agrees with the breach records), and *at risk* from :data:`AT_RISK` of the target
+on. The waits shown beside it are wall time.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chatserver.core.business_clock import ALWAYS_OPEN, BusinessClock
+from chatserver.core.department_hours import CHANGES_FIELD, DepartmentClocks
 from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, estimate_wait
 from chatserver.core.states import HANDLED_STATUSES
 from chatserver.core.window_figures import median
@@ -82,10 +83,11 @@ def sla_clock(
     now: int,
     first_target_ms: int,
     next_target_ms: int,
-    business: BusinessClock = ALWAYS_OPEN,
+    business: BusinessClock | DepartmentClocks = ALWAYS_OPEN,
 ) -> dict[str, Any]:
     """Which response target a chat is waiting on, the business time it has waited, and its
-    state.
+    state. ``business``: one clock for every chat, or the site's clocks by department (each
+    chat's own, following its transfers).
 
     ``state`` is "none" (nobody is owed a reply or the target is off), "ok", "at_risk" or
     "breached".
@@ -101,7 +103,11 @@ def sla_clock(
         which, since, target = "next", unanswered, next_target_ms
     else:
         return {"target": None, "elapsed_ms": None, "target_ms": None, "state": "none"}
-    elapsed = business.elapsed(since, now)
+    if isinstance(business, DepartmentClocks):
+        dept, changes = conv.get("department", ""), conv.get(CHANGES_FIELD)
+        elapsed = business.elapsed(dept, changes, since, now)
+    else:
+        elapsed = business.elapsed(since, now)
     if target <= 0:
         state = "none"
     elif elapsed >= target:
@@ -139,7 +145,7 @@ def now_figures(
     dept: str | None = None,
     handle_seconds: float = DEFAULT_HANDLE_SECONDS,
     unowned: Sequence[str] = (),
-    business: BusinessClock = ALWAYS_OPEN,
+    business: BusinessClock | DepartmentClocks = ALWAYS_OPEN,
 ) -> dict[str, Any]:
     """Everything the "now" panel shows, for one department when ``dept`` is not None.
 
@@ -151,7 +157,7 @@ def now_figures(
     capacity, departments (empty: every department). ``handle_seconds`` feeds the estimated
     wait of the next visitor (see :mod:`chatserver.core.estimate`), which is None with an
     empty queue or with nobody online to take a chat. ``business`` is the clock the SLA
-    targets run on (the site's office hours).
+    targets run on (the site's office hours), or the clocks by department.
     """
     if dept is not None:
         queued = [c for c in queued if c.get("department", "") == dept]

@@ -1,7 +1,8 @@
 """The SLA clocks of a site: its policy's response targets, counted in business time.
 
-A first- or next-response target is business time (the site's office hours, see
-:mod:`chatserver.core.business_clock`): the clock pauses while the site is closed. What the
+A first- or next-response target is business time (the office hours of the conversation's
+department, else the site's, see :mod:`chatserver.core.business_clock` and
+:mod:`chatserver.core.department_hours`): the clock pauses while they are closed. What the
 scripts take stays a delay in wall milliseconds, so the deadline is worked out here, when the
 clock starts, and judged again here when its timer comes due. Pure, no I/O.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from chatserver.core.business_clock import ALWAYS_OPEN, BusinessClock
-from chatserver.core.hours import office_hours_or_none
+from chatserver.core.department_hours import SITE_ONLY, DepartmentClocks
 from chatserver.core.now_figures import AT_RISK
 from chatserver.core.policy import SitePolicy
 
@@ -29,20 +30,34 @@ class SlaPolicy(SitePolicy):
     the admin form edits, one input each.
     """
 
-    business: BusinessClock = ALWAYS_OPEN
+    business: BusinessClock = ALWAYS_OPEN  # the site's (office_hours)
+    clocks: DepartmentClocks = SITE_ONLY  # with each department's own (department_hours)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, str] | None) -> SlaPolicy:
-        """The policy and the office hours (``office_hours``) of a site's settings."""
+        """The policy and the office hours (``office_hours``, ``department_hours``) of a
+        site's settings."""
         base = SitePolicy.from_settings(settings)
-        hours = office_hours_or_none((settings or {}).get("office_hours"))
+        clocks = DepartmentClocks.from_settings(settings)
         values = {f.name: getattr(base, f.name) for f in fields(SitePolicy)}
-        return cls(**values, business=BusinessClock(hours))
+        return cls(**values, business=clocks.site, clocks=clocks)
 
 
 def business_clock(policy: SitePolicy) -> BusinessClock:
-    """The clock ``policy``'s SLA targets run on; a plain SitePolicy has no office hours."""
+    """The site's clock; a plain SitePolicy has no office hours."""
     return policy.business if isinstance(policy, SlaPolicy) else ALWAYS_OPEN
+
+
+def department_clocks(policy: SitePolicy) -> DepartmentClocks:
+    """Every clock ``policy``'s SLA targets run on, by department."""
+    return policy.clocks if isinstance(policy, SlaPolicy) else SITE_ONLY
+
+
+def _due(policy: SitePolicy, start_ms: int, duration_ms: int, department: str | None) -> int | None:
+    clocks = department_clocks(policy)
+    if department is None:
+        return clocks.earliest_deadline(start_ms, duration_ms)
+    return clocks.clock(department).deadline(start_ms, duration_ms)
 
 
 def risk_ms(policy: SitePolicy, name: str) -> int:
@@ -51,23 +66,31 @@ def risk_ms(policy: SitePolicy, name: str) -> int:
     return math.ceil(policy.ms(name) * AT_RISK)
 
 
-def alarm_delay_ms(policy: SitePolicy, name: str, start_ms: int) -> int:
+def alarm_delay_ms(
+    policy: SitePolicy, name: str, start_ms: int, department: str | None = None
+) -> int:
     """When, after ``start_ms``, the timer of target ``name`` first fires, in wall ms: at the
-    risk point (it escalates, then waits on for the deadline). 0: no timer."""
+    risk point (it escalates, then waits on for the deadline). 0: no timer.
+
+    ``department`` None (not known where the message is stored): the earliest risk point of
+    all the site's clocks, so that the timer is never late; fired early, it is judged under
+    the conversation's own clock and waits on (:func:`sla_progress`'s ``wake``).
+    """
     risk = risk_ms(policy, name)
     if risk <= 0:
         return 0
-    due = business_clock(policy).deadline(start_ms, risk)
+    due = _due(policy, start_ms, risk, department)
     return 0 if due is None else max(1, due - start_ms)
 
 
-def sla_delay_ms(policy: SitePolicy, name: str, start_ms: int) -> int:
+def sla_delay_ms(policy: SitePolicy, name: str, start_ms: int, department: str | None = "") -> int:
     """How long after ``start_ms`` the target ``name`` falls due, in wall ms, as the scripts
-    take a delay: 0 (no timer) when the target is off or the site never opens for it."""
+    take a delay: 0 (no timer) when the target is off or the hours never open for it.
+    ``department``: as for :func:`alarm_delay_ms` ('' the site's)."""
     target = policy.ms(name)
     if target <= 0:
         return 0
-    due = business_clock(policy).deadline(start_ms, target)
+    due = _due(policy, start_ms, target, department)
     return 0 if due is None else due - start_ms
 
 
@@ -77,11 +100,26 @@ class SlaProgress:
 
     worked_ms: int  # business time since the clock started
     due: int | None  # when it reaches the target (Unix ms); None: never, with these hours
+    # When its timer should fire next: the risk point while short of it, else ``due``.
+    wake: int | None = None
 
 
-def sla_progress(policy: SitePolicy, kind: str, since_ms: int, now: int) -> SlaProgress:
-    """The clock of timer ``kind`` (``frt``, ``nrt``) started at ``since_ms``, at ``now``."""
-    clock = business_clock(policy)
-    return SlaProgress(
-        clock.elapsed(since_ms, now), clock.deadline(since_ms, policy.ms(TARGETS[kind]))
-    )
+def sla_progress(
+    policy: SitePolicy,
+    kind: str,
+    since_ms: int,
+    now: int,
+    department: str = "",
+    changes: str | None = None,
+) -> SlaProgress:
+    """The clock of timer ``kind`` (``frt``, ``nrt``) started at ``since_ms``, at ``now``, of
+    a conversation in ``department`` with the transfers ``changes`` (its
+    ``department_changes``): each stretch counts the hours of the department it was in."""
+    clocks = department_clocks(policy)
+    worked = clocks.elapsed(department, changes, since_ms, now)
+    due = clocks.deadline(department, changes, since_ms, policy.ms(TARGETS[kind]))
+    risk = risk_ms(policy, TARGETS[kind])
+    wake = due
+    if risk > 0 and worked < risk:
+        wake = clocks.deadline(department, changes, since_ms, risk)
+    return SlaProgress(worked, due, wake)

@@ -194,3 +194,34 @@ local function can_take(state_key, presence_key, convs_key, by_hand)
   end
   return true, name, ''
 end
+
+-- A conversation moves to another department: its running response clocks count the new
+-- department's hours from now on, and what they counted before stays counted. While a clock
+-- runs, 'department_changes' keeps [at, department before] for each move since the earliest
+-- running clock began (chatserver/core/department_hours.py reads it); the clocks' timers are
+-- brought forward to now, to be judged again under the new hours.
+local function change_department(conv_key, timers_key, conv_id, department, now)
+  local c = redis.call('HMGET', conv_key, 'department', 'first_visitor_msg_at',
+    'first_agent_reply_at', 'unanswered_since', 'department_changes')
+  local before = c[1] or ''
+  if before == department then return end
+  local earliest = nil
+  if c[2] and c[2] ~= '' and not c[3] then earliest = tonumber(c[2]) end
+  if c[4] and c[4] ~= '' then
+    earliest = math.min(earliest or tonumber(c[4]), tonumber(c[4]))
+  end
+  local log = {}
+  if earliest then
+    local ok, old = pcall(cjson.decode, c[5] or '')
+    if ok and type(old) == 'table' then
+      for _, e in ipairs(old) do
+        if type(e) == 'table' and (tonumber(e[1]) or 0) > earliest then table.insert(log, e) end
+      end
+    end
+    table.insert(log, {tostring(now), before})
+    redis.call('ZADD', timers_key, 'XX', 'LT', now, 'frt|' .. conv_id)
+    redis.call('ZADD', timers_key, 'XX', 'LT', now, 'nrt|' .. conv_id)
+  end
+  redis.call('HSET', conv_key, 'department', department,
+    'department_changes', #log > 0 and cjson.encode(log) or '')
+end

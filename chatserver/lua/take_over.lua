@@ -38,7 +38,8 @@ if target == '' then
   local label = department ~= '' and department or 'the team'
   system_message(conv_key, stream_key, channel, conv_id, 'taken_over', actor, actor_name,
     actor_name .. ' took the chat from ' .. holder_name .. ' back to ' .. label, now)
-  redis.call('HSET', conv_key, 'department', department, 'joined', '')
+  change_department(conv_key, timers_key, conv_id, department, now)
+  redis.call('HSET', conv_key, 'joined', '')
   redis.call('SADD', departments_key, department)
   local id = requeue(conv_key, queue_key, holder_convs, stream_key, channel, conv_id, holder,
     status_to, now, 'requeued', actor_name .. ' transferred the chat to ' .. label ..

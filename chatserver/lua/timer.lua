@@ -13,7 +13,9 @@
 --       caller read it, 21 the business time since then and 22 the deadline under the site's
 --       office hours ('' never), both worked out by the caller (chatserver/core/sla.py),
 --       23 breach-reassign delay (ms, 0 off), 24 the business time after which this clock's
---       target is at risk (ms), 25 follow-up reminder period (ms, 0 off)
+--       target is at risk (ms), 25 follow-up reminder period (ms, 0 off), 26 the department
+--       transfers ('department_changes') as the caller read them; 22 is then when to look
+--       again: the risk point while short of it, else the deadline
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local now = tonumber(ARGV[4])
 if not score or tonumber(score) > now then return {'gone'} end
@@ -21,7 +23,7 @@ local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
 local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
   'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
   'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked',
-  'sla_risk_for', 'snoozed_until')
+  'sla_risk_for', 'snoozed_until', 'department_changes')
 local status = c[1]
 if not status then
   redis.call('ZREM', KEYS[1], ARGV[1])
@@ -29,7 +31,7 @@ if not status then
 end
 local since = (kind == 'frt' and c[5]) or (kind == 'nrt' and c[7]) or ''
 if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8]
-    or since ~= (ARGV[20] or '') then
+    or since ~= (ARGV[20] or '') or (c[16] or '') ~= (ARGV[26] or '') then
   return {'retry'}
 end
 redis.call('ZREM', KEYS[1], ARGV[1])

@@ -137,6 +137,7 @@ class ConsoleStore(ConversationStore):
                 k.queue(site, department),
                 k.departments(site),
                 *k.feed_keys(site),
+                k.timers(site),
             ],
             [
                 conv_id,

@@ -94,6 +94,8 @@ class ConversationStore(StoreBase):
             # Only a visitor's message starts a response clock: its targets are business
             # time, so the script gets the wall-clock delay to their deadlines.
             # The timers fire first at the risk point (an escalation), then at the deadline.
+            # The chat's department is not read here: the delay is the earliest of the
+            # site's clocks, and the timer, judged under the chat's own, waits on.
             first = alarm_delay_ms(policy, "sla_first_response_s", msg.now)
             nxt = alarm_delay_ms(policy, "sla_next_response_s", msg.now)
         keys = [

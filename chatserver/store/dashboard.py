@@ -43,6 +43,7 @@ _CONV_FIELDS = (
     "ended_at",
     "rating",
     "preview",
+    "department_changes",  # the SLA clock's hours after a transfer (core/department_hours)
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chatserver.core.department_hours import CHANGES_FIELD
 from chatserver.core.policy import SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.sla import TARGETS, risk_ms, sla_progress
@@ -52,23 +53,32 @@ class LifecycleStore(StoreBase):
         kind, conv_id = parse_member(member)
         k = self.k
         for _ in range(3):
-            agent, dept, visitor, first_msg, unanswered = (
+            agent, dept, visitor, first_msg, unanswered, changes = (
                 v or ""
                 for v in await self.r.hmget(
                     k.conversation(site, conv_id),
-                    ["agent", "department", "visitor", "first_visitor_msg_at", "unanswered_since"],
+                    [
+                        "agent",
+                        "department",
+                        "visitor",
+                        "first_visitor_msg_at",
+                        "unanswered_since",
+                        CHANGES_FIELD,
+                    ],
                 )
             )
             # A response clock is judged in business time, which only Python knows: the
-            # script gets the clock's start as read (it retries when that moved), the
-            # business time since then and the deadline under the hours in force now.
+            # script gets the clock's start and the department's transfers as read (it
+            # retries when they moved), the business time since then under the hours of
+            # the department it was in, and when to look again (the risk point, else the
+            # deadline) under the hours in force now.
             since = {"frt": first_msg, "nrt": unanswered}.get(kind, "")
             worked: int | str = ""
             due: int | str = ""
             if since.isdigit():
-                progress = sla_progress(policy, kind, int(since), now)
+                progress = sla_progress(policy, kind, int(since), now, dept, changes)
                 worked = progress.worked_ms
-                due = "" if progress.due is None else progress.due
+                due = "" if progress.wake is None else progress.wake
             res = await self.scripts.run(
                 "timer",
                 [
@@ -111,6 +121,7 @@ class LifecycleStore(StoreBase):
                     policy.ms("sla_breach_reassign_s"),
                     risk_ms(policy, TARGETS[kind]) if kind in TARGETS else 0,
                     policy.ms("follow_up_after_s"),
+                    changes,
                 ],
             )
             if res[0] != "retry":
