@@ -13,7 +13,13 @@ from chatserver.dashboards import DashboardConn, Dashboards, department_filter
 from chatserver.endpoint import receive_loop
 from chatserver.protocol import ProtocolError
 from chatserver.services import Services
-from chatserver.sessions import VIEW_ROLES, refused, session_account, session_token
+from chatserver.sessions import (
+    VIEW_ROLES,
+    refused,
+    session_account,
+    session_digest,
+    session_token,
+)
 
 
 async def dashboard_socket(ws: WebSocket) -> None:
@@ -22,7 +28,8 @@ async def dashboard_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     dashboards: Dashboards = ws.app.state.dashboards
     try:
-        account, refusal = await session_account(services, session_token(ws))
+        token = session_token(ws) or ""
+        account, refusal = await session_account(services, token)
     except (RedisError, OSError):
         await ws.close(CloseCode.TRY_AGAIN)
         return
@@ -39,6 +46,7 @@ async def dashboard_socket(ws: WebSocket) -> None:
         await ws.close(code)
         return
     conn.account = account
+    conn.session = session_digest(token)
 
     async def handle(f: dict[str, Any]) -> None:
         if f["type"] == "ping":

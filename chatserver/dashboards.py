@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Histogram
 from redis.exceptions import RedisError
 
+from chatserver.close_codes import CloseCode
 from chatserver.config import Settings
 from chatserver.connection import Connection
 from chatserver.core import window_figures as m
@@ -30,9 +31,10 @@ from chatserver.core.hours import parse_office_hours
 from chatserver.core.now_figures import gauges, now_figures
 from chatserver.core.policy import SitePolicy
 from chatserver.core.sla import SlaPolicy
-from chatserver.events import Event
+from chatserver.events import AccountChanged, Deactivated, Event, SignedOut
 from chatserver.log import get_logger
-from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame
+from chatserver.protocol import DASHBOARD_FRAMES, Codec, OutFrame, ProtocolError
+from chatserver.sessions import VIEW_ROLES
 from chatserver.store import Store
 from chatserver.tasks import Background
 
@@ -53,6 +55,9 @@ class DashboardConn(Connection):
         self.account: dict[str, str] = {}
         self.department: str | None = None
         self.watching = False
+        # A digest of the session it signed in with: signing out (or revoking the session)
+        # closes it, as it does the agent's sockets.
+        self.session = ""
 
 
 _DEPT = re.compile(r"^[^\x00-\x1f]{0,40}$")
@@ -257,11 +262,33 @@ class Dashboards:
                 del self.watchers[conn.site]
 
     def on_site_event(self, site: str, ev: Event) -> None:
-        """Any event of a watched site: push fresh figures soon (one push per burst)."""
+        """Any event of a watched site: push fresh figures soon (one push per burst). A
+        sign-out, a revoked session, a deactivation or a changed account closes the
+        dashboards it concerns (a changed one only if it may no longer watch)."""
+        if isinstance(ev, SignedOut | Deactivated | AccountChanged):
+            self._tasks.spawn(self._account_event(site, ev))
         if site not in self.watchers or site in self._pending:
             return
         loop = asyncio.get_running_loop()
         self._pending[site] = loop.call_later(PUSH_DEBOUNCE, self._spawn_push, site)
+
+    async def _account_event(self, site: str, ev: SignedOut | Deactivated | AccountChanged) -> None:
+        conns = [c for c in self.watchers.get(site, ()) if c.account.get("id") == ev.agent]
+        if isinstance(ev, SignedOut):
+            conns = [c for c in conns if c.session == ev.session]
+        elif isinstance(ev, AccountChanged) and conns:
+            account = await self.store.get_account(ev.agent)
+            if (
+                account is not None
+                and account.get("active", "1") == "1"
+                and account.get("site") == site
+                and account.get("role") in VIEW_ROLES
+            ):
+                return
+        for conn in conns:
+            conn.send(ProtocolError("unauthorized", "signed out; sign in again").frame())
+            await conn.flush(1.0)
+            conn.close(CloseCode.UNAUTHORIZED)
 
     def _spawn_push(self, site: str) -> None:
         self._pending.pop(site, None)

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import re
 
+from chatserver.store import Store
 from tests import client as cl
 from tests.integration.account_support import (
     CSRF,
@@ -112,3 +113,45 @@ async def test_an_admins_password_reset_ends_every_session(live_server: LiveServ
     await asyncio.to_thread(_login_as, base, "p@example.com", "again", "a-new-password-1")
     reset = audit_entries(live_server, action="password_reset")
     assert reset and reset[0].actor_name == "Root" and "p@example.com" in reset[0].detail
+
+
+async def _dashboard(live: LiveServer, token: str) -> cl.Client:
+    sock = await cl.Client.connect(
+        f"{live.ws_url}/ws/dashboard", "json", headers={"Authorization": f"Bearer {token}"}
+    )
+    await sock.send({"type": "watch"})
+    await sock.expect("dashboard")
+    return sock
+
+
+async def test_a_revoked_session_closes_its_dashboard_too(live_server: LiveServer) -> None:
+    """The dashboard socket is a supervisor's view of every chat: it ends with its session,
+    and a supervisor demoted to agent loses it at once; another session's stays."""
+    base = live_server.base_url
+    live_server.add_agent("boss@example.com", name="Boss", role="supervisor")
+    desk = await asyncio.to_thread(_login_as, base, "boss@example.com", "desk")
+    wall = await asyncio.to_thread(_login_as, base, "boss@example.com", "wall screen")
+    on_wall, on_desk = await _dashboard(live_server, wall), await _dashboard(live_server, desk)
+    reply = await asyncio.to_thread(
+        post, base, f"/account/sessions/{_digest(wall)}/revoke", {}, desk
+    )
+    assert reply.status == 303
+    assert await _closed(on_wall) == 4401
+    await on_desk.send({"type": "ping"})
+    await on_desk.expect("pong")
+    assert on_desk.closed_code is None
+    # Demoted to agent: the other dashboard closes too; a change that keeps the role does not.
+    store = Store.from_url(live_server.redis_url)
+    try:
+        boss = await store.account_id_by_email("boss@example.com")
+        assert boss is not None
+        await store.update_account(boss, {"capacity": "4"})
+        await store.account_changed("demo", boss)
+        # The push that follows the event (a second later) is the marker that it was heard.
+        await on_desk.expect("dashboard")
+        assert on_desk.closed_code is None
+        await store.update_account(boss, {"role": "agent"})
+        await store.account_changed("demo", boss)
+        assert await _closed(on_desk) == 4401
+    finally:
+        await store.close()
