@@ -15,20 +15,6 @@ class AdminStore(AgentStore):
         out = [{k: v for k, v in a.items() if k != "password_hash"} for a in accounts if a]
         return sorted(out, key=lambda a: a.get("email", ""))
 
-    async def revoke_sessions(self, agent_id: str) -> int:
-        """End every login session of the agent; returns how many there were.
-
-        Deactivate the account first: every use of a session checks that the account is
-        active, so a login racing this call cannot leave a working session behind.
-        """
-        tokens = await self.r.smembers(self.k.agent_sessions(agent_id))
-        pipe = self.r.pipeline(transaction=False)
-        for token in tokens:
-            pipe.delete(self.k.session(token))
-        pipe.delete(self.k.agent_sessions(agent_id))
-        await pipe.execute()
-        return len(tokens)
-
     async def disconnect_agent(self, site: str, agent_id: str, now: int | None = None) -> None:
         """Take the agent out of routing now and close its sockets on every node."""
         k = self.k

@@ -165,12 +165,6 @@ class AgentStore(SiteStore):
         value: str | None = await self.r.hget(self.k.accounts_by_email(), email.lower())
         return value
 
-    async def create_session(self, token: str, agent_id: str, ttl: int) -> None:
-        pipe = self.r.pipeline(transaction=False)
-        pipe.set(self.k.session(token), agent_id, ex=ttl)
-        pipe.sadd(self.k.agent_sessions(agent_id), token)
-        await pipe.execute()
-
     async def session_agent(self, token: str) -> str | None:
         value: str | None = await self.r.get(self.k.session(token))
         return value
