@@ -17,11 +17,17 @@ from chatserver import __version__
 from chatserver.agent_ws import agent_endpoint
 from chatserver.api.routes import routes as api_routes
 from chatserver.config import Settings
+from chatserver.connection import VisitorConn
 from chatserver.dashboard_ws import dashboard_socket
 from chatserver.dashboards import Dashboards
 from chatserver.durability import probe
 from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.events import Event
 from chatserver.log import get_logger
+from chatserver.mail.alerts import MailSteps
+from chatserver.mail.inbound import routes as inbound_routes
+from chatserver.mail.requests import routes as mail_routes
+from chatserver.mail.sender import MailSender
 from chatserver.prometheus import metrics_endpoint
 from chatserver.redis_supervisor import RedisSupervisor
 from chatserver.security_headers import SecurityHeaders
@@ -81,7 +87,18 @@ def create_app(
     webhooks = WebhookDelivery(
         services.store, settings, services.hub.lifecycle.node, services.hub.clock
     )
-    services.hub.on_site_event = dashboards.on_site_event
+    mail = MailSender(services.store, settings, services.hub.lifecycle.node, services.hub.clock)
+    mail_steps = MailSteps(services.store, settings, services.hub.clock, mail.wake)
+    services.hub.lifecycle.timers.on_mail = mail_steps.fire
+    mail_steps.replies.visitor_on_node = lambda conv_id: any(
+        isinstance(c, VisitorConn) for c in services.hub.by_conv.get(conv_id, ())
+    )
+
+    def on_site_event(site: str, ev: Event) -> None:
+        dashboards.on_site_event(site, ev)
+        mail_steps.replies.on_event(site, ev)  # agents' replies to visitors gone, by mail
+
+    services.hub.on_site_event = on_site_event
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
 
     @contextlib.asynccontextmanager
@@ -110,10 +127,13 @@ def create_app(
         await services.hub.start()
         await dashboards.start()
         await webhooks.start()
+        await mail.start()
         log.info("hub_started", redis=_redact(redis_url), node=services.hub.lifecycle.node)
         try:
             yield
         finally:
+            await mail.stop()
+            await mail_steps.replies.stop()
             await webhooks.stop()
             await dashboards.stop()
             await services.hub.stop()
@@ -124,6 +144,8 @@ def create_app(
 
     routes = [
         *widget_routes,
+        *mail_routes,
+        *inbound_routes,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
@@ -143,6 +165,8 @@ def create_app(
     app.state.services = services
     app.state.dashboards = dashboards
     app.state.webhooks = webhooks
+    app.state.mail = mail
+    app.state.mail_steps = mail_steps
     app.state.redis_supervisor = supervisor
     return app
 

@@ -79,6 +79,28 @@ class Settings:
     webhook_retry_base_ms: int = 1000
     webhook_give_up_s: int = 86400
     webhook_timeout_s: int = 10
+    # Outgoing e-mail (chatserver/mail/): the SMTP server (no host: mail stays in the local
+    # outbox the admin pages show), its TLS mode (none, starttls, tls), the sender address,
+    # how long one SMTP exchange may take, a node's lease on a mail it sends (longer than the
+    # timeout, so a live sender never loses it), the first retry's wait (doubling to 10
+    # minutes) and how long a mail is retried before it is marked failed.
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0: 25, 587 or 465 by the TLS mode
+    smtp_tls: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "chatserver@localhost"
+    smtp_timeout_s: int = 30
+    mail_lease_s: int = 120
+    mail_retry_base_ms: int = 5000
+    mail_give_up_s: int = 2 * 86400
+    # Inbound replies (chatserver/mail/inbound.py): the domain of the signed reply addresses
+    # and the token the mail provider's webhook must send; either empty: replies are off.
+    mail_inbound_domain: str = ""
+    mail_inbound_token: str = ""
+    # An agent's replies to a visitor who is gone go out by mail once no newer reply came for
+    # this long (one mail per burst).
+    mail_reply_quiet_s: int = 60
     limit_logins_per_account: int = 10
     limit_logins_per_ip: int = 30
     limit_logins_window: int = 900
@@ -132,6 +154,12 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_WEBHOOK_RETRY_BASE_MS": ("webhook_retry_base_ms", 10, 600_000),
     "CHATSERVER_WEBHOOK_GIVE_UP_S": ("webhook_give_up_s", 1, 7 * 86400),
     "CHATSERVER_WEBHOOK_TIMEOUT_S": ("webhook_timeout_s", 1, 120),
+    "CHATSERVER_SMTP_PORT": ("smtp_port", 1, 65535),
+    "CHATSERVER_SMTP_TIMEOUT_S": ("smtp_timeout_s", 1, 600),
+    "CHATSERVER_MAIL_LEASE_S": ("mail_lease_s", 2, 3600),
+    "CHATSERVER_MAIL_RETRY_BASE_MS": ("mail_retry_base_ms", 10, 600_000),
+    "CHATSERVER_MAIL_GIVE_UP_S": ("mail_give_up_s", 1, 30 * 86400),
+    "CHATSERVER_MAIL_REPLY_QUIET_S": ("mail_reply_quiet_s", 1, 86400),
     "CHATSERVER_LIMIT_LOGINS_PER_ACCOUNT": ("limit_logins_per_account", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_PER_IP": ("limit_logins_per_ip", 0, 1_000_000),
     "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),
@@ -239,13 +267,48 @@ def settings_from_env(
     ):
         if name in merged:
             updates[attr] = _networks(name, merged[name])
+    updates.update(_mail_settings(merged, s))
     s = replace(s, **updates)  # type: ignore[arg-type]
+    if s.smtp_timeout_s >= s.mail_lease_s:
+        raise ConfigError(
+            "CHATSERVER_SMTP_TIMEOUT_S must be shorter than CHATSERVER_MAIL_LEASE_S "
+            "(a mail's lease must outlast one SMTP exchange, or two nodes could send it)"
+        )
     if not s.secret_key and s.production:
         raise ConfigError(
             "CHATSERVER_SECRET_KEY is required when CHATSERVER_ENV=production "
             '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))")'
         )
     return s
+
+
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+
+
+def _mail_settings(merged: Mapping[str, str], s: Settings) -> dict[str, object]:
+    """The SMTP server, sender and inbound-reply variables (see chatserver/mail/)."""
+    out: dict[str, object] = {}
+    for name, attr in (
+        ("CHATSERVER_SMTP_HOST", "smtp_host"),
+        ("CHATSERVER_SMTP_USER", "smtp_user"),
+        ("CHATSERVER_SMTP_PASSWORD", "smtp_password"),
+        ("CHATSERVER_MAIL_INBOUND_TOKEN", "mail_inbound_token"),
+    ):
+        if name in merged:
+            out[attr] = merged[name].strip()
+    mode = merged.get("CHATSERVER_SMTP_TLS", s.smtp_tls).strip().lower()
+    if mode not in SMTP_TLS_MODES:
+        raise ConfigError(f"CHATSERVER_SMTP_TLS must be none, starttls or tls, got {mode!r}")
+    out["smtp_tls"] = mode
+    sender = merged.get("CHATSERVER_MAIL_FROM", s.mail_from).strip()
+    if "@" not in sender or any(c in sender for c in "\r\n"):
+        raise ConfigError(f"CHATSERVER_MAIL_FROM must be an e-mail address, got {sender!r}")
+    out["mail_from"] = sender
+    domain = merged.get("CHATSERVER_MAIL_INBOUND_DOMAIN", "").strip().lower()
+    if domain and not all(part.isascii() and part for part in domain.split(".")):
+        raise ConfigError(f"CHATSERVER_MAIL_INBOUND_DOMAIN must be a domain, got {domain!r}")
+    out["mail_inbound_domain"] = domain
+    return out
 
 
 def _networks(name: str, raw: str) -> str:

@@ -19,6 +19,7 @@ AGENT_ONLY_EVENTS = frozenset(
         "taken_over",
         "snoozed",
         "snooze_ended",
+        "mail_failed",
     }
 )
 # Kinds of stream entries only agents receive: private notes and supervisors' whispers.
@@ -103,11 +104,21 @@ def conversation_summary(
         "assigned_at": _int(conv.get("assigned_at")),
         "unanswered_since": _int(conv.get("unanswered_since")),
         "snoozed_until": _int(conv.get("snoozed_until")),
+        "awaiting_email_reply": awaiting_email_reply(conv),
         "last_id": conv.get("last_id", "0-0"),
         "preview": conv.get("preview", ""),
         "participants": participants(conv),
         "visitor": visitor_summary(conv.get("visitor", ""), visitor),
     }
+
+
+def awaiting_email_reply(conv: dict[str, str]) -> int | None:
+    """Since when the visitor waits for an answer by e-mail (they left an address and the
+    team was alerted: chatserver/mail/alerts.py), until an agent next writes; else None."""
+    since = _int(conv.get("awaiting_email_reply"))
+    if since is None or (_int(conv.get("last_agent_msg_at")) or 0) >= since:
+        return None
+    return since
 
 
 def participants(conv: dict[str, str]) -> list[dict[str, str]]:

@@ -219,6 +219,25 @@ class Keys:
         record per user, which every device and browser they sign in from continues."""
         return f"{self._s(site)}:users"
 
+    # --- outgoing e-mail (chatserver/mail/; hash-tagged per site) ---------------------------
+    def mail(self, site: str, mail_id: str) -> str:
+        """Hash: one e-mail (to, subject, text, html, status, attempts, last_error, ...);
+        expires some time after it was sent or given up on (store/mail.py)."""
+        return f"{self._s(site)}:mail:{mail_id}"
+
+    def mail_due(self, site: str) -> str:
+        """Sorted set mail id -> when to try it (ms): new mail, and mail backing off."""
+        return f"{self._s(site)}:mail:due"
+
+    def mail_leases(self, site: str) -> str:
+        """Sorted set mail id -> lease expiry (ms) of the mail a node is sending now; an
+        expired lease (the node died) hands the mail to the next claim."""
+        return f"{self._s(site)}:mail:leases"
+
+    def mail_log(self, site: str) -> str:
+        """Sorted set mail id -> created (ms): the Outbox page's list, capped."""
+        return f"{self._s(site)}:mail:log"
+
     # --- agents' sign-in security (chatserver.two_factor, store/accounts_security.py) -----
     def two_factor(self, agent_id: str) -> str:
         """Hash: the agent's TOTP ``secret`` and ``enabled_at`` (ms), ``last_step`` (the

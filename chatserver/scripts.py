@@ -78,6 +78,13 @@ SCRIPT_NAMES = (
     # agents' two-factor sign-in (one-time codes, recovery codes); an API key's use, audited
     "two_factor",
     "api_key_audit",
+    # outgoing e-mail: queue (once per conversation and reason), claim with a lease, answer
+    "mail_enqueue",
+    "mail_claim",
+    "mail_ack",
+    "mail_timer_done",
+    "mail_reply_watch",
+    "mail_reply_done",
 )
 
 Arg = str | int | float | bytes

@@ -31,6 +31,9 @@ class TimerRunner:
         self.policy = policy
         self.clock = clock
         self.fired = 0
+        # The mail step (chatserver/mail/alerts.py) for ``mail|<conversation>`` timers: it
+        # queues what the conversation calls for and then drops the timer.
+        self.on_mail: Callable[[str, str, str, int], Awaitable[bool]] | None = None
 
     async def tick(self) -> int:
         """Fire every timer due now on every site; returns how many acted."""
@@ -53,6 +56,8 @@ class TimerRunner:
 
     async def _fire(self, site: str, member: str, now: int, policy: SitePolicy) -> bool:
         kind, subject = parse_member(member)
+        if kind == TimerKind.MAIL:
+            return self.on_mail is not None and await self.on_mail(site, subject, member, now)
         if kind == TimerKind.GRACE:
             outcome = await self.store.fire_grace(site, subject, member, now)
         else:

@@ -47,7 +47,18 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?$")
 _templates = Environment(
     loader=FileSystemLoader(WIDGET_DIR), autoescape=select_autoescape(["html"]), auto_reload=False
 )
-STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
+_ALL_STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
+# Strings of the lazily loaded modules (widget/transcript.js) travel in those modules, not in
+# the frame every visitor downloads before the panel opens (its weight is at the budget).
+LAZY_PREFIX = ("transcript_",)
+STRINGS = {
+    loc: {k: v for k, v in d.items() if not k.startswith(LAZY_PREFIX)}
+    for loc, d in _ALL_STRINGS.items()
+}
+LAZY_STRINGS = {
+    loc: {k: v for k, v in d.items() if k.startswith(LAZY_PREFIX)}
+    for loc, d in _ALL_STRINGS.items()
+}
 
 
 def compact(name: str, text: str) -> str:
@@ -137,6 +148,12 @@ ASSETS = {
     "chat-view.js": Asset.load("chat-view.js", "text/javascript"),
     "chat-frame.js": Asset.load("chat-frame.js", "text/javascript"),
     "chat.css": Asset.load("chat.css", "text/css"),
+    # Loaded by chat-frame.js with import() once the panel opens, never before.
+    "transcript.js": Asset.load(
+        "transcript.js",
+        "text/javascript",
+        values={"/*TRANSCRIPT_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
+    ),
 }
 LOADER = Asset.load("loader.js", "text/javascript")
 

@@ -23,6 +23,7 @@ from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
 from chatserver.feed import FeedEvent
 from chatserver.identity import REQUIRE_SETTING
+from chatserver.protocol import valid_email
 
 MAX_CAPACITY = 50
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -214,6 +215,10 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     }
     if not out["name"]:
         errors.append("Give the site a name.")
+    out["team_email"] = _text(form, "team_email", 254)
+    if out["team_email"] and not valid_email(out["team_email"]):
+        errors.append("The team e-mail address looks like support@example.com.")
+    out["transcript_auto"] = "1" if form.get("transcript_auto") else "0"
     origins = _text(form, "allowed_origins", 2000).replace(",", " ").split()
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o.rstrip("/"))]
     if bad:

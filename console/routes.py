@@ -7,6 +7,7 @@ from chatserver.core.states import CLOSED_STATUSES, HANDLED_STATUSES, Status
 from console import (
     account_routes,
     admin_audit,
+    admin_mail,
     admin_privacy,
     admin_routes,
     api_routes,
@@ -19,6 +20,7 @@ routes = [
     *auth_routes.routes,
     *api_routes.routes,
     *admin_routes.routes,
+    *admin_mail.routes,
     *admin_audit.routes,
     *admin_privacy.routes,
     *account_routes.routes,

@@ -36,6 +36,7 @@
       refreshConfig();
       if (focus) requestAnimationFrame(focusFirst);
       P.markRead();
+      import("./transcript.js");
     } else {
       // Let the panel fade out before the loader shrinks the frame to the launcher.
       const delay = reducedMotion.matches ? 0 : CLOSE_ANIMATION_MS;
@@ -206,5 +207,6 @@
     start();
     P.ensureConnected();
     P.render();
+    import("./transcript.js");
   }
 })();

@@ -83,6 +83,11 @@ CONVERSATION = obj(
         "assigned_at": nullable(MS),
         "unanswered_since": nullable(MS),
         "snoozed_until": {**nullable(MS), "description": "snoozed by its agent until then"},
+        "awaiting_email_reply": {
+            **nullable(MS),
+            "description": "the visitor left an e-mail and waits for a reply by mail since "
+            "then (until an agent writes)",
+        },
         "resolved_at": nullable(MS),
         "last_id": {"type": "string", "description": "the id of its last message"},
         "preview": {"type": "string"},

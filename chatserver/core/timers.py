@@ -18,10 +18,14 @@ class TimerKind(StrEnum):
     BREACH_REASSIGN = "brs"  # a response target was missed and the agent is still silent
     SNOOZE = "snooze"  # an agent snoozed a chat that waits on the visitor, until then
     FOLLOW_UP = "followup"  # a queued visitor who left an e-mail still waits for a reply
+    # The mail step looks at a conversation that ended, was offered the offline form, or
+    # whose visitor left an e-mail (chatserver/mail/alerts.py): due at once, never dropped by
+    # an ending, so a node that dies before the mail is queued leaves it for the next tick.
+    MAIL = "mail"
 
 
 # The timers whose subject is a conversation: an ending drops them all (lua/_lib.lua finish).
-CONVERSATION_TIMERS = tuple(k for k in TimerKind if k is not TimerKind.GRACE)
+CONVERSATION_TIMERS = tuple(k for k in TimerKind if k not in (TimerKind.GRACE, TimerKind.MAIL))
 
 
 def member(kind: TimerKind, subject: str) -> str:

@@ -175,6 +175,11 @@ local function finish(k, channel, conv_id, status_to, by_kind, by_id, by_name, n
   if was_queued == 1 then redis.call('PUBLISH', channel, pack_queue(c[3] or '')) end
   feed(k, 'conversation.' .. status_to, conv_id, now, {by = by_kind, by_id = by_id,
     agent_id = agent, visitor_id = c[2] or '', department = c[3] or ''})
+  -- The mail step (chatserver/mail/alerts.py): the team's alert of a missed or abandoned
+  -- chat, the transcript of a resolved one when the site sends it.
+  if status_to ~= 'resolved' or redis.call('HGET', k.site, 'transcript_auto') == '1' then
+    redis.call('ZADD', k.timers, now, 'mail|' .. conv_id)
+  end
   return id
 end
 

@@ -129,12 +129,14 @@ elseif kind == 'qto' then
   redis.call('HSET', KEYS[2], 'offline_offered', ARGV[4])
   say('queue_timeout', 'All our agents are busy right now. Leave your email and we will get back to you.')
   schedule(KEYS[1], 'followup|' .. conv_id, ARGV[4], ARGV[25])
+  redis.call('ZADD', KEYS[1], now, 'mail|' .. conv_id)  -- the team's offline-message alert
   return {'fired'}
 elseif kind == 'followup' then
   -- Still nobody's, and the visitor left an address: remind the supervisors, and again later.
   if status ~= 'queued' then return {'noop'} end
   schedule(KEYS[1], 'followup|' .. conv_id, ARGV[4], ARGV[25])
   if (redis.call('HGET', KEYS[6], 'email') or '') == '' then return {'later'} end
+  redis.call('ZADD', KEYS[1], now, 'mail|' .. conv_id)  -- the team's alert, if not sent yet
   redis.call('PUBLISH', channel, pack_follow_up(conv_id))
   return {'fired'}
 elseif kind == 'assign' then

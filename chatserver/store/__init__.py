@@ -20,6 +20,7 @@ from chatserver.store.feedback import FeedbackStore
 from chatserver.store.identity import IdentityStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
+from chatserver.store.mail import MailStore
 from chatserver.store.privacy import PrivacyStore
 from chatserver.store.retention import RetentionStore
 from chatserver.store.sites import SiteStore
@@ -45,6 +46,7 @@ class Store(
     IdentityStore,
     AccountSecurityStore,
     AuditStore,
+    MailStore,
     RetentionStore,
     PrivacyStore,
 ):

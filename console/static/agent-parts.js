@@ -32,6 +32,8 @@ window.AgentParts = (() => {
           el("p", { className: "queue-page", dir: "auto" },
             [item.department, page.title || page.url].filter(Boolean).join(" · ")),
           take);
+        // The visitor left an e-mail in the offline form and waits for a reply by mail.
+        if (item.awaiting_email_reply) take.before(el("p", { className: "mail-mark", testid: "awaiting-email" }, "waiting for an e-mail reply"));
         li.dataset.id = item.id;
         return li;
       }));
@@ -66,7 +68,7 @@ window.AgentParts = (() => {
   const SYSTEM_NOTE = new Set(["transfer_note"]);
   // System lines only agents see (the visitor sees the effect, not the step; a snooze not
   // even that).
-  const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended"]);
+  const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended", "mail_failed"]);
 
   // A message whose person was erased (docs/privacy.md): its place, time and kind remain.
   const ERASED = "Erased at the person's request";

@@ -87,6 +87,8 @@
       if (summary.visitor) conv.visitor = summary.visitor;
       if (summary.department !== undefined) conv.department = summary.department;
       if (summary.unanswered_since !== undefined) conv.unansweredSince = summary.unanswered_since;
+      // The visitor left an e-mail and the team was alerted: they wait for a reply by mail.
+      if (summary.awaiting_email_reply !== undefined) conv.awaitingEmail = summary.awaiting_email_reply;
       if (summary.agent !== undefined) conv.holder = summary.agent;
       if (summary.agent && summary.agent.id === me.id) conv.watching = false; // ours now
       if (Array.isArray(summary.participants)) conv.participants = summary.participants;
@@ -134,13 +136,15 @@
       el("span", { className: "conv-preview", dir: "auto" },
         closed ? panels.statusLabel(conv.status) : conv.typing ? "typing…" : conv.preview),
       el("span", { className: "conv-wait", testid: "waiting" }));
+    if (conv.awaitingEmail) button.append(el("span", { className: "mail-mark", testid: "awaiting-email" }, "waiting for an e-mail reply"));
     supervise.decorate(conv, button);
     snooze.decorate(conv, button);
     conv.item.replaceChildren(button);
     tick(conv);
     if (state.selected !== conv.id) return refreshTotals();
     ui.title.textContent = visitorLabel(conv.visitor);
-    ui.threadStatus.textContent = panels.statusLabel(conv.status) + (conv.department ? ` · ${conv.department}` : "");
+    ui.threadStatus.textContent = panels.statusLabel(conv.status) + (conv.department ? ` · ${conv.department}` : "") +
+      (conv.awaitingEmail ? " · waiting for an e-mail reply" : "");
     ui.resolve.textContent = closed ? "Close" : "Resolve";
     ui.resolve.title = closed ? "Remove from my list" : "";
     ui.reopen.hidden = !closed;
@@ -258,6 +262,7 @@
   // an ack, in either order.
   function addMessage(conv, msg) {
     if (!msg.id || conv.byId.has(msg.id)) return false;
+    if (msg.from === "agent" && conv.awaitingEmail && msg.ts >= conv.awaitingEmail) conv.awaitingEmail = null; // answered
     const own = msg.client_id && conv.byClientId.get(msg.client_id);
     if (own) {
       if (!own.dataset.id) confirmOwn(conv, own, msg);
@@ -289,7 +294,7 @@
     state.outbox.delete(msg.client_id);
     const from = msg.from || { note: "note", whisper: "whisper" }[item && item.kind] || "agent";
     record(conv, { ...msg, from, author: { id: me.id, name: me.name } });
-    if (from === "agent") conv.unread = 0;
+    if (from === "agent") { conv.unread = 0; conv.awaitingEmail = null; } // answered
     refresh(conv);
   }
 

@@ -1,0 +1,20 @@
+-- An agent wrote to a visitor who is gone (chatserver/mail/replies.py): remember where the
+-- replies to mail start (the earliest of a burst's, whichever node's call comes first) and
+-- set the conversation's mail step for when the burst has been quiet long enough (each reply
+-- moves it later, so a burst makes one mail).
+-- KEYS: 1 conversation hash, 2 timers zset
+-- ARGV: 1 conversation id, 2 the id before the reply, 3 when the step is due (ms)
+local conv_key, timers_key = KEYS[1], KEYS[2]
+local conv_id, prev, due = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', conv_key) == 0 then return 0 end
+local function before(a, b)  -- stream ids 'ms-seq', compared as numbers
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return false end
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local mark = redis.call('HGET', conv_key, 'mail_reply_after')
+if not mark or before(prev, mark) then redis.call('HSET', conv_key, 'mail_reply_after', prev) end
+redis.call('ZADD', timers_key, due, 'mail|' .. conv_id)
+return 1

@@ -1,0 +1,136 @@
+"""Rendering mails from the jinja2 templates in chatserver/mail_templates: each mail has a
+plain-text part (``<name>.txt``) and an HTML alternative (``<name>.html``, autoescaped, so
+nothing a visitor or an agent wrote can become markup). Transcripts speak the visitor's
+language: English or Persian (right to left), from the strings below."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from chatserver.messages import Stored
+
+# What a visitor may read of a conversation: never notes, whispers or system lines.
+PUBLIC_KINDS = frozenset({"visitor", "agent", "bot"})
+
+_html = Environment(
+    loader=PackageLoader("chatserver", "mail_templates"),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_text = Environment(
+    loader=PackageLoader("chatserver", "mail_templates"),
+    autoescape=False,  # plain text: nothing is markup there
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "subject": "Your chat with {site}",
+        "intro": "Here is the transcript of your chat with {site}, as you asked.",
+        "you": "You",
+        "team": "Support",
+        "started": "Started",
+        "footer": "You received this because an e-mail address was left in the chat.",
+        "empty": "No messages.",
+        "reply_subject": "New reply from {site}",
+        "reply_intro": "{site} answered you in your chat:",
+        "reply_hint": "Reply to this e-mail to answer: your reply goes to the same chat.",
+        "reply_visit": "To answer, open the chat on the site again.",
+    },
+    "fa": {
+        "subject": "گفتگوی شما با {site}",
+        "intro": "متن کامل گفتگوی شما با {site} که درخواست کرده بودید.",
+        "you": "شما",
+        "team": "پشتیبانی",
+        "started": "آغاز",
+        "footer": "این نامه را دریافت کرده‌اید چون نشانی ایمیلی در گفتگو ثبت شده بود.",
+        "empty": "پیامی نیست.",
+        "reply_subject": "پاسخ تازه از {site}",
+        "reply_intro": "{site} در گفتگوی شما پاسخ داد:",
+        "reply_hint": "برای پاسخ، به همین ایمیل جواب دهید: پاسخ شما به همان گفتگو می‌رسد.",
+        "reply_visit": "برای پاسخ، گفتگو را دوباره در سایت باز کنید.",
+    },
+}
+RTL = frozenset({"fa", "ar", "he", "ur"})
+
+
+def language(*candidates: str) -> str:
+    """The first of the candidates (conversation, visitor, site locale) we have strings for."""
+    for raw in candidates:
+        lang = (raw or "").replace("_", "-").split("-")[0].lower()
+        if lang in STRINGS:
+            return lang
+    return "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    who: str
+    mine: bool  # written by the visitor
+    text: str
+    at: str
+
+
+def lines(messages: Iterable[Stored], lang: str, visitor: str = "") -> list[Line]:
+    """The public lines of a conversation; the visitor's are "You" unless ``visitor`` names
+    them (the team's alerts)."""
+    s = STRINGS[lang]
+    out = []
+    for m in messages:
+        if m.kind not in PUBLIC_KINDS:
+            continue
+        mine = m.kind == "visitor"
+        who = (visitor or s["you"]) if mine else (m.sender_name or s["team"])
+        out.append(Line(who, mine, m.text, stamp(m.ts)))
+    return out
+
+
+def stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC") if ms else ""
+
+
+def render(name: str, context: Mapping[str, object]) -> tuple[str, str]:
+    """(text, html) of template ``name``."""
+    return (
+        _text.get_template(f"{name}.txt").render(context),
+        _html.get_template(f"{name}.html").render(context),
+    )
+
+
+def transcript(site_name: str, messages: Iterable[Stored], lang: str) -> tuple[str, str, str]:
+    """(subject, text, html) of a conversation's transcript for its visitor."""
+    s = {k: v.format(site=site_name) for k, v in STRINGS[lang].items()}
+    ctx = {
+        "s": s,
+        "lang": lang,
+        "dir": "rtl" if lang in RTL else "ltr",
+        "site": site_name,
+        "lines": lines(messages, lang),
+    }
+    text, html = render("transcript", ctx)
+    return s["subject"], text, html
+
+
+def reply(
+    site_name: str, messages: Iterable[Stored], lang: str, can_reply: bool
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the mail that carries agents' replies to a visitor gone."""
+    s = {k: v.format(site=site_name) for k, v in STRINGS[lang].items()}
+    ctx = {
+        "s": s,
+        "lang": lang,
+        "dir": "rtl" if lang in RTL else "ltr",
+        "lines": lines(messages, lang),
+        "hint": s["reply_hint"] if can_reply else s["reply_visit"],
+    }
+    text, html = render("reply", ctx)
+    return s["reply_subject"], text, html
