@@ -23,7 +23,7 @@ local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
 local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
   'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
   'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked',
-  'sla_risk_for', 'snoozed_until', 'department_changes')
+  'sla_risk_for', 'snoozed_until', 'department_changes', 'awaiting_email_reply')
 local status = c[1]
 if not status then
   redis.call('ZREM', KEYS[1], ARGV[1])
@@ -35,6 +35,18 @@ if (c[2] or '') ~= ARGV[6] or (c[3] or '') ~= ARGV[7] or (c[4] or '') ~= ARGV[8]
   return {'retry'}
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
+if kind == 'followup' and not is_open(status) then
+  -- An ended (abandoned) chat whose visitor waits for a reply by e-mail (the team was
+  -- alerted, chatserver/mail/alerts.py): remind the supervisors until an agent writes in it
+  -- (reopening it), three times at most: a reply sent from a mail program is not seen here.
+  local since = tonumber(c[17] or '') or 0
+  if since == 0 or (tonumber(c[8] or '') or 0) >= since then return {'noop'} end
+  if redis.call('HINCRBY', KEYS[2], 'follow_ups', 1) < 3 then
+    schedule(KEYS[1], 'followup|' .. conv_id, ARGV[4], ARGV[25])
+  end
+  redis.call('PUBLISH', channel, pack_follow_up(conv_id))
+  return {'fired'}
+end
 if not is_open(status) then return {'noop'} end
 local function n(v) return tonumber(v or '') or 0 end
 local function later(at, delay)  -- the deadline moved: wait for it instead

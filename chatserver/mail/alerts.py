@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatserver.config import Settings
+from chatserver.core.policy import SitePolicy
 from chatserver.events import Queue
 from chatserver.log import get_logger
 from chatserver.mail import render
@@ -148,6 +149,7 @@ class MailSteps:
             now,
             once=f"mail_{reason}",
             mark_waiting=bool(visitor.get("email")),
+            follow_up_ms=SitePolicy.from_settings(cfg).ms("follow_up_after_s"),
         )
         if res == "ok":
             log.info("mail_alert_queued", site=site, conv=conv_id, reason=reason, mail=mail_id)

@@ -36,6 +36,7 @@ async def queue_mail(
     now: int,
     once: str = "",
     mark_waiting: bool = False,
+    follow_up_ms: int = 0,
 ) -> tuple[str, str]:
     """Queue ``mail``; with ``once`` (a field name on the conversation) at most once per
     conversation. Returns the store's answer: ('ok'|'dup'|'gone', mail id)."""
@@ -52,5 +53,12 @@ async def queue_mail(
         "message_id": message_id(mail_id, settings.mail_from),
     }
     return await store.enqueue_mail(
-        site, mail_id, fields, now, mail.conv_id, once=once, mark_waiting=mark_waiting
+        site,
+        mail_id,
+        fields,
+        now,
+        mail.conv_id,
+        once=once,
+        mark_waiting=mark_waiting,
+        follow_up_ms=follow_up_ms,
     )

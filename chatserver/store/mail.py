@@ -26,18 +26,29 @@ class MailStore(StoreBase):
         conv_id: str = "",
         once: str = "",
         mark_waiting: bool = False,
+        follow_up_ms: int = 0,
     ) -> tuple[str, str]:
         """Queue a mail; returns ('ok', id), or ('dup', the earlier mail's id) when ``once``
         (a field of the conversation) says it was queued before, or ('gone', '') when that
-        conversation does not exist."""
+        conversation does not exist. ``mark_waiting`` marks the conversation as waiting for
+        an e-mail reply, and the supervisors are reminded every ``follow_up_ms`` (0: never)
+        until an agent writes in it."""
         mail_key = self.k.mail(site, mail_id)
         conv_key = self.k.conversation(site, conv_id) if conv_id else mail_key
-        args: list[str | int] = [mail_id, now, once, MAIL_LOG_CAP, "1" if mark_waiting else ""]
+        args: list[str | int] = [
+            mail_id,
+            now,
+            once,
+            MAIL_LOG_CAP,
+            "1" if mark_waiting else "",
+            follow_up_ms,
+            conv_id,
+        ]
         for name, value in fields.items():
             args += [name, value]
         res = await self.scripts.run(
             "mail_enqueue",
-            [mail_key, self.k.mail_due(site), self.k.mail_log(site), conv_key],
+            [mail_key, self.k.mail_due(site), self.k.mail_log(site), conv_key, self.k.timers(site)],
             args,
         )
         return str(res[0]), str(res[1])

@@ -159,3 +159,53 @@ async def test_each_alert_once_and_the_waiting_mark(live: LiveServer, smtp: Smtp
     assert '<iframe class="mail-html" sandbox=""' in view.body
     assert 'srcdoc="&lt;!doctype html&gt;' in view.body
     assert not node.crashes()
+
+
+async def test_a_closed_chat_waiting_for_a_reply_by_mail_reminds_the_supervisors(
+    live: LiveServer, smtp: SmtpServer
+) -> None:
+    """Follow-up reminders (issue 21) for a chat that ended while its visitor waited for an
+    answer (abandoned, the team alerted by mail): the supervisors' consoles get `follow_up`
+    escalations, three at most; an agent answers by reopening it and writing."""
+    set_site(live.redis_url, visitor_grace_s=1, abandon_after_s=2, follow_up_after_s=1)
+    live.start_node({**smtp.env(), **FAST})
+    live.add_agent("sup@example.com", name="Sue", role="supervisor")
+    sue, _ = await cl.agent(live.ws_url, live.login("sup@example.com"), status="away")
+    live.add_agent("sara@example.com", name="Sara", capacity=2)
+    sara, _ = await cl.agent(live.ws_url, live.login("sara@example.com"))
+    left, conv_id = await start_chat(live, "سلام", email="nima@example.com")
+    await sara.expect("assigned", lambda f: f["conversation_id"] == conv_id, timeout=15)
+    await sara.send(
+        {"type": "message", "conversation_id": conv_id, "client_id": "s1", "text": "بله؟"}
+    )
+    await left.expect("message", lambda f: f.get("client_id") == "s1")
+    await left.send({"type": "message", "client_id": "v2", "text": "سفارشم کجاست؟"})
+    await sara.expect("message", lambda f: f.get("client_id") == "v2")
+    await left.close()
+    await sara.expect("resolved", lambda f: f["conversation_id"] == conv_id, timeout=15)
+    [alert] = await mails_for(smtp, conv_id, 1)
+    assert "left while waiting" in str(alert["Subject"])
+    assert conv_hash(live.redis_url, conv_id)["status"] == "abandoned"
+    for _ in range(3):
+        frame = await sue.expect(
+            "escalation", lambda f: f["conversation_id"] == conv_id, timeout=15
+        )
+        assert (frame["level"], frame["clock"]) == ("follow_up", "email")
+    # Three is the most: no reminder timer is left after the third.
+    r = redis.Redis.from_url(live.redis_url, decode_responses=True)
+    try:
+        assert r.zscore(K.timers("demo"), f"followup|{conv_id}") is None
+        assert r.hget(K.conversation("demo", conv_id), "follow_ups") == "3"
+    finally:
+        r.close()
+    # Sara answers: she reopens the chat and writes (the reply goes out by mail).
+    await sara.send({"type": "reopen", "conversation_id": conv_id})
+    await sara.expect("assigned", lambda f: f["conversation_id"] == conv_id)
+    await sara.send(
+        {"type": "message", "conversation_id": conv_id, "client_id": "s2", "text": "در راه است"}
+    )
+    await sara.expect("ack", lambda f: f.get("client_id") == "s2")
+    conv = conv_hash(live.redis_url, conv_id)
+    assert int(conv["last_agent_msg_at"]) >= int(conv["awaiting_email_reply"])  # answered
+    await sara.close()
+    await sue.close()
