@@ -1,12 +1,13 @@
-"""The REST API v1's endpoints, declared once (see chatserver.api.spec)."""
+"""The REST API v1's endpoints, declared once (see chatserver.api.spec): conversations,
+visitors, agents and the site's lists here; the admin scope's in admin_endpoints.py."""
 
 from __future__ import annotations
 
 from chatserver.api import spec
+from chatserver.api.admin_endpoints import ADMIN_ENDPOINTS
 from chatserver.api.handlers import (
     add_note,
     assign,
-    audit_log,
     get_agent,
     get_conversation,
     get_visitor,
@@ -22,26 +23,10 @@ from chatserver.api.handlers import (
     update_visitor,
     visitor_conversations,
 )
-from chatserver.api.privacy_handlers import erase, export
 from chatserver.api.spec import ID, Endpoint, Param, obj
-from chatserver.api.webhook_handlers import (
-    create_webhook,
-    dead_letters,
-    delete_webhook,
-    get_webhook,
-    list_events,
-    list_webhooks,
-    replay_webhook,
-)
 from chatserver.core.states import Status
-from chatserver.feed import FeedEvent
 
 # --- the declarations -------------------------------------------------------------------
-PERSON_PARAMS = (
-    Param("visitor_id", "query", {"type": "string", "maxLength": 254}, "a visitor id"),
-    Param("email", "query", {"type": "string", "maxLength": 254}, "an e-mail address"),
-    Param("user_id", "query", {"type": "string", "maxLength": 254}, "a verified user id"),
-)
 CONV = Param("conv_id", "path", {"type": "string", "pattern": "^c_[A-Za-z0-9_-]{1,40}$"})
 VISITOR = Param("visitor_id", "path", {"type": "string", "pattern": "^v_[A-Za-z0-9_-]{1,40}$"})
 AGENT_ID = Param("agent_id", "path", {"type": "string", "pattern": "^a_[A-Za-z0-9_-]{1,40}$"})
@@ -88,7 +73,6 @@ CANNED = obj(
     ("items",),
 )
 ACTING = ("not_found", "forbidden", "conversation_closed", "invalid_request")
-HOOK = Param("webhook_id", "path", {"type": "string", "pattern": "^wh_[A-Za-z0-9_-]{1,40}$"})
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -280,51 +264,6 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "GET",
-        "/privacy/export",
-        "admin",
-        "Everything kept about one person, as one JSON document",
-        spec.EXPORT,
-        params=PERSON_PARAMS,
-        errors=("invalid_request",),
-        description=(
-            "The person is found by any of visitor_id, email (every visitor record holding it "
-            "now) and user_id (a verified identity); give at least one. Nobody found gives "
-            "an empty `visitors` list. Recorded in the audit log (`export`). See "
-            "docs/privacy.md."
-        ),
-        handler=export,
-    ),
-    Endpoint(
-        "POST",
-        "/privacy/erase",
-        "admin",
-        "Erase one person's data for good",
-        obj(
-            {
-                "visitors": {"type": "integer"},
-                "conversations": {"type": "integer"},
-                "entries": {"type": "integer"},
-            },
-            ("visitors", "conversations", "entries"),
-        ),
-        body=obj(
-            {
-                "visitor_id": {"type": "string", "maxLength": 254},
-                "email": {"type": "string", "maxLength": 254},
-                "user_id": {"type": "string", "maxLength": 254},
-            }
-        ),
-        errors=("invalid_request", "conflict"),
-        description=(
-            "Open conversations of theirs are resolved first; every message of their "
-            "conversations keeps its id, kind and time and loses its text and their name "
-            "(`event: erased`); their visitor records go. Counts of what was erased are "
-            "returned; recorded in the audit log (`erase`). See docs/privacy.md."
-        ),
-        handler=erase,
-    ),
-    Endpoint(
-        "GET",
         "/agents",
         "read",
         "The site's agents: status, load and capacity",
@@ -357,148 +296,5 @@ ENDPOINTS: list[Endpoint] = [
         CANNED,
         handler=list_canned,
     ),
-    Endpoint(
-        "GET",
-        "/events",
-        "read",
-        "The site's event feed after a cursor, oldest first (while it has webhooks)",
-        spec.page_of(spec.FEED_EVENT),
-        params=(
-            Param("after", "query", {"type": "string"}, "an event id; omit for the oldest"),
-            Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
-        ),
-        errors=("invalid_request",),
-        description=(
-            "The feed the webhooks deliver: kept 48 hours, written only while the site has "
-            "at least one webhook endpoint. The same event ids as the webhooks'."
-        ),
-        handler=list_events,
-    ),
-    Endpoint(
-        "GET",
-        "/webhooks",
-        "admin",
-        "The site's webhook endpoints, with their delivery state",
-        spec.page_of(spec.WEBHOOK),
-        handler=list_webhooks,
-    ),
-    Endpoint(
-        "POST",
-        "/webhooks",
-        "admin",
-        "Add a webhook endpoint (its secret is in this answer only)",
-        spec.WEBHOOK,
-        body=obj(
-            {
-                "url": {"type": "string", "maxLength": 2000},
-                "events": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": [e.value for e in FeedEvent]},
-                    "description": "the types to deliver; empty or absent: all",
-                },
-                "description": {"type": "string", "maxLength": 200},
-            },
-            ("url",),
-        ),
-        errors=("invalid_request",),
-        status=201,
-        description=(
-            "It gets every event from now on, each signed with its secret, at least once "
-            "and in order, retried with backoff for a day, then kept as a dead letter."
-        ),
-        handler=create_webhook,
-    ),
-    Endpoint(
-        "GET",
-        "/webhooks/{webhook_id}",
-        "admin",
-        "A webhook endpoint and its delivery state",
-        spec.WEBHOOK,
-        params=(HOOK,),
-        errors=("not_found",),
-        handler=get_webhook,
-    ),
-    Endpoint(
-        "DELETE",
-        "/webhooks/{webhook_id}",
-        "admin",
-        "Remove a webhook endpoint",
-        spec.OK,
-        params=(HOOK,),
-        errors=("not_found",),
-        handler=delete_webhook,
-    ),
-    Endpoint(
-        "POST",
-        "/webhooks/{webhook_id}/replay",
-        "admin",
-        "Deliver again from an event id or a time (dead letters included)",
-        spec.OK,
-        params=(HOOK,),
-        body=obj(
-            {
-                "after_id": {"type": "string", "description": "deliver the events after it"},
-                "since": {**spec.MS, "description": "deliver the events from this time on"},
-            }
-        ),
-        errors=("not_found", "invalid_request"),
-        handler=replay_webhook,
-    ),
-    Endpoint(
-        "GET",
-        "/webhooks/{webhook_id}/dead_letters",
-        "admin",
-        "The events given up on, oldest first (the last 100)",
-        obj(
-            {
-                "items": {"type": "array", "items": {"type": "object"}},
-                "next_cursor": {"type": "null"},
-            },
-            ("items", "next_cursor"),
-        ),
-        params=(HOOK,),
-        errors=("not_found",),
-        handler=dead_letters,
-    ),
-    Endpoint(
-        "GET",
-        "/audit",
-        "admin",
-        "The site's audit log, newest first, filtered",
-        spec.page_of(spec.AUDIT_ENTRY),
-        params=(
-            Param("before", "query", {"type": "string"}, "`next_cursor` of the page before"),
-            Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}),
-            Param(
-                "action",
-                "query",
-                {"type": "string", "pattern": "^[a-z_]{1,40}$"},
-                "only this action (see the entry's `action` for the names)",
-            ),
-            Param(
-                "actor",
-                "query",
-                {"type": "string", "maxLength": 64},
-                "only this actor: an agent id, or `key:<id>` for an API key",
-            ),
-            Param(
-                "q",
-                "query",
-                {"type": "string", "maxLength": 200},
-                "text in the detail, the actor's name or the conversation id (any case)",
-            ),
-            Param("since", "query", {"type": "integer"}, "entries at or after this time (ms)"),
-            Param("until", "query", {"type": "integer"}, "entries at or before this time (ms)"),
-        ),
-        errors=("invalid_request",),
-        description=(
-            "Sign-ins and failed sign-ins, two-factor and session changes, password resets, "
-            "admin changes, API key use (at most one entry a minute per key), supervisors' "
-            "monitor, unmonitor, whisper, join, leave and take-over, exports and erasures: "
-            "who, what, when (and in which conversation), the last 100,000 entries. A page "
-            "reads at most 20,000 entries: with filters that match little, it can hold fewer "
-            "than `limit` items and still have a `next_cursor` to look further back."
-        ),
-        handler=audit_log,
-    ),
+    *ADMIN_ENDPOINTS,
 ]
