@@ -66,6 +66,14 @@ class AuditStore(StoreBase):
         )
         return entry_id
 
+    async def audit_log(
+        self, site: str, before: str | None = None, count: int = 100
+    ) -> list[AuditEntry]:
+        """The site's audit log, newest first, strictly before the entry id ``before``."""
+        top = f"({before}" if before else "+"
+        entries = await self.r.xrevrange(self.k.audit(site), max=top, min="-", count=count)
+        return [_entry(entry_id, f) for entry_id, f in entries]
+
     async def audit_search(
         self,
         site: str | None,

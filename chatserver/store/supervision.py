@@ -3,7 +3,6 @@ take over (chatserver/lua/supervise.lua and take_over.lua), and the site's audit
 
 from __future__ import annotations
 
-from chatserver.core.audit import AuditEntry
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
 from chatserver.messages import Outgoing, SendResult
@@ -142,22 +141,3 @@ class SupervisionStore(StoreBase):
         if res[0] != "ok":
             raise _refused(res)
         return str(res[1])
-
-    async def audit_log(
-        self, site: str, before: str | None = None, count: int = 100
-    ) -> list[AuditEntry]:
-        """The site's audit log, newest first, strictly before the entry id ``before``."""
-        top = f"({before}" if before else "+"
-        entries = await self.r.xrevrange(self.k.audit(site), max=top, min="-", count=count)
-        return [
-            AuditEntry(
-                entry_id,
-                int(f.get("ts") or 0),
-                f.get("actor", ""),
-                f.get("name", ""),
-                f.get("action", ""),
-                f.get("conv", ""),
-                f.get("detail", ""),
-            )
-            for entry_id, f in entries
-        ]
