@@ -268,6 +268,18 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     (snoozed,) = await step()
     assert isinstance(snoozed, events.Message) and snoozed.event == "snoozed"
     COVERED.add("snooze")
+    # A conversation's mail that fails for good tells its agents, in the same step.
+    mail = {"to": "v4@example.com", "subject": "Your chat", "conv": watched}
+    await store.enqueue_mail("demo", "m_t1", mail, T0 + 3_000_030, watched)
+    assert await store.claim_mail("demo", "m_t1", T0 + 3_000_031, 60_000, "n_t") is not None
+    line = "The e-mail to v4@example.com could not be sent: 550 no such user"
+    assert await store.ack_mail(
+        "demo", "m_t1", "n_t", "failed", T0 + 3_000_032, "", "550", watched, line
+    )
+    (failed,) = await step()
+    assert isinstance(failed, events.Message) and failed.event == "mail_failed"
+    assert failed.text == line
+    COVERED.add("mail_ack")
 
     await store.disconnect_agent("demo", ann, T0 + 3_000_004)
     evs = await step()
