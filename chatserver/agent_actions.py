@@ -83,8 +83,11 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
         raise ProtocolError(code, message, ref=ref) from None
 
 
-def written(conn: AgentConn, f: dict[str, Any], kind: str, now: int) -> Outgoing:
-    """What the agent of ``conn`` writes with frame ``f`` (a message, a note, a whisper)."""
+def written(
+    conn: AgentConn, f: dict[str, Any], kind: str, now: int, file_meta: str = ""
+) -> Outgoing:
+    """What the agent of ``conn`` writes with frame ``f`` (a message, a note, a whisper);
+    a message may carry a file (``file_meta``: its metadata, chatserver/files/)."""
     return Outgoing(
         conn.site,
         f["conversation_id"],
@@ -94,6 +97,8 @@ def written(conn: AgentConn, f: dict[str, Any], kind: str, now: int) -> Outgoing
         f["client_id"],
         f.get("text", ""),
         now,
+        f.get("file", "") if file_meta else "",
+        file_meta,
     )
 
 

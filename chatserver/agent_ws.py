@@ -16,7 +16,7 @@ from chatserver.endpoint import Receipts, choose_format, receive_loop
 from chatserver.events import Read, Typing
 from chatserver.frames import ack_frame, conversation_summary, participants
 from chatserver.limits import refuse
-from chatserver.protocol import ZERO_ID, ProtocolError
+from chatserver.protocol import ZERO_ID, ProtocolError, message_parts
 from chatserver.services import Services
 from chatserver.sessions import refused, session_account, session_digest, session_token
 from chatserver.supervision import SUPERVISION_FRAMES, supervision_action
@@ -73,7 +73,9 @@ class AgentSession:
             # Stored in arrival order, acknowledged when stored: an agent typing fast in
             # several chats never waits a round trip per message.
             policy = await hub.lifecycle.policy(conn.site)  # before: it may await Redis
-            await self.receipts.send(f["client_id"], self.store_message(f, policy))
+            _, file_id = message_parts(f)
+            meta = await self.s.files.for_message(conn.site, file_id, f["client_id"])
+            await self.receipts.send(f["client_id"], self.store_message(f, policy, meta))
         elif ftype == "typing":
             await self._require_mine(f["conversation_id"])
             event = Typing(f["conversation_id"], "agent", f["state"], "", conn.agent_id, conn.name)
@@ -108,11 +110,14 @@ class AgentSession:
         elif ftype == "ping":
             conn.send({"type": "pong", "server_time": hub.clock()})
 
-    async def store_message(self, f: dict[str, Any], policy: SitePolicy) -> dict[str, Any]:
+    async def store_message(
+        self, f: dict[str, Any], policy: SitePolicy, file_meta: str = ""
+    ) -> dict[str, Any]:
         """Store one message and return its ack. Its first step queues the script call, so
         calls made in frame order are stored in frame order."""
         conn, hub = self.conn, self.s.hub
-        res = await self.s.store.send_message(written(conn, f, "agent", hub.clock()), policy)
+        msg = written(conn, f, "agent", hub.clock(), file_meta)
+        res = await self.s.store.send_message(msg, policy)
         return ack_frame(f["client_id"], f["conversation_id"], res)
 
     async def _require_mine(self, conv_id: str, watching: bool = False) -> None:

@@ -23,6 +23,8 @@ from chatserver.dashboards import Dashboards
 from chatserver.durability import probe
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.events import Event
+from chatserver.files.cleanup import PendingCleanup
+from chatserver.files.routes import routes as file_routes
 from chatserver.log import get_logger
 from chatserver.mail.alerts import MailSteps
 from chatserver.mail.inbound import routes as inbound_routes
@@ -100,6 +102,8 @@ def create_app(
 
     services.hub.on_site_event = on_site_event
     supervisor = RedisSupervisor(embedded) if embedded is not None else None
+    unused_uploads = PendingCleanup(services.files, services.hub.clock)
+    services.hub.lifecycle.retention.forget_files = services.files.forget_conversation
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -128,10 +132,12 @@ def create_app(
         await dashboards.start()
         await webhooks.start()
         await mail.start()
+        unused_uploads.start()
         log.info("hub_started", redis=_redact(redis_url), node=services.hub.lifecycle.node)
         try:
             yield
         finally:
+            await unused_uploads.stop()
             await mail.stop()
             await mail_steps.replies.stop()
             await webhooks.stop()
@@ -146,6 +152,7 @@ def create_app(
         *widget_routes,
         *mail_routes,
         *inbound_routes,
+        *file_routes,
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),

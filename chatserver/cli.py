@@ -29,6 +29,7 @@ from chatserver.config import (
 )
 from chatserver.core.departments import parse_departments
 from chatserver.embedded_redis import EmbeddedRedis
+from chatserver.files.service import Files
 from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
 from chatserver.privacy import Erased, Person, erase_person, export_person
@@ -341,7 +342,8 @@ def cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("erasure cannot be undone: add --yes to erase")
 
     async def erase(store: Store) -> Erased:
-        return await erase_person(store, site, person, by, now_ms())
+        files = Files(store, settings, now_ms)  # their conversations' files go too
+        return await erase_person(store, site, person, by, now_ms(), files.forget_conversation)
 
     done = _with_store(settings, erase)
     _say(

@@ -118,6 +118,23 @@ class Settings:
     durability: str = "disk"
     min_replicas: int = 1
     durability_timeout_ms: int = 1000
+    # File attachments (chatserver/files/): the largest file, each uploader's hourly count
+    # and bytes (0: off), the allowed types (names of chatserver.files.sniff.TYPES), how long
+    # a signed download URL lasts, the pixel cap of an image (decompression bombs) and where
+    # the bytes go: the data directory, or an S3-compatible bucket when one is named.
+    file_max_bytes: int = 10 * 1024 * 1024
+    files_per_hour: int = 20
+    file_bytes_per_hour: int = 50 * 1024 * 1024
+    file_types: str = "png jpeg gif webp pdf txt docx xlsx pptx odt ods"
+    file_url_ttl_s: int = 900
+    image_max_pixels: int = 40_000_000
+    file_dir: Path | None = None  # None: $CHATSERVER_DATA_DIR/files
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = ""
 
     @property
     def production(self) -> bool:
@@ -165,6 +182,11 @@ _INT_VARS: dict[str, tuple[str, int, int]] = {
     "CHATSERVER_LIMIT_LOGINS_WINDOW": ("limit_logins_window", 1, 7 * 24 * 3600),
     "CHATSERVER_MIN_REPLICAS": ("min_replicas", 1, 100),
     "CHATSERVER_DURABILITY_TIMEOUT_MS": ("durability_timeout_ms", 10, 60_000),
+    "CHATSERVER_FILE_MAX_BYTES": ("file_max_bytes", 1024, 1 << 30),
+    "CHATSERVER_FILES_PER_HOUR": ("files_per_hour", 0, 1_000_000),
+    "CHATSERVER_FILE_BYTES_PER_HOUR": ("file_bytes_per_hour", 0, 1 << 40),
+    "CHATSERVER_FILE_URL_TTL_S": ("file_url_ttl_s", 30, 7 * 86400),
+    "CHATSERVER_IMAGE_MAX_PIXELS": ("image_max_pixels", 10_000, 500_000_000),
 }
 
 
@@ -268,6 +290,7 @@ def settings_from_env(
         if name in merged:
             updates[attr] = _networks(name, merged[name])
     updates.update(_mail_settings(merged, s))
+    updates.update(_file_settings(merged, s))
     s = replace(s, **updates)  # type: ignore[arg-type]
     if s.smtp_timeout_s >= s.mail_lease_s:
         raise ConfigError(
@@ -308,6 +331,37 @@ def _mail_settings(merged: Mapping[str, str], s: Settings) -> dict[str, object]:
     if domain and not all(part.isascii() and part for part in domain.split(".")):
         raise ConfigError(f"CHATSERVER_MAIL_INBOUND_DOMAIN must be a domain, got {domain!r}")
     out["mail_inbound_domain"] = domain
+    return out
+
+
+def _file_settings(merged: Mapping[str, str], s: Settings) -> dict[str, object]:
+    """The attachment variables: allowed types, file directory, S3 bucket (chatserver/files/)."""
+    from chatserver.files.sniff import TYPES  # pure; imported here to keep config light
+
+    out: dict[str, object] = {}
+    if "CHATSERVER_FILE_TYPES" in merged:
+        names = merged["CHATSERVER_FILE_TYPES"].replace(",", " ").lower().split()
+        unknown = [n for n in names if n not in TYPES]
+        if unknown:
+            raise ConfigError(
+                f"CHATSERVER_FILE_TYPES: unknown type {unknown[0]!r}; known: {' '.join(TYPES)}"
+            )
+        out["file_types"] = " ".join(names)
+    if merged.get("CHATSERVER_FILE_DIR"):
+        out["file_dir"] = Path(merged["CHATSERVER_FILE_DIR"])
+    for name, attr in (
+        ("CHATSERVER_S3_BUCKET", "s3_bucket"),
+        ("CHATSERVER_S3_ENDPOINT_URL", "s3_endpoint_url"),
+        ("CHATSERVER_S3_REGION", "s3_region"),
+        ("CHATSERVER_S3_ACCESS_KEY_ID", "s3_access_key_id"),
+        ("CHATSERVER_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"),
+        ("CHATSERVER_S3_PREFIX", "s3_prefix"),
+    ):
+        if name in merged:
+            out[attr] = merged[name].strip()
+    endpoint = str(out.get("s3_endpoint_url", ""))
+    if endpoint and urlparse(endpoint).scheme not in {"http", "https"}:
+        raise ConfigError(f"CHATSERVER_S3_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
     return out
 
 

@@ -30,6 +30,8 @@ STORE_MESSAGES = {
     "conflict": "someone else took that conversation",
     "capacity": "you are at your capacity",
     "none": "no agent could take it",
+    "file_not_found": "no such file in this conversation; upload it first",
+    "file_in_use": "that file is already in another message; upload it again",
 }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chatserver.messages import SendResult, Stored
+
+if TYPE_CHECKING:
+    from chatserver.files.links import Links
 
 # System events that only agents see (visitors see the effect, not the bookkeeping).
 AGENT_ONLY_EVENTS = frozenset(
@@ -33,8 +36,11 @@ def agent_only(kind: str, event: str = "") -> bool:
     return kind in AGENT_ONLY_KINDS or (kind == "system" and event in AGENT_ONLY_EVENTS)
 
 
-def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
-    """The ``message`` frame of a stored entry, live or replayed (the same bytes either way)."""
+def stored_frame(
+    conv_id: str, m: Stored, links: Links | None = None, site: str = "", now: int = 0
+) -> dict[str, Any]:
+    """The ``message`` frame of a stored entry, live or replayed (the same bytes either way,
+    within a minute: a file's download URLs are signed at ``now`` by ``links``)."""
     frame: dict[str, Any] = {
         "type": "message",
         "conversation_id": conv_id,
@@ -48,6 +54,9 @@ def stored_frame(conv_id: str, m: Stored) -> dict[str, Any]:
         frame["client_id"] = m.client_id
     if m.event:
         frame["event"] = m.event
+    if m.file:
+        meta = orjson.loads(m.file)
+        frame["file"] = links.describe(site, conv_id, meta, now) if links is not None else meta
     return frame
 
 

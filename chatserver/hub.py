@@ -23,6 +23,7 @@ from chatserver.connection import AgentConn, Connection, VisitorConn
 from chatserver.core.departments import parse_departments
 from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
 from chatserver.core.follow import ZERO, Follow, format_id, parse_id
+from chatserver.files.links import links_for
 from chatserver.frames import (
     agent_only,
     stored_frame,
@@ -53,6 +54,7 @@ class Hub(QueueUpdates, SiteEvents):
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.file_links = links_for(settings)  # signs the download URLs of message frames
         self.bus = Bus(redis_url, store.k, self.on_event, self.resync_all)
         self.lifecycle = Lifecycle(store, settings, self.site_config, clock)
         self.router = Router(store, clock, self.lifecycle.policy)
@@ -192,7 +194,8 @@ class Hub(QueueUpdates, SiteEvents):
                         continue
                     if hide and agent_only(m.kind, m.event):
                         continue
-                    if not await conn.send_paced(OutFrame(stored_frame(conv_id, m))):
+                    built = stored_frame(conv_id, m, self.file_links, conn.site, self.clock())
+                    if not await conn.send_paced(OutFrame(built)):
                         return
                 if len(page) < HISTORY_PAGE:
                     merged = follow.finish_replay()

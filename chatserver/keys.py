@@ -266,3 +266,24 @@ class Keys:
         """String with a one-minute TTL: the key's use was written to the audit log lately
         (at most one entry a minute per key, not one a request)."""
         return f"{self._s(site)}:audit:apikey:{key_id}"
+
+    # --- file attachments (chatserver/files/) ------------------------------------------------
+    def file(self, site: str, file_id: str) -> str:
+        """Hash: one uploaded file's record (name, type, size, owner, conversation, message,
+        the frame's metadata as JSON); its bytes live in the file storage, not in Redis."""
+        return f"{self._s(site)}:file:{file_id}"
+
+    def conversation_files(self, site: str, conv_id: str) -> str:
+        """Set of the ids of the files the conversation's messages carry (deleted from the
+        file storage with the conversation: retention and erasure)."""
+        return f"{self._s(site)}:convfiles:{conv_id}"
+
+    def pending_files(self, site: str) -> str:
+        """Sorted set file id -> uploaded at (ms) of files no message has used yet; those
+        left unused for a day are deleted (chatserver/files/cleanup.py)."""
+        return f"{self._s(site)}:files:pending"
+
+    def file_quota(self, site: str, uploader: str) -> str:
+        """Sorted set of one uploader's uploads in the last hour: ``<file id>:<bytes>`` ->
+        expiry (ms); the per-hour count and byte limits (lua/file_quota.lua)."""
+        return f"{self._s(site)}:limit:files:{uploader}"

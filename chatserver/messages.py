@@ -18,6 +18,8 @@ class Outgoing:
     client_id: str
     text: str
     now: int  # ms
+    file_id: str = ""  # an uploaded file the message carries (chatserver/files/)
+    file_meta: str = ""  # that file's metadata (JSON), stored with the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class Stored:
     text: str
     ts: int
     event: str = ""
+    file: str = ""  # the attached file's metadata as JSON ('' for none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ tombstones; a conversation they start while it runs is new, and stays.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +89,7 @@ async def export_person(
     """Everything kept about the person on the site, as one JSON-ready document; ``by`` (the
     actor's id and name) is recorded in the audit log."""
     visitors = []
+    files: list[dict[str, Any]] = []
     for visitor_id in await store.find_person(
         site, person.visitor_id, person.email, person.user_id
     ):
@@ -97,6 +99,7 @@ async def export_person(
             conv = await store.get_conversation(site, conv_id)
             if conv is None:
                 continue
+            files += await _files(store, site, conv_id)
             rating = None
             if conv.get("rating"):
                 rating = {
@@ -137,9 +140,30 @@ async def export_person(
             "user_id": person.user_id,
         },
         "visitors": visitors,
-        # Attachments are not stored by this version: nothing to list.
-        "files": [],
+        # The files of their conversations, both ways (the bytes: the console's download).
+        "files": files,
     }
+
+
+async def _files(store: Store, site: str, conv_id: str) -> list[dict[str, Any]]:
+    out = []
+    for file_id in await store.conversation_file_ids(site, conv_id):
+        record = await store.file_record(site, file_id)
+        if record is None:
+            continue
+        out.append(
+            {
+                "id": file_id,
+                "conversation_id": conv_id,
+                "message_id": record.get("msg", ""),
+                "uploaded_by": record.get("owner", "").partition(":")[0],
+                "name": record.get("name", ""),
+                "type": record.get("type", "").split(";")[0],
+                "size": int(record.get("size") or 0),
+                "uploaded_at": _iso(record.get("at")),
+            }
+        )
+    return out
 
 
 async def find(store: Store, site: str, person: Person) -> list[dict[str, Any]]:
@@ -163,10 +187,16 @@ async def find(store: Store, site: str, person: Person) -> list[dict[str, Any]]:
 
 
 async def erase_person(
-    store: Store, site: str, person: Person, by: tuple[str, str], now: int
+    store: Store,
+    site: str,
+    person: Person,
+    by: tuple[str, str],
+    now: int,
+    forget_files: Callable[[str, str], Awaitable[int]] | None = None,
 ) -> Erased:
     """Erase everything personal of the person on the site (see the module's docstring);
-    ``by`` (the actor's id and name) is recorded in the audit log."""
+    ``by`` (the actor's id and name) is recorded in the audit log. ``forget_files(site,
+    conversation)`` deletes a tombstoned conversation's files (chatserver/files/)."""
     visitors = entries = 0
     erased: set[str] = set()
     for visitor_id in await store.find_person(
@@ -181,6 +211,8 @@ async def erase_person(
             await _end_if_open(store, site, conv_id, now)
         for conv_id in convs:
             entries += await store.erase_conversation(site, conv_id, visitor_id, now)
+            if forget_files is not None:
+                await forget_files(site, conv_id)
         erased.update(convs)
         await store.erase_visitor(site, visitor_id, convs)
         visitors += 1

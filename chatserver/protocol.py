@@ -59,12 +59,22 @@ _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
 _STREAM_ID = STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 _AGENT_ID = re.compile(r"^a_[A-Za-z0-9_-]{1,40}$")
+_FILE_ID = re.compile(r"^f_[A-Za-z0-9_-]{1,40}$")
 # An address a person could receive mail at: no spaces, no markup or quoting characters, a
 # domain of letter-or-digit labels (any script) with at least one dot. Empty clears it.
 _EMAIL = re.compile(
     r"^(?:[^\s@<>()\[\]\\,;:\"']{1,64}@[^\W_](?:[\w-]{0,61}[^\W_])?"
     r"(?:\.[^\W_](?:[\w-]{0,61}[^\W_])?)+)?$"
 )
+
+
+def message_parts(f: dict[str, Any]) -> tuple[str, str]:
+    """A message frame's (text, file id): at least one of them, or ``invalid_field``."""
+    text, file_id = f.get("text", ""), f.get("file", "")
+    if not text and not file_id:
+        ref = f.get("client_id")
+        raise ProtocolError("invalid_field", "message needs text or a file", field="text", ref=ref)
+    return text, file_id
 
 
 def valid_email(value: str) -> bool:
@@ -112,7 +122,9 @@ VISITOR_FRAMES: Final[dict[str, dict[str, Field]]] = {
     },
     "message": {
         "client_id": Field(str, required=True, pattern=_CLIENT_ID),
-        "text": Field(str, required=True, min_len=1, strip=True),
+        # text, a file (uploaded first: docs/protocol.md, "Files") or both: see message_parts
+        "text": Field(str, strip=True),
+        "file": Field(str, pattern=_FILE_ID),
     },
     "typing": {"state": Field(bool, required=True), "preview": Field(str, max_len=200)},
     "identify": {
@@ -147,7 +159,8 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
     "message": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
         "client_id": Field(str, required=True, pattern=_CLIENT_ID),
-        "text": Field(str, required=True, min_len=1, strip=True),
+        "text": Field(str, strip=True),
+        "file": Field(str, pattern=_FILE_ID),
     },
     "typing": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
@@ -288,6 +301,8 @@ class Codec:
         for key, spec in schema.items():
             if spec.required and key not in out:
                 raise ProtocolError("invalid_field", f"{ftype} needs {key}", field=key, ref=ref)
+        if ftype == "message":
+            message_parts(out)  # text, a file, or both
         return out
 
     def _check(self, ftype: str, key: str, value: Any, spec: Field, ref: str | None) -> Any:

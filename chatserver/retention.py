@@ -55,6 +55,8 @@ class Retention:
         self.clock = clock
         self.node = node
         self._prune_cursors: dict[tuple[str, str], int] = {}
+        # Deletes a deleted conversation's files (chatserver/files/; set by the app).
+        self.forget_files: Callable[[str, str], Awaitable[int]] | None = None
 
     async def tick(self) -> RetentionReport:
         report = RetentionReport()
@@ -91,6 +93,8 @@ class Retention:
             for conv_id in due:
                 outcome, visitor_gone = await store.delete_ended(site, conv_id, cutoff, now, keep)
                 deleted += outcome == "deleted"
+                if outcome == "deleted" and self.forget_files is not None:
+                    await self.forget_files(site, conv_id)
                 visitors += visitor_gone
             if len(due) < BATCH:
                 break

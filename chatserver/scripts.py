@@ -85,6 +85,11 @@ SCRIPT_NAMES = (
     "mail_timer_done",
     "mail_reply_watch",
     "mail_reply_done",
+    # attachments (chatserver/files/): hourly limits, the record, unused and deleted files
+    "file_quota",
+    "file_add",
+    "file_drop_pending",
+    "file_forget",
 )
 
 Arg = str | int | float | bytes

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatserver.config import Settings
+from chatserver.files.service import Files
 from chatserver.hub import Hub
 from chatserver.limits import Limits
 from chatserver.protocol import AGENT_FRAMES, VISITOR_FRAMES, Codec
@@ -20,6 +21,7 @@ class Services:
     visitor_codec: Codec
     agent_codec: Codec
     limits: Limits
+    files: Files  # attachments: storage, upload checks, signed URLs (chatserver/files/)
 
     @classmethod
     def build(
@@ -36,4 +38,5 @@ class Services:
             ),
             agent_codec=Codec(AGENT_FRAMES, settings.max_frame_bytes, settings.max_message_length),
             limits=Limits(store, settings, hub.clock),
+            files=Files(store, settings, hub.clock),
         )

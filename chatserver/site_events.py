@@ -33,6 +33,7 @@ from chatserver.events import (
     Unassigned,
     VisitorChanged,
 )
+from chatserver.files.links import Links
 from chatserver.frames import agent_only, conversation_summary, stored_frame, visitor_summary
 from chatserver.messages import Stored
 from chatserver.protocol import OutFrame, ProtocolError
@@ -44,6 +45,7 @@ class SiteEvents:
     store: Store
     router: Router
     clock: Callable[[], int]
+    file_links: Links
     by_conv: dict[str, set[Connection]]
     visitors: dict[tuple[str, str], set[VisitorConn]]
     agents: dict[tuple[str, str], set[AgentConn]]
@@ -87,8 +89,10 @@ class SiteEvents:
             self.queue_changed(site)  # previews in the agents' queue list
         if not conns:
             return
-        stored = Stored(ev.id, ev.kind, ev.sender, ev.name, ev.client_id, ev.text, ev.ts, ev.event)
-        frame = OutFrame(stored_frame(ev.conv, stored))
+        stored = Stored(
+            ev.id, ev.kind, ev.sender, ev.name, ev.client_id, ev.text, ev.ts, ev.event, ev.file
+        )
+        frame = OutFrame(stored_frame(ev.conv, stored, self.file_links, site, self.clock()))
         hidden = agent_only(ev.kind, ev.event)
         for conn in list(conns):
             shown = None if hidden and conn.role == "visitor" else frame

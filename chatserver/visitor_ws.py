@@ -19,7 +19,7 @@ from chatserver.events import Read, Typing, VisitorChanged
 from chatserver.frames import ack_frame, conversation_summary
 from chatserver.limits import close_flooder, limited, refuse
 from chatserver.messages import Outgoing
-from chatserver.protocol import ZERO_ID, ProtocolError
+from chatserver.protocol import ZERO_ID, ProtocolError, message_parts
 from chatserver.security_headers import origin_allowed, same_origin
 from chatserver.services import Services
 from chatserver.store import StoreError, new_id
@@ -88,7 +88,7 @@ class VisitorSession:
         if not self.ready:
             raise ProtocolError("not_ready", "send hello first")
         if ftype == "message":
-            await self.message(f["client_id"], f["text"])
+            await self.message(f["client_id"], *message_parts(f))
         elif ftype == "typing":
             await self.typing(f["state"], f.get("preview", ""))
         elif ftype == "ping":
@@ -223,17 +223,21 @@ class VisitorSession:
             await hub.track(conn, conv_id, None)
         return conv_id
 
-    async def message(self, client_id: str, text: str) -> None:
+    async def message(self, client_id: str, text: str, file_id: str = "") -> None:
         policy = await self.s.hub.lifecycle.policy(self.conn.site)  # may await Redis: first
+        # The file's metadata travels with the message (read first, like the policy).
+        file = (file_id, await self.s.files.for_message(self.conn.site, file_id, client_id))
         if self.conn.conv_id is None:
             # The first message opens (or reopens) the conversation: in line, before the next.
-            ack = await self.store_message(client_id, text, policy)
+            ack = await self.store_message(client_id, text, policy, file)
             self.conn.send(ack)
             return
         # Stored in arrival order, acknowledged when stored, without waiting a round trip.
-        await self.receipts.send(client_id, self.store_message(client_id, text, policy))
+        await self.receipts.send(client_id, self.store_message(client_id, text, policy, file))
 
-    async def store_message(self, client_id: str, text: str, policy: SitePolicy) -> dict[str, Any]:
+    async def store_message(
+        self, client_id: str, text: str, policy: SitePolicy, file: tuple[str, str] = ("", "")
+    ) -> dict[str, Any]:
         """Store one message and return its ack; opens or reopens the conversation if needed.
 
         With a conversation open, its first step queues the script call, so calls made in
@@ -251,6 +255,7 @@ class VisitorSession:
                     client_id,
                     text,
                     self.s.hub.clock(),
+                    *file,
                 )
                 res = await store.send_message(msg, policy, self.s.limits.message_limit(self.ip))
             except StoreError as exc:

@@ -50,7 +50,7 @@ _templates = Environment(
 _ALL_STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
 # Strings of the lazily loaded modules (widget/transcript.js) travel in those modules, not in
 # the frame every visitor downloads before the panel opens (its weight is at the budget).
-LAZY_PREFIX = ("transcript_",)
+LAZY_PREFIX = ("transcript_", "file_")
 STRINGS = {
     loc: {k: v for k, v in d.items() if not k.startswith(LAZY_PREFIX)}
     for loc, d in _ALL_STRINGS.items()
@@ -148,7 +148,15 @@ ASSETS = {
     "chat-view.js": Asset.load("chat-view.js", "text/javascript"),
     "chat-frame.js": Asset.load("chat-frame.js", "text/javascript"),
     "chat.css": Asset.load("chat.css", "text/css"),
-    # Loaded by chat-frame.js with import() once the panel opens, never before.
+    # Loaded by chat-frame.js with import() once the panel opens, never before: lazy.js, which
+    # imports the lazily loaded modules (one import() in chat-frame.js for all of them).
+    "lazy.js": Asset.load("lazy.js", "text/javascript"),
+    "files.js": Asset.load(
+        "files.js",
+        "text/javascript",
+        values={"/*FILES_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
+    ),
+    "files.css": Asset.load("files.css", "text/css"),
     "transcript.js": Asset.load(
         "transcript.js",
         "text/javascript",

@@ -123,8 +123,14 @@ async def erase(request: Request, me: dict[str, str]) -> Response:
             request, me, site_id, settings, 400, errors=[problem], person=person
         )
     try:
+        services = services_of(request)
         done = await erase_person(
-            services_of(request).store, site_id, person, _by(me), now_ms(request)
+            services.store,
+            site_id,
+            person,
+            _by(me),
+            now_ms(request),
+            services.files.forget_conversation,
         )
     except StoreError as exc:
         return await _privacy_page(

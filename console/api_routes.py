@@ -90,10 +90,11 @@ async def conversation_messages(request: Request) -> Response:
     if conv is None:
         return _error(404, "not_found", "no such conversation")
     messages = await store.conversation_messages(account["site"], conv_id)
+    links, now = services_of(request).files.links, services_of(request).hub.clock()
     return JSONResponse(
         {
             "conversation": conversation_summary(conv),
-            "messages": [stored_frame(conv_id, m) for m in messages],
+            "messages": [stored_frame(conv_id, m, links, account["site"], now) for m in messages],
         }
     )
 

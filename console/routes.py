@@ -13,12 +13,14 @@ from console import (
     api_routes,
     auth_routes,
     dashboard_routes,
+    file_routes,
 )
 from console.common import templates
 
 routes = [
     *auth_routes.routes,
     *api_routes.routes,
+    *file_routes.routes,
     *admin_routes.routes,
     *admin_mail.routes,
     *admin_audit.routes,

@@ -36,7 +36,7 @@
       refreshConfig();
       if (focus) requestAnimationFrame(focusFirst);
       P.markRead();
-      import("./transcript.js");
+      import("./lazy.js");
     } else {
       // Let the panel fade out before the loader shrinks the frame to the launcher.
       const delay = reducedMotion.matches ? 0 : CLOSE_ANIMATION_MS;
@@ -207,6 +207,6 @@
     start();
     P.ensureConnected();
     P.render();
-    import("./transcript.js");
+    import("./lazy.js");
   }
 })();

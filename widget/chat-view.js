@@ -91,8 +91,8 @@
   }
 
   function remember(msg) {
-    const { id, client_id, from, author, text, ts, event } = msg;
-    state.history.set(id, { id, client_id, from, author, text, ts, event });
+    const { id, client_id, from, author, text, ts, event, file } = msg;
+    state.history.set(id, { id, client_id, from, author, text, ts, event, file });
     if (!state.cursor || compareIds(id, state.cursor) > 0) {
       state.cursor = id;
       store.set(KEYS.cursor, id);

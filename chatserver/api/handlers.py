@@ -103,8 +103,9 @@ async def list_messages(
 ) -> dict[str, Any]:
     await _conversation(ctx, conv_id)
     page = await ctx.services.store.read_messages(ctx.site, conv_id, after, limit)
+    links, now = ctx.services.files.links, ctx.services.hub.clock()
     return {
-        "items": [stored_frame(conv_id, m) for m in page],
+        "items": [stored_frame(conv_id, m, links, ctx.site, now) for m in page],
         "next_cursor": page[-1].id if len(page) == limit else None,
     }
 

@@ -28,7 +28,10 @@ async def export(
 
 async def erase(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
     person = _person(body.get("visitor_id"), body.get("email"), body.get("user_id"))
-    done = await erase_person(ctx.services.store, ctx.site, person, _by(ctx), ctx.now())
+    services = ctx.services
+    done = await erase_person(
+        services.store, ctx.site, person, _by(ctx), ctx.now(), services.files.forget_conversation
+    )
     return {
         "visitors": done.visitors,
         "conversations": done.conversations,

@@ -115,6 +115,21 @@ CONVERSATION = obj(
         "visitor",
     ),
 )
+FILE = obj(
+    {
+        "id": {"type": "string"},
+        "name": {"type": "string", "description": "its name, corrected to agree with its type"},
+        "type": {"type": "string", "description": "the media type sniffed from its bytes"},
+        "size": {"type": "integer", "description": "bytes"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+        "url": {"type": "string", "description": "signed download URL (relative)"},
+        "thumb": {"type": "string", "description": "signed URL of an image's thumbnail"},
+        "expires": {**MS, "description": "when the URLs stop working (ms)"},
+    },
+    ("id", "name", "type", "size", "url", "expires"),
+    description="an attached file (docs/protocol.md, Files)",
+)
 MESSAGE = obj(
     {
         "type": {"const": "message"},
@@ -129,6 +144,7 @@ MESSAGE = obj(
         "ts": MS,
         "client_id": {"type": "string"},
         "event": {"type": "string", "description": "what a system message records"},
+        "file": FILE,
     },
     ("type", "conversation_id", "id", "from", "author", "text", "ts"),
 )
@@ -428,7 +444,23 @@ EXPORT = obj(
                 ("visitor_id", "details", "conversations"),
             ),
         },
-        "files": {"type": "array", "items": {"type": "object"}},
+        "files": {
+            "type": "array",
+            "description": "the files of their conversations, both ways",
+            "items": obj(
+                {
+                    "id": {"type": "string"},
+                    "conversation_id": {"type": "string"},
+                    "message_id": {"type": "string"},
+                    "uploaded_by": {"type": "string", "enum": ["visitor", "agent"]},
+                    "name": {"type": "string"},
+                    "type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "uploaded_at": nullable({"type": "string"}),
+                },
+                ("id", "conversation_id", "name", "type", "size"),
+            ),
+        },
     },
     ("format", "site", "exported_at", "query", "visitors", "files"),
 )

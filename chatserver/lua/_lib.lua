@@ -26,7 +26,7 @@ local function system_message(conv_key, stream_key, channel, conv_id, event, age
     'n', name, 'c', '', 't', text, 'ts', now)
   redis.call('HSET', conv_key, 'last_id', id)
   redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, 'system', agent_id, name, '', text,
-    tonumber(now), event))
+    tonumber(now), event, ''))
   return id
 end
 
@@ -39,7 +39,7 @@ local function append_entry(conv_key, stream_key, client_ids_key, channel, conv_
   redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
   redis.call('HSET', conv_key, 'last_id', id)
   redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, name, client_id,
-    text, tonumber(now), ''))
+    text, tonumber(now), '', ''))
   return id
 end
 

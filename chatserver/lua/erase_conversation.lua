@@ -27,7 +27,7 @@ for _, entry in ipairs(entries) do
   local theirs = kind == 'visitor' or sender == visitor_id
   if theirs then f.s, f.n = '', '' end
   if kind ~= 'system' or theirs then f.t = '' end
-  if kind ~= 'system' then f.e = 'erased' end
+  if kind ~= 'system' then f.e, f.f = 'erased', nil end  -- a file's name goes too (f)
   local flat = {}
   for name, value in pairs(f) do
     flat[#flat + 1] = name

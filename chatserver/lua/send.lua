@@ -8,9 +8,19 @@
 --       10 preview, 11 first-response delay (ms to the target's deadline in business time,
 --       0 off), 12 next-response delay (ms, likewise),
 --       13 nudge delay (ms); with KEYS[9] (the sender's message leases, an abuse limit):
---       14 most messages, 15 in how many ms
+--       14 most messages, 15 in how many ms ('' both without KEYS[9]);
+--       16 file id ('' none), 17 its metadata (JSON, kept in the entry's 'f' field): with
+--       a file the last three KEYS are its record, the conversation's file set and the
+--       site's pending uploads (chatserver/files/)
 local conv_key, stream_key, client_ids_key, timers_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local latency_key, counters_key, leases_key = KEYS[5], KEYS[6], KEYS[9]
+local latency_key, counters_key = KEYS[5], KEYS[6]
+local file_id, file_meta = ARGV[16] or '', ARGV[17] or ''
+local nkeys, file_key, conv_files_key, pending_key = #KEYS, nil, nil, nil
+if file_id ~= '' then
+  file_key, conv_files_key, pending_key = KEYS[nkeys - 2], KEYS[nkeys - 1], KEYS[nkeys]
+  nkeys = nkeys - 3
+end
+local leases_key = nkeys >= 9 and KEYS[9] or nil
 local fk = {site = KEYS[7], feed = KEYS[8]}
 local kind, sender, sender_name, client_id, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, channel, conv_id, message_map, preview = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
@@ -33,14 +43,31 @@ if seen then return {'dup', seen} end
 local target = transition(message_map, status)
 if not target then return {'err', 'closed', status} end
 local prev = c[4] or '0-0'
+if file_key then
+  -- Only its uploader may send a file, once, into the conversation it was uploaded for.
+  local f = redis.call('HMGET', file_key, 'owner', 'conv', 'msg')
+  if f[1] ~= kind .. ':' .. sender or (f[2] and f[2] ~= '' and f[2] ~= conv_id) then
+    return {'err', 'file_not_found'}
+  end
+  if f[3] and f[3] ~= '' then return {'err', 'file_in_use'} end
+end
 if leases_key then
   local wait = lease_wait(leases_key, tonumber(now), tonumber(lease_limit))
   if wait > 0 then return {'err', 'rate_limited', tostring(wait)} end
   local t = tonumber(now)
   lease_take(leases_key, conv_id .. ' ' .. client_id, t, t + tonumber(lease_ms))
 end
-local id = redis.call('XADD', stream_key, '*', 'k', kind, 's', sender, 'n', sender_name,
-  'c', client_id, 't', text, 'ts', now)
+local id
+if file_key then  -- only messages with a file pay for it
+  id = redis.call('XADD', stream_key, '*', 'k', kind, 's', sender, 'n', sender_name,
+    'c', client_id, 't', text, 'ts', now, 'f', file_meta)
+  redis.call('HSET', file_key, 'conv', conv_id, 'msg', id)
+  redis.call('SADD', conv_files_key, file_id)
+  redis.call('ZREM', pending_key, file_id)
+else
+  id = redis.call('XADD', stream_key, '*', 'k', kind, 's', sender, 'n', sender_name,
+    'c', client_id, 't', text, 'ts', now)
+end
 redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
 redis.call('HINCRBY', counters_key, kind, 1)
 local response_ms = ''
@@ -84,7 +111,8 @@ if c[10] and c[10] ~= '' then
   redis.call('ZREM', timers_key, 'snooze|' .. conv_id)
 end
 redis.call('PUBLISH', channel, pack_message(conv_id, id, prev, kind, sender, sender_name,
-  client_id, text, tonumber(now), ''))
+  client_id, text, tonumber(now), '', file_meta))
 feed(fk, 'message.created', conv_id, now, {message_id = id, from = kind, author_id = sender,
-  author_name = sender_name, text = text, client_id = client_id})
+  author_name = sender_name, text = text, client_id = client_id,
+  file = file_key and cjson.decode(file_meta) or nil})
 return {'ok', id, prev, response_ms}

@@ -17,6 +17,7 @@ from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.dashboard import DashboardStore
 from chatserver.store.feedback import FeedbackStore
+from chatserver.store.files import FileStore
 from chatserver.store.identity import IdentityStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
@@ -49,5 +50,6 @@ class Store(
     MailStore,
     RetentionStore,
     PrivacyStore,
+    FileStore,
 ):
     """Every Redis operation the server performs."""

@@ -129,4 +129,5 @@ def _stored(entry_id: str, f: dict[str, str]) -> Stored:
         text=f.get("t", ""),
         ts=int(f.get("ts") or 0),
         event=f.get("e", ""),
+        file=f.get("f", ""),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
+
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.sla import alarm_delay_ms
@@ -18,6 +20,11 @@ from chatserver.store.base import (
     new_id,
     receipt,
 )
+
+
+def file_preview(meta: str) -> str:
+    """The queue's preview of a message that is only a file: its name."""
+    return f"File: {orjson.loads(meta).get('name', '')}"[:140] if meta else ""
 
 
 class ConversationStore(StoreBase):
@@ -117,7 +124,7 @@ class ConversationStore(StoreBase):
             k.channel(site),
             conv_id,
             MAPS[event],
-            msg.text[:140],
+            msg.text[:140] or file_preview(msg.file_meta),
             first,
             nxt,
             policy.ms("nudge_after_s"),
@@ -140,6 +147,12 @@ class ConversationStore(StoreBase):
         if rate_limit is not None:
             keys.append(self.k.sender_limit(msg.site, "msgs", msg.sender_id))
             args += rate_limit
+        if msg.file_id:  # the file's record is claimed in the same step (lua/send.lua)
+            args += [] if rate_limit is not None else ["", ""]
+            args += [msg.file_id, msg.file_meta]
+            k, site = self.k, msg.site
+            keys += [k.file(site, msg.file_id), k.conversation_files(site, msg.conv_id)]
+            keys.append(k.pending_files(site))
         res = await self.scripts.run("send", keys, args)
         if res[0] == "ok":  # with the response time it closed, if it answered the visitor
             return SendResult(str(res[1]), msg.now, False, int(res[3]) if res[3] else None)

@@ -28,10 +28,13 @@ window.AgentInput = (() => {
     const selected = () => state.convs.get(state.selected);
 
     function transmit(item) {
-      if (!state.ready) return; // the next welcome flushes the outbox
+      // The next welcome flushes the outbox; a file's message waits for its upload.
+      if (!state.ready || item.upload) return;
       item.sentAt = Date.now();
-      const { conversation_id, client_id, text, kind } = item;
-      send({ type: FRAME[kind] || "message", conversation_id, client_id, text });
+      const { conversation_id, client_id, text, kind, file } = item;
+      const frame = { type: FRAME[kind] || "message", conversation_id, client_id, text };
+      if (file) frame.file = file; // uploaded first (agent-files.js)
+      send(frame);
     }
 
     // No ack means "not stored": retry with the same client_id, the server deduplicates.
@@ -184,7 +187,7 @@ window.AgentInput = (() => {
     });
 
     return {
-      setMode, onInput, stopTyping, renderStatus, unsent,
+      setMode, onInput, stopTyping, renderStatus, unsent, transmit,
       // After a welcome: send what is still waiting for its ack.
       flush() { for (const item of state.outbox.values()) transmit(item); },
       // The socket is gone: a typing "false" cannot be sent, and the server clears it anyway.

@@ -96,6 +96,11 @@ window.AgentParts = (() => {
       testid: note ? "note" : whisper ? "whisper" : "message",
     }, el("div", { className: `bubble${msg.event === "erased" ? " erased" : ""}`, dir: "auto", testid: "message-text" },
       msg.event === "erased" ? ERASED : msg.text || ""), meta);
+    if (msg.file && msg.event !== "erased") { // a file (agent-files.js), under its text if any
+      const bubble = li.firstChild;
+      if (!msg.text) bubble.classList.add("file-only");
+      bubble.append(window.AgentFiles.view(msg.file));
+    }
     li.dataset.from = note ? "note" : msg.from;
     return li;
   }

@@ -241,12 +241,12 @@
   const buildMessage = (msg, conv) => window.AgentParts.buildMessage(msg, me.id, visitorLabel(conv.visitor));
 
   function record(conv, msg) {
-    const { id, client_id, from, author, text, ts, event } = msg;
-    conv.messages.set(id, { id, client_id, from, author, text, ts, event });
+    const { id, client_id, from, author, text, ts, event, file } = msg;
+    conv.messages.set(id, { id, client_id, from, author, text, ts, event, file });
     if (!conv.cursor || compareIds(id, conv.cursor) > 0) {
       conv.cursor = id;
       conv.lastAt = Math.max(conv.lastAt, ts || 0);
-      if (from === "visitor" || from === "agent" || from === "bot") conv.preview = text;
+      if (from === "visitor" || from === "agent" || from === "bot") conv.preview = text || (file ? `File: ${file.name}` : "");
       // The response clock, folded over the stream in order (notes and events leave it).
       if (from === "visitor" && !conv.unansweredSince) conv.unansweredSince = ts;
       if (from === "agent") conv.unansweredSince = null;
@@ -401,7 +401,7 @@
         const item = state.outbox.get(frame.client_id);
         const target = conv || (item && state.convs.get(item.conversation_id));
         const li = target && target.byClientId.get(frame.client_id);
-        if (li && !li.dataset.id) confirmOwn(target, li, { ...frame, text: item ? item.text : "" });
+        if (li && !li.dataset.id) confirmOwn(target, li, { ...frame, text: item ? item.text : "", file: (item && item.fileMeta) || undefined });
         state.outbox.delete(frame.client_id);
         return;
       }
@@ -473,6 +473,7 @@
     privateMode: (conv) => supervise.privateMode(conv), takeOver: () => supervise.openTakeOver(),
     refreshSelected: () => state.convs.has(state.selected) && refresh(state.convs.get(state.selected)),
   });
+  window.AgentFiles.create({ ui, state, CLOSED, say, buildMessage, transmit: (item) => controls.transmit(item) });
   const supervise = window.AgentSupervise.create({
     ui, state, me, send, say, q, CLOSED, transfer, now, visitorLabel, conversation, select, refresh, removeConversation,
     saveSoon, openCount, visible, statusLabel: panels.statusLabel, setMode: (mode) => controls.setMode(mode),

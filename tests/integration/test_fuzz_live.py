@@ -77,6 +77,7 @@ class Fuzzer:
             "conversation_id": r.choice([i for i in self.ids if i.startswith("c_")]),
             "client_id": f"f-{r.randrange(10**6)}",
             "text": r.choice(["hi", "سلام", "x" * 3999, " padded "]),
+            "file": r.choice(["f_nope", "f_x"]),  # no such upload: file_not_found
             "state": r.choice([True, False]),
             "preview": "typing…",
             "id": r.choice(["1-0", "0-0", "99999999999999-5"]),
