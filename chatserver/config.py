@@ -14,6 +14,8 @@ from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlparse
 
+from chatserver.redis_url import parse_redis_url
+
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the variable and what it accepts."""
@@ -233,12 +235,10 @@ def settings_from_env(
 
     redis_url = merged.get("REDIS_URL", "").strip()
     if redis_url:
-        scheme = urlparse(redis_url).scheme
-        if scheme not in {"redis", "rediss", "unix"}:
-            raise ConfigError(
-                "REDIS_URL must start with redis://, rediss:// or unix://, "
-                f"got {scheme or redis_url!r}"
-            )
+        try:
+            parse_redis_url(redis_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         updates["redis_url"] = redis_url
 
     if merged.get("CHATSERVER_DATA_DIR"):

@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from typing import Any, Self
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 
 from chatserver import events
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
 from chatserver.messages import SendResult, Stored
+from chatserver.redis_clients import redis_client
 from chatserver.scripts import ScriptRunner
 
 
@@ -61,28 +60,21 @@ class StoreBase:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "cs", max_connections: int = 64) -> Self:
-        # A blocking pool makes a burst of callers wait for a free connection instead of
-        # failing; pipelining keeps the number each caller needs at one.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            # A couple of quick retries (a pooled connection that died with a Redis restart),
-            # then the error: the client hears `unavailable` within a second and resends,
-            # rather than wait out a long backoff.
-            retry=Retry(ExponentialBackoff(cap=0.25, base=0.025), 2),
-            decode_responses=True,
-            max_connections=max_connections,
-            timeout=10,
-            health_check_interval=15,
-            socket_connect_timeout=5,
-            socket_timeout=10,
-        )
-        return cls(aioredis.Redis(connection_pool=pool), Keys(prefix))
+        """The store of the Redis (or Sentinel group) ``url`` names; pipelining keeps the
+        connections each caller needs at one."""
+        return cls(redis_client(url, max_connections=max_connections), Keys(prefix))
 
     async def close(self) -> None:
         await self.r.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
         return bool(await self.r.ping())
+
+    async def writable(self) -> bool:
+        """Whether this client reaches a primary: a replica (a demoted primary) takes no
+        writes, so a node connected to one is not ready."""
+        role = await self.r.execute_command("ROLE")
+        return bool(role) and str(role[0]).lower() in ("master", "b'master'")
 
     async def _hget_many(self, keys: Sequence[str], field: str) -> list[str]:
         """One field of each hash, in order ('' where missing), in one round trip."""
