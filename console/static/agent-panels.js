@@ -95,7 +95,7 @@ window.AgentPanels = (() => {
         : (m.author && m.author.name) || "Agent";
       return el("li", { className: `history-line from-${m.from}${m.event === "transfer_note" ? " from-note" : ""}` },
         el("span", { className: "history-who" }, who ? `${who} · ${timeOf(m.ts)}` : timeOf(m.ts)),
-        el("span", { className: "history-text", dir: "auto" }, m.event === "erased" ? "Erased" : m.text || ""));
+        el("span", { className: "history-text", dir: "auto" }, m.event === "erased" ? "Erased" : window.Linkify.fragment(m.text || "")));
     }
 
     return {

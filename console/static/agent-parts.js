@@ -95,7 +95,7 @@ window.AgentParts = (() => {
       className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${whisper ? " msg-whisper" : ""}${msg.from === "bot" ? " msg-bot" : ""}${team}`,
       testid: note ? "note" : whisper ? "whisper" : "message",
     }, el("div", { className: `bubble${msg.event === "erased" ? " erased" : ""}`, dir: "auto", testid: "message-text" },
-      msg.event === "erased" ? ERASED : msg.text || ""), meta);
+      msg.event === "erased" ? ERASED : window.Linkify.fragment(msg.text || "")), meta);
     if (msg.file && msg.event !== "erased") { // a file (agent-files.js), under its text if any
       const bubble = li.firstChild;
       if (!msg.text) bubble.classList.add("file-only");

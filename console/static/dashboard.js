@@ -270,7 +270,8 @@
       who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${kind} · ${clock(msg.ts)}`;
       const text = document.createElement("p");
       text.dir = "auto";
-      text.textContent = msg.event === "erased" ? "Erased at the person's request" : msg.text;
+      if (msg.event === "erased") text.textContent = "Erased at the person's request";
+      else text.append(window.Linkify.fragment(msg.text || ""));
       li.append(who, text);
       return li;
     }));

@@ -1,0 +1,63 @@
+"""Addresses in messages are links in the console and nothing else is (issue 20's "URLs are
+plain text"): http(s) and www. only, the sentence's punctuation left out, opened in a new tab
+without a referrer; markup and javascript: stay text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.console_support import (
+    add_agent,
+    chat,
+    console_server,
+    log_in,
+    visitor_writes,
+    watch,
+)
+from tests.servers import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+TEXT = (
+    "سفارشم را در https://shop.example.com/orders/42?x=1. دیدم، "
+    "و www.example.org هم؛ javascript:alert(1) <b>bold</b>"
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with console_server(tmp_path_factory.mktemp("links")) as server:
+        yield server
+
+
+async def test_addresses_in_messages_are_links(browser: Browser, live: LiveServer) -> None:
+    await add_agent(live, "links@example.com", "Sara", "links")
+    problems: list[str] = []
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    watch(page, problems)
+    try:
+        await log_in(page, live.base_url, "links@example.com")
+        v, conv = await visitor_writes(live, "links", TEXT)
+        await expect(chat(page, conv)).to_be_visible()
+        bubble = page.get_by_test_id("thread").get_by_test_id("message-text").first
+        await expect(bubble).to_contain_text("shop.example.com")
+        links = bubble.locator("a")
+        await expect(links).to_have_count(2)
+        first, second = links.nth(0), links.nth(1)
+        await expect(first).to_have_attribute("href", "https://shop.example.com/orders/42?x=1")
+        await expect(first).to_have_text("https://shop.example.com/orders/42?x=1")
+        await expect(first).to_have_attribute("target", "_blank")
+        await expect(first).to_have_attribute("rel", "noopener noreferrer nofollow")
+        await expect(second).to_have_attribute("href", "https://www.example.org")
+        # Everything else is the text as written: no markup, no script address.
+        assert await bubble.locator("b").count() == 0
+        assert "<b>bold</b>" in await bubble.inner_text()
+        assert "javascript:alert(1)" in await bubble.inner_text()
+        assert problems == []
+        await v.close()
+    finally:
+        await ctx.close()
