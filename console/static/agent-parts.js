@@ -135,7 +135,8 @@ window.AgentParts = (() => {
     state.cursors = cursors;
     try {
       const watching = [...(state.watchWanted || [])];
-      sessionStorage.setItem(key, JSON.stringify({ cursors, transcripts, status: state.wanted, watching }));
+      const seen = Object.fromEntries(Object.entries(state.seen || {}).filter(([id]) => transcripts[id]));
+      sessionStorage.setItem(key, JSON.stringify({ cursors, transcripts, status: state.wanted, watching, seen }));
     } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
   }
 

@@ -46,6 +46,7 @@
     outbox: new Map(), // client_id -> {client_id, conversation_id, text, kind, ts, sentAt}
     cursors: saved.cursors || {}, // conversation id -> last message id seen
     transcripts: saved.transcripts || {}, // conversation id -> cached messages, until restored
+    seen: saved.seen || {}, // conversation id -> the last message id the visitor has read
   };
   const now = () => Date.now() + state.clockSkew;
   const reads = kit.readMarkers(me.id, () => { for (const conv of state.convs.values()) recount(conv); });
@@ -270,7 +271,7 @@
     }
     const li = buildMessage(msg, conv);
     li.dataset.id = msg.id;
-    setDelivery(li, "sent");
+    setDelivery(li, seenBy(conv, msg.id) ? "seen" : "sent");
     conv.byId.set(msg.id, li);
     if (msg.client_id && ["agent", "note", "whisper"].includes(msg.from)) conv.byClientId.set(msg.client_id, li);
     placeInOrder(conv.list, li);
@@ -284,10 +285,23 @@
     return true;
   }
 
+  // Read receipts: the visitor's `read` frames mark what they have read; our own messages up
+  // to it show "seen" (kept for the tab's reloads with the transcripts).
+  const seenBy = (conv, id) => Boolean(state.seen[conv.id]) && compareIds(id, state.seen[conv.id]) <= 0;
+
+  function markSeen(conv, id) {
+    if (!id || seenBy(conv, id)) return;
+    state.seen[conv.id] = id;
+    for (const li of conv.list.querySelectorAll("li[data-id]")) {
+      if (seenBy(conv, li.dataset.id)) setDelivery(li, "seen");
+    }
+    saveSoon();
+  }
+
   function confirmOwn(conv, li, msg) {
     li.dataset.id = msg.id;
     conv.byId.set(msg.id, li);
-    setDelivery(li, "sent");
+    setDelivery(li, seenBy(conv, msg.id) ? "seen" : "sent");
     li.remove();
     placeInOrder(conv.list, li);
     const item = state.outbox.get(msg.client_id);
@@ -426,6 +440,9 @@
         return;
       case "typing":
         if (conv && frame.from === "visitor") showVisitorTyping(conv, frame.state ? frame.preview || "…" : "");
+        return;
+      case "read":
+        if (conv && frame.from === "visitor") markSeen(conv, frame.id);
         return;
       case "resolved":
         if (!conv) return;

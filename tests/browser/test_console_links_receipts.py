@@ -1,6 +1,7 @@
-"""Addresses in messages are links in the console and nothing else is (issue 20's "URLs are
-plain text"): http(s) and www. only, the sentence's punctuation left out, opened in a new tab
-without a referrer; markup and javascript: stay text."""
+"""Two of issue 20's console findings: addresses in messages are links and nothing else is
+(http(s) and www. only, the sentence's punctuation left out, a new tab without a referrer;
+markup and javascript: stay text), and the agent sees which of their messages the visitor
+has read."""
 
 from __future__ import annotations
 
@@ -57,6 +58,46 @@ async def test_addresses_in_messages_are_links(browser: Browser, live: LiveServe
         assert await bubble.locator("b").count() == 0
         assert "<b>bold</b>" in await bubble.inner_text()
         assert "javascript:alert(1)" in await bubble.inner_text()
+        assert problems == []
+        await v.close()
+    finally:
+        await ctx.close()
+
+
+async def test_the_visitors_read_receipts_show_on_the_agents_messages(
+    browser: Browser, live: LiveServer
+) -> None:
+    """Issue 20's "no read receipts": the visitor's `read` frame turns the agent's own
+    messages up to it from "sent" to "seen", and the tab keeps that across a reload."""
+    await add_agent(live, "seen@example.com", "Sara", "seen")
+    problems: list[str] = []
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    watch(page, problems)
+    try:
+        await log_in(page, live.base_url, "seen@example.com")
+        v, conv = await visitor_writes(live, "seen", "سلام")
+        await chat(page, conv).click()
+        composer = page.get_by_test_id("composer")
+        for text in ("First answer", "Second answer"):
+            await composer.fill(text)
+            await composer.press("Enter")
+        replies = [
+            await v.expect("message", lambda f, t=t: f.get("text") == t)
+            for t in ("First answer", "Second answer")
+        ]
+        mine = page.get_by_test_id("thread").get_by_test_id("message-state")
+        await expect(mine).to_have_text(["sent", "sent"])
+        # The visitor reads the first: only it is seen.
+        await v.send({"type": "read", "conversation_id": conv, "id": replies[0]["id"]})
+        await expect(mine).to_have_text(["seen", "sent"])
+        await v.send({"type": "read", "conversation_id": conv, "id": replies[1]["id"]})
+        await expect(mine).to_have_text(["seen", "seen"])
+        await page.reload()
+        await chat(page, conv).click()
+        await expect(page.get_by_test_id("thread").get_by_test_id("message-state")).to_have_text(
+            ["seen", "seen"]
+        )
         assert problems == []
         await v.close()
     finally:
