@@ -16,7 +16,7 @@ from tests.browser.widget_helpers import online_agent, open_panel, panel, say, s
 from tests.integration import files_support as fs
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
-DELIVERED = re.compile("^(sent|read)$")  # read: the agent has the chat open
+DELIVERED = re.compile("^(sent|read|seen)$")  # read, seen: the other side has read it
 
 PASTE = """async ([data, name, type]) => {
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
