@@ -287,3 +287,10 @@ class Keys:
         """Sorted set of one uploader's uploads in the last hour: ``<file id>:<bytes>`` ->
         expiry (ms); the per-hour count and byte limits (lua/file_quota.lua)."""
         return f"{self._s(site)}:limit:files:{uploader}"
+
+    def canned_files(self, site: str) -> str:
+        """Hash shortcut -> JSON metadata of the file a canned response sends with its text
+        (beside :meth:`canned`, so text-only entries read as before). Its bytes are in the
+        file storage under its own id; no conversation's deletion touches them
+        (chatserver/files/canned.py)."""
+        return f"{self._s(site)}:canned:files"

@@ -90,6 +90,9 @@ SCRIPT_NAMES = (
     "file_add",
     "file_drop_pending",
     "file_forget",
+    # a canned response's text and its file (chatserver/files/canned.py)
+    "canned_save",
+    "canned_delete",
 )
 
 Arg = str | int | float | bytes

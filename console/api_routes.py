@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatserver.agent_actions import site_departments, team_members
+from chatserver.files.canned import canned_items
 from chatserver.frames import conversation_summary, stored_frame
 from chatserver.sessions import TWO_FACTOR_SETUP
 from console.common import current_account, services_of
@@ -42,8 +43,10 @@ async def canned(request: Request) -> Response:
     account = await _agent(request)
     if account is None:
         return _refused(request)
-    items = await services_of(request).store.canned_responses(account["site"])
-    return JSONResponse({"items": [{"shortcut": k, "text": v} for k, v in items.items()]})
+    store = services_of(request).store
+    items = await store.canned_responses(account["site"])
+    files = await store.canned_files(account["site"])
+    return JSONResponse({"items": canned_items(items, files)})
 
 
 async def team(request: Request) -> Response:

@@ -66,7 +66,20 @@ CANNED = obj(
         "items": {
             "type": "array",
             "items": obj(
-                {"shortcut": {"type": "string"}, "text": {"type": "string"}}, ("shortcut", "text")
+                {
+                    "shortcut": {"type": "string"},
+                    "text": {"type": "string"},
+                    # only for those with a file: what the agent's message will carry
+                    "file": obj(
+                        {
+                            "name": {"type": "string"},
+                            "type": {"type": "string"},
+                            "size": {"type": "integer"},
+                        },
+                        ("name", "type", "size"),
+                    ),
+                },
+                ("shortcut", "text"),
             ),
         }
     },

@@ -11,6 +11,7 @@ from chatserver.api.context import ApiError, Ctx
 from chatserver.core.audit import AuditQuery
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
+from chatserver.files.canned import canned_items
 from chatserver.frames import conversation_summary, stored_frame, visitor_summary
 from chatserver.identity import text_problem
 from chatserver.messages import Outgoing
@@ -285,8 +286,9 @@ async def list_departments(ctx: Ctx) -> dict[str, Any]:
 
 
 async def list_canned(ctx: Ctx) -> dict[str, Any]:
-    items = await ctx.services.store.canned_responses(ctx.site)
-    return {"items": [{"shortcut": k, "text": v} for k, v in items.items()]}
+    store = ctx.services.store
+    items = await store.canned_responses(ctx.site)
+    return {"items": canned_items(items, await store.canned_files(ctx.site))}
 
 
 async def audit_log(

@@ -17,7 +17,7 @@ import orjson
 from chatserver.config import Settings
 from chatserver.files.images import ImageRefused, reencode
 from chatserver.files.links import links_for
-from chatserver.files.sniff import allowed, safe_name, sniff
+from chatserver.files.sniff import FileType, allowed, safe_name, sniff
 from chatserver.files.storage import Storage, object_key, storage_for
 from chatserver.protocol import ProtocolError
 from chatserver.store import Store, new_id
@@ -66,11 +66,7 @@ class Files:
         """Check, clean and store one upload of ``owner`` ('visitor:<id>' or 'agent:<id>');
         returns the file's metadata (its ``id`` is what a message names). ``limited``: count
         it against the hourly limits. Raises :class:`Refused`."""
-        if len(data) > self.s.file_max_bytes:
-            raise too_large(self.s.file_max_bytes)
-        ftype = sniff(data)
-        if ftype is None or not allowed(ftype, self.s.file_types):
-            raise Refused(415, "file_type_refused", "this type of file is not accepted")
+        ftype = self.checked_type(data)
         file_id, now = new_id("f"), self.clock()
         if limited and (self.s.files_per_hour or self.s.file_bytes_per_hour):
             wait, which = await self.store.take_file_quota(
@@ -90,6 +86,24 @@ class Files:
                     f"too many {what} this hour; retry later",
                     retry_after=max(1.0, wait / 1000) if wait > 0 else 3600.0,
                 )
+        meta = await self.clean_and_put(site, file_id, claimed_name, ftype, data)
+        await self.record(site, file_id, owner, conv_id, ftype.mime, meta, now)
+        return meta
+
+    def checked_type(self, data: bytes) -> FileType:
+        """The sniffed type of ``data`` if its size and type are accepted; else Refused."""
+        if len(data) > self.s.file_max_bytes:
+            raise too_large(self.s.file_max_bytes)
+        ftype = sniff(data)
+        if ftype is None or not allowed(ftype, self.s.file_types):
+            raise Refused(415, "file_type_refused", "this type of file is not accepted")
+        return ftype
+
+    async def clean_and_put(
+        self, site: str, file_id: str, claimed_name: str, ftype: FileType, data: bytes
+    ) -> dict[str, Any]:
+        """Re-encode an image, write the bytes (and thumbnail) to the storage as ``file_id``;
+        returns the metadata a message frame shows. Records nothing in Redis."""
         meta: dict[str, Any] = {"id": file_id, "name": safe_name(claimed_name, ftype)}
         meta["type"] = ftype.mime.split(";")[0]
         thumb = b""
@@ -106,18 +120,30 @@ class Files:
         await self.storage.put(object_key(site, file_id), data, ftype.mime)
         if thumb:
             await self.storage.put(object_key(site, file_id, thumb=True), thumb, THUMB_TYPE)
+        return meta
+
+    async def record(
+        self,
+        site: str,
+        file_id: str,
+        owner: str,
+        conv_id: str,
+        mime: str,
+        meta: dict[str, Any],
+        now: int,
+    ) -> None:
+        """Record stored bytes as ``owner``'s upload, pending until a message carries it."""
         record = {
             "owner": owner,
             "conv": conv_id,
             "msg": "",
             "name": meta["name"],
-            "type": ftype.mime,
-            "size": len(data),
+            "type": mime,
+            "size": meta["size"],
             "at": now,
             "meta": orjson.dumps(meta).decode(),
         }
         await self.store.add_file(site, file_id, record, now)
-        return meta
 
     async def for_message(self, site: str, file_id: str, ref: str) -> str:
         """The metadata (JSON) a message naming ``file_id`` stores with it ('' for none).

@@ -42,6 +42,23 @@ window.AgentFiles = (() => {
     return renewing.get(file.id);
   }
 
+  // The paperclip (the attach button's; sized by the caller or, given `size`, here).
+  function clipIcon(size) {
+    const SVG = "http://www.w3.org/2000/svg";
+    const clip = document.createElementNS(SVG, "svg");
+    clip.setAttribute("viewBox", "0 0 24 24");
+    clip.setAttribute("aria-hidden", "true");
+    if (size) {
+      for (const [k, v] of Object.entries({ width: size, height: size, fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linecap": "round" })) {
+        clip.setAttribute(k, String(v));
+      }
+    }
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", "M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.6-5.6l-8.2 8.2a6 6 0 0 0 8.5 8.5l6.3-6.3");
+    clip.append(path);
+    return clip;
+  }
+
   let viewer = null;
   function openViewer(file) {
     if (!viewer) {
@@ -98,13 +115,7 @@ window.AgentFiles = (() => {
   function create(app) {
     const { ui, state, CLOSED, say, buildMessage, transmit } = app;
     const input = el("input", { type: "file", multiple: true, hidden: true, testid: "attach-input" });
-    const SVG = "http://www.w3.org/2000/svg";
-    const clip = document.createElementNS(SVG, "svg");
-    clip.setAttribute("viewBox", "0 0 24 24");
-    clip.setAttribute("aria-hidden", "true");
-    const path = document.createElementNS(SVG, "path");
-    path.setAttribute("d", "M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.6-5.6l-8.2 8.2a6 6 0 0 0 8.5 8.5l6.3-6.3");
-    clip.append(path);
+    const clip = clipIcon();
     const button = el("button", {
       type: "button", className: "button attach", testid: "attach", title: "Attach a file (or drop or paste one here)",
     }, clip);
@@ -152,12 +163,16 @@ window.AgentFiles = (() => {
     }
 
     // The bytes first; the message naming the file goes from the outbox once they are stored.
+    // A canned response's file is not sent from here: the server copies it into a fresh
+    // upload of ours (item.upload.canned names the shortcut).
     function upload(item) {
       if (item.xhr || !item.upload) return;
       const xhr = new XMLHttpRequest();
       item.xhr = xhr;
-      const name = encodeURIComponent(item.upload.name);
-      xhr.open("POST", `/api/console/conversations/${encodeURIComponent(item.conversation_id)}/files?name=${name}`);
+      const conv = encodeURIComponent(item.conversation_id);
+      const { canned } = item.upload;
+      xhr.open("POST", canned ? `/api/console/conversations/${conv}/canned/${encodeURIComponent(canned)}/file`
+        : `/api/console/conversations/${conv}/files?name=${encodeURIComponent(item.upload.name)}`);
       xhr.setRequestHeader("X-CSRF-Token", csrf());
       xhr.upload.addEventListener("progress", (event) => {
         const li = itemLi(item);
@@ -171,6 +186,7 @@ window.AgentFiles = (() => {
         if (xhr.status === 201 && body && body.file) {
           item.file = body.file.id;
           item.fileMeta = body.file;
+          if (item.localFile) Object.assign(item.localFile, body.file); // its link works once sent
           delete item.upload;
           if (li) setDelivery(li, "sending…");
           transmit(item);
@@ -190,8 +206,9 @@ window.AgentFiles = (() => {
       };
       xhr.addEventListener("error", retry);
       xhr.addEventListener("timeout", retry);
-      xhr.send(item.upload.blob);
+      xhr.send(canned ? null : item.upload.blob);
     }
+    ui.form.addEventListener("outbox-upload", (event) => upload(event.detail));
 
     // After a network cut: uploads that failed start again once the socket is back.
     setInterval(() => {
@@ -223,5 +240,5 @@ window.AgentFiles = (() => {
     return { attach };
   }
 
-  return { create, view, current, sizeText };
+  return { create, view, current, sizeText, clipIcon };
 })();

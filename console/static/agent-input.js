@@ -64,14 +64,24 @@ window.AgentInput = (() => {
       const kind = state.mode;
       if (!FRAME[kind]) return;
       const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
+      // A canned response's file goes with a reply only: the server copies it into an upload
+      // of ours for this chat first (agent-files.js), then the message names that upload.
+      const picked = canned.takeFile();
+      let file;
+      if (picked && kind === "reply") {
+        file = { id: "", name: picked.file.name, type: picked.file.type, size: picked.file.size, thumb: false };
+        item.upload = { canned: picked.shortcut, name: picked.file.name };
+        item.localFile = file;
+      }
       state.outbox.set(item.client_id, item);
-      const li = app.buildMessage({ from: FROM[kind], text, ts: item.ts }, conv);
-      setDelivery(li, "sending…");
+      const li = app.buildMessage({ from: FROM[kind], text, ts: item.ts, file }, conv);
+      setDelivery(li, item.upload ? "attaching the file…" : "sending…");
       conv.byClientId.set(item.client_id, li);
       placeInOrder(conv.list, li);
       ui.composer.value = conv.draft = "";
       stopTyping();
-      transmit(item);
+      if (item.upload) ui.form.dispatchEvent(new CustomEvent("outbox-upload", { detail: item }));
+      else transmit(item);
     }
 
     function setMode(mode) {

@@ -111,12 +111,33 @@ window.AgentPanels = (() => {
 
   // --- canned responses ------------------------------------------------------------------
   // Typing "/" then a shortcut at the caret opens the picker; ↑/↓ move, Enter or Tab insert,
-  // Escape closes.
+  // Escape closes. An entry with a file (a paperclip and its name in the list) attaches it to
+  // the next reply: shown above the composer, removable, and taken by the reply (takeFile),
+  // which sends a copy of it (agent-files.js).
   function createCanned({ textarea, list, onInsert }) {
     let items = [];
     let fetchedAt = 0;
     let matches = [];
     let active = 0;
+    let attached = null; // {shortcut, file: {name, type, size}}
+    const chip = el("p", { className: "hint canned-attachment", testid: "canned-attachment", hidden: true });
+    (list.closest(".composer-row") || list).before(chip);
+
+    // agent-files.js loads after this file: looked up when first drawn.
+    const describe = (file) => `${file.type} · ${window.AgentFiles.sizeText(file.size)}`;
+    const clip = () => window.AgentFiles.clipIcon(14);
+
+    // The attachment lasts while the composer has text (the agent may edit the canned text);
+    // an emptied composer or a switch to another chat drops it.
+    function sync() {
+      if (attached && !textarea.value.trim()) attached = null;
+      if (!attached) { chip.hidden = true; chip.replaceChildren(); return; }
+      const remove = el("button", { type: "button", className: "button small", testid: "canned-attachment-remove" }, "Remove");
+      remove.addEventListener("click", () => { attached = null; sync(); textarea.focus(); });
+      chip.replaceChildren(clip(), " Sent with the reply: ", el("bdi", { dir: "auto", className: "file-name", testid: "canned-attachment-name" }, attached.file.name),
+        " ", el("span", { className: "file-meta" }, describe(attached.file)), " ", remove);
+      chip.hidden = false;
+    }
 
     async function refresh() {
       if (Date.now() - fetchedAt < 30000) return;
@@ -135,6 +156,17 @@ window.AgentPanels = (() => {
       matches = [];
       active = 0;
       textarea.removeAttribute("aria-activedescendant");
+      // Switching chats closes the picker and then puts the other chat's draft in place.
+      const before = textarea.value;
+      setTimeout(() => { if (textarea.value !== before) attached = null; sync(); }, 0);
+    }
+
+    // The attachment the next reply sends ({shortcut, file}), or null; taken either way.
+    function takeFile() {
+      const found = attached;
+      attached = null;
+      sync();
+      return found;
     }
 
     function render() {
@@ -142,6 +174,10 @@ window.AgentPanels = (() => {
         const li = el("li", { role: "option", id: `canned-${i}`, className: "canned-option", testid: "canned-option" },
           el("span", { className: "canned-shortcut" }, `/${item.shortcut}`),
           el("span", { className: "canned-text", dir: "auto" }, item.text));
+        if (item.file) {
+          li.append(el("span", { className: "canned-text", testid: "canned-option-file", title: describe(item.file) },
+            clip(), " ", el("bdi", { dir: "auto" }, item.file.name)));
+        }
         li.setAttribute("aria-selected", String(i === active));
         li.addEventListener("mousedown", (event) => { event.preventDefault(); insert(i); });
         return li;
@@ -172,7 +208,9 @@ window.AgentPanels = (() => {
       textarea.value = value.slice(0, found.start) + item.text + value.slice(end);
       const caret = found.start + item.text.length;
       textarea.setSelectionRange(caret, caret);
+      if (item.file) attached = { shortcut: item.shortcut, file: item.file };
       close();
+      sync();
       onInsert();
     }
 
@@ -195,8 +233,9 @@ window.AgentPanels = (() => {
     }
 
     textarea.addEventListener("blur", () => setTimeout(close, 100));
+    textarea.addEventListener("input", sync);
     refresh();
-    return { update, keydown, close };
+    return { update, keydown, close, takeFile };
   }
 
   // --- transfer dialog -------------------------------------------------------------------
