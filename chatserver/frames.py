@@ -23,6 +23,7 @@ AGENT_ONLY_EVENTS = frozenset(
         "snoozed",
         "snooze_ended",
         "mail_failed",
+        "place_kept",
     }
 )
 # Kinds of stream entries only agents receive: private notes and supervisors' whispers.

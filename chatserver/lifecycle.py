@@ -72,11 +72,17 @@ class Lifecycle:
 
     async def visitor_left(self, site: str, visitor_id: str, conv_id: str | None) -> None:
         """The visitor's last socket on this node closed."""
-        await self.store.visitor_gone(site, visitor_id, self.node)
-        if conv_id:
-            policy = await self.policy(site)
-            due = self.clock() + policy.ms("visitor_grace_s")
-            await self.store.schedule_timer(site, member(TimerKind.VISITOR_GONE, conv_id), due)
+        if not conv_id:
+            await self.store.visitor_gone(site, visitor_id, self.node)
+            return
+        policy = await self.policy(site)
+        now = self.clock()
+        # When they left is kept as long as a kept place may need it (lua/timer.lua 'vgone').
+        grace, keep = policy.ms("visitor_grace_s"), policy.ms("keep_place_s")
+        remember = grace + keep + self.settings.presence_ttl * 1000
+        await self.store.visitor_gone(site, visitor_id, self.node, now, remember)
+        due = now + grace
+        await self.store.schedule_timer(site, member(TimerKind.VISITOR_GONE, conv_id), due)
 
     async def agent_left(self, site: str, agent_id: str, back: Callable[[], bool]) -> None:
         """The agent's last socket on this node closed (or they signed out): they take no

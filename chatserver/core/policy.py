@@ -37,6 +37,10 @@ class SitePolicy:
     # visitor_grace_s; an answered one becomes abandoned after abandon_after_s.
     visitor_grace_s: int = 120
     abandon_after_s: int = 1800
+    # Keep my place: a queued chat whose visitor left stays queued this long after they left
+    # (or after an agent took it meanwhile: they are told by e-mail), then the rule above
+    # applies (0: the rule above at once).
+    keep_place_s: int = 600
     # A visitor writing within this long after the end reopens the same conversation.
     reopen_window_s: int = 86400
 
@@ -91,6 +95,7 @@ _LABELS = (
     ("nudge_after_s", "Nudge a silent visitor after"),
     ("park_after_s", "Park the chat after a further"),
     ("visitor_grace_s", "Visitor gone: missed after"),
+    ("keep_place_s", "Visitor gone from the queue: keep their place for"),
     ("abandon_after_s", "Visitor gone: abandoned after"),
     ("reopen_window_s", "A visitor may reopen a resolved chat within"),
 )

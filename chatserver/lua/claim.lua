@@ -7,7 +7,7 @@
 -- ARGV: 1 conversation id, 2 now, 3 channel, 4 manual ('1' or '0'), 5 transition map (assign),
 --       6 reassign-if-silent delay (ms, 0 off), 7 number of candidates, 8.. candidate ids
 local c = redis.call('HMGET', KEYS[1], 'status', 'agent', 'visitor', 'department',
-  'queued_at', 'unanswered_since', 'skip_agent')
+  'queued_at', 'unanswered_since', 'skip_agent', 'place_kept_since')
 if not c[1] then return {'err', 'not_found'} end
 local target = transition(ARGV[5], c[1])
 if not target then return {'err', 'conflict', c[2] or ''} end
@@ -40,6 +40,10 @@ for _, i in ipairs(order) do
     redis.call('HSET', state_key, 'last_assigned', now)
     redis.call('ZREM', timers_key, 'qto|' .. ARGV[1])
     if c[6] and c[6] ~= '' then schedule(timers_key, 'assign|' .. ARGV[1], now, ARGV[6]) end
+    -- Its visitor left and their place was kept (timer.lua 'vgone'): the mail step tells
+    -- them an agent is ready, if they are still away (it looks; their open tabs get
+    -- 'assigned' below).
+    if c[8] and c[8] ~= '' then redis.call('ZADD', timers_key, now, 'mail|' .. ARGV[1]) end
     local id = system_message(KEYS[1], KEYS[3], ARGV[3], ARGV[1], 'assigned', agent_id, name,
       name .. ' joined the chat', now)
     redis.call('PUBLISH', ARGV[3], pack_assigned(ARGV[1], agent_id, name, c[3] or ''))

@@ -15,7 +15,8 @@
 --       23 breach-reassign delay (ms, 0 off), 24 the business time after which this clock's
 --       target is at risk (ms), 25 follow-up reminder period (ms, 0 off), 26 the department
 --       transfers ('department_changes') as the caller read them; 22 is then when to look
---       again: the risk point while short of it, else the deadline
+--       again: the risk point while short of it, else the deadline; 27 keep-place delay (ms,
+--       0 off)
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local now = tonumber(ARGV[4])
 if not score or tonumber(score) > now then return {'gone'} end
@@ -23,7 +24,8 @@ local kind, conv_id, channel = ARGV[2], ARGV[3], ARGV[5]
 local c = redis.call('HMGET', KEYS[2], 'status', 'agent', 'department', 'visitor',
   'first_visitor_msg_at', 'first_agent_reply_at', 'unanswered_since', 'last_agent_msg_at',
   'last_visitor_msg_at', 'queued_at', 'assigned_at', 'offline_offered', 'parked',
-  'sla_risk_for', 'snoozed_until', 'department_changes', 'awaiting_email_reply')
+  'sla_risk_for', 'snoozed_until', 'department_changes', 'awaiting_email_reply',
+  'place_kept_since')
 local status = c[1]
 if not status then
   redis.call('ZREM', KEYS[1], ARGV[1])
@@ -61,10 +63,16 @@ end
 local function say(event, text)
   return system_message(KEYS[2], KEYS[3], channel, conv_id, event, '', '', text, ARGV[4])
 end
+-- Whether a socket of the visitor is open, and when their last one closed (the presence
+-- hash's 'left', nil once it expired): node ids hold expiries, 'left' a time passed.
 local function visitor_present()
   local p = redis.call('HGETALL', KEYS[7])
-  for i = 2, #p, 2 do if tonumber(p[i]) > now then return true end end
-  return false
+  local left = nil
+  for i = 2, #p, 2 do
+    if p[i - 1] == 'left' then left = tonumber(p[i])
+    elseif tonumber(p[i]) > now then return true, nil end
+  end
+  return false, left
 end
 local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
   visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9],
@@ -178,7 +186,34 @@ elseif kind == 'snooze' then
   -- Its agent is gone: back to the queue, for whoever is there.
   return pass_on('snooze_ended')
 elseif kind == 'vgone' or kind == 'abandon' then
-  if visitor_present() then return {'present'} end
+  local here, left = visitor_present()
+  if here then
+    -- Back: a later leaving keeps a place of its own.
+    if c[18] and c[18] ~= '' then redis.call('HDEL', KEYS[2], 'place_kept_since') end
+    return {'present'}
+  end
+  -- Keep my place (core/keep_place.py): nobody answered yet, and the chat is queued or was
+  -- taken after they left; kept until keep-place after they left, or after it was taken.
+  local keep = n(ARGV[27])
+  if kind == 'vgone' and keep > 0 and not c[6] then
+    local since = left or tonumber(c[18] or '') or (now - n(ARGV[13]))
+    local taken = n(c[11])
+    if status == 'queued' or taken >= since then
+      local upto = math.max(since, taken) + keep
+      if now < upto then
+        if n(c[18]) ~= since then
+          redis.call('HSET', KEYS[2], 'place_kept_since', since)
+          say('place_kept', 'The visitor left; their place is kept for '
+            .. math.ceil((upto - now) / 60000) .. ' min')
+        end
+        -- Taken while they were away, before this grace ended (claim.lua saw no mark yet):
+        -- the mail step tells them an agent is ready.
+        if status ~= 'queued' then redis.call('ZADD', KEYS[1], now, 'mail|' .. conv_id) end
+        redis.call('ZADD', KEYS[1], upto, ARGV[1])
+        return {'later'}
+      end
+    end
+  end
   local email = redis.call('HGET', KEYS[6], 'email') or ''
   -- A visitor who left an email is waiting for a reply by mail: keep it queued.
   if status == 'queued' and email ~= '' then return {'noop'} end

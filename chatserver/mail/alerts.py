@@ -10,7 +10,10 @@ queued, each at most once per conversation (lua/mail_enqueue.lua keeps that):
 - ``missed``: the visitor left before anyone answered;
 - ``abandoned``: the visitor left while waiting for an answer and the chat was closed;
 - ``transcript``: resolved, on a site that sends transcripts, to a visitor with an e-mail;
-- agents' replies to a visitor who has gone (chatserver/mail/replies.py).
+- agents' replies to a visitor who has gone (chatserver/mail/replies.py);
+- ``agent_ready``: an agent took a chat whose visitor left and whose place was kept
+  (lua/claim.lua, or lua/timer.lua ``vgone`` when it was taken within the grace), to the
+  visitor if they are still away, once per absence (chatserver/core/keep_place.py).
 
 The first three alert the site's team address (``team_email``) with a link to the console,
 and mark a conversation whose visitor left an e-mail as waiting for an e-mail reply
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chatserver.config import Settings
+from chatserver.core.keep_place import KEPT_FIELD, ready_mail_once
 from chatserver.core.policy import SitePolicy
 from chatserver.events import Queue
 from chatserver.log import get_logger
@@ -95,6 +99,8 @@ class MailSteps:
             cfg = await self.store.get_site(site) or {}
             if conv.get("mail_reply_after"):
                 queued |= await self.replies.step(site, conv_id, conv, visitor, cfg, now)
+            if conv.get(KEPT_FIELD):
+                queued |= await self.agent_ready(site, conv_id, conv, visitor, cfg, now)
             for reason in reasons(conv, visitor, cfg):
                 if reason == "transcript":
                     queued |= await self.transcript(site, conv_id, conv, visitor, cfg, now)
@@ -153,6 +159,47 @@ class MailSteps:
         )
         if res == "ok":
             log.info("mail_alert_queued", site=site, conv=conv_id, reason=reason, mail=mail_id)
+        return res == "ok"
+
+    async def agent_ready(
+        self,
+        site: str,
+        conv_id: str,
+        conv: dict[str, str],
+        visitor: dict[str, str],
+        cfg: dict[str, str],
+        now: int,
+    ) -> bool:
+        """Tell a visitor whose place was kept that an agent is ready, in their language,
+        with a link to the page they were on; True when the mail was queued."""
+        policy = SitePolicy.from_settings(cfg)
+        to = visitor.get("email", "")
+        if not to:
+            return False
+        here = await self.store.visitor_here(site, conv.get("visitor", ""), now)
+        once = ready_mail_once(
+            conv, to, here, policy.ms("keep_place_s"), policy.ms("visitor_grace_s")
+        )
+        if not once:
+            return False
+        lang = render.language(
+            conv.get("locale", ""), visitor.get("locale", ""), cfg.get("locale", "")
+        )
+        subject, text, html = render.agent_ready(
+            cfg.get("name") or site, visitor.get("page_url", ""), lang
+        )
+        mail = Mail(
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            kind="agent_ready",
+            conv_id=conv_id,
+            lang=lang,
+        )
+        res, mail_id = await queue_mail(self.store, self.settings, site, mail, now, once=once)
+        if res == "ok":
+            log.info("mail_agent_ready_queued", site=site, conv=conv_id, mail=mail_id)
         return res == "ok"
 
     async def transcript(

@@ -45,6 +45,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply_intro": "{site} answered you in your chat:",
         "reply_hint": "Reply to this e-mail to answer: your reply goes to the same chat.",
         "reply_visit": "To answer, open the chat on the site again.",
+        "ready_subject": "An agent from {site} is ready for you",
+        "ready_intro": "You left the chat with {site}; we kept your place, and an agent is "
+        "ready for you now.",
+        "ready_link": "Back to the chat",
+        "ready_visit": "Open the site again to continue the chat.",
     },
     "fa": {
         "subject": "گفتگوی شما با {site}",
@@ -58,6 +63,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "reply_intro": "{site} در گفتگوی شما پاسخ داد:",
         "reply_hint": "برای پاسخ، به همین ایمیل جواب دهید: پاسخ شما به همان گفتگو می‌رسد.",
         "reply_visit": "برای پاسخ، گفتگو را دوباره در سایت باز کنید.",
+        "ready_subject": "کارشناس {site} آماده‌ی گفتگو با شماست",
+        "ready_intro": "شما گفتگو با {site} را ترک کردید؛ نوبت شما نگه داشته شد و اکنون "
+        "کارشناسی آماده‌ی پاسخ به شماست.",
+        "ready_link": "بازگشت به گفتگو",
+        "ready_visit": "برای ادامه‌ی گفتگو، سایت را دوباره باز کنید.",
     },
 }
 RTL = frozenset({"fa", "ar", "he", "ur"})
@@ -134,3 +144,14 @@ def reply(
     }
     text, html = render("reply", ctx)
     return s["reply_subject"], text, html
+
+
+def agent_ready(site_name: str, page_url: str, lang: str) -> tuple[str, str, str]:
+    """(subject, text, html) of the mail that tells a visitor whose place was kept that an
+    agent took their chat, with a link back to the page they were on (http(s) only: the page
+    reported it, and a mail must not carry a script link)."""
+    s = {k: v.format(site=site_name) for k, v in STRINGS[lang].items()}
+    link = page_url if page_url.lower().startswith(("https://", "http://")) else ""
+    ctx = {"s": s, "lang": lang, "dir": "rtl" if lang in RTL else "ltr", "link": link}
+    text, html = render("agent_ready", ctx)
+    return s["ready_subject"], text, html

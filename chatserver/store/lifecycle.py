@@ -122,6 +122,7 @@ class LifecycleStore(StoreBase):
                     risk_ms(policy, TARGETS[kind]) if kind in TARGETS else 0,
                     policy.ms("follow_up_after_s"),
                     changes,
+                    policy.ms("keep_place_s"),
                 ],
             )
             if res[0] != "retry":
@@ -178,9 +179,21 @@ class LifecycleStore(StoreBase):
             pipe.pexpireat(key, until)
         await pipe.execute()
 
-    async def visitor_gone(self, site: str, visitor_id: str, node: str) -> None:
-        """The visitor's last socket on ``node`` closed."""
-        await self.r.hdel(self.k.visitor_presence(site, visitor_id), node)
+    async def visitor_gone(
+        self, site: str, visitor_id: str, node: str, now: int = 0, keep_ms: int = 0
+    ) -> None:
+        """The visitor's last socket on ``node`` closed; with ``now``, the presence hash also
+        keeps when (its field 'left', for ``keep_ms``: lua/timer.lua counts a kept place from
+        it). Expiries are the other fields' values, so 'left', a time passed, is no node."""
+        key = self.k.visitor_presence(site, visitor_id)
+        if not now:
+            await self.r.hdel(key, node)
+            return
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hdel(key, node)
+        pipe.hset(key, "left", now)
+        pipe.pexpireat(key, now + keep_ms)
+        await pipe.execute()
 
     # --- sweeper --------------------------------------------------------------------------
     async def sweep_view(self, site: str, now: int, limit: int = 5000) -> SweepView:

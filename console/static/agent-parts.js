@@ -68,7 +68,7 @@ window.AgentParts = (() => {
   const SYSTEM_NOTE = new Set(["transfer_note"]);
   // System lines only agents see (the visitor sees the effect, not the step; a snooze not
   // even that).
-  const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended", "mail_failed"]);
+  const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended", "mail_failed", "place_kept"]);
 
   // A message whose person was erased (docs/privacy.md): its place, time and kind remain.
   const ERASED = "Erased at the person's request";

@@ -45,6 +45,7 @@ SITE_SETTINGS = {
     "nudge_after_s": "0",
     "park_after_s": "0",
     "queue_timeout_s": "0",
+    "keep_place_s": "0",  # c4 is missed as soon as its visitor is gone
 }
 MIN = 60_000
 

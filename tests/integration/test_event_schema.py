@@ -207,7 +207,12 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     )
     await step()
     await store.schedule_timer("demo", f"vgone|{lost}", T0 + 3_000_002)
-    assert await store.fire_timer("demo", f"vgone|{lost}", T0 + 3_000_003, POLICY) == "fired"
+    # First its place is kept (a system message), then, the kept time over, it is missed.
+    assert await store.fire_timer("demo", f"vgone|{lost}", T0 + 3_000_003, POLICY) == "later"
+    evs = await step()
+    assert any(isinstance(e, events.Message) and e.event == "place_kept" for e in evs), evs
+    kept_to = T0 + 3_000_003 - POLICY.ms("visitor_grace_s") + POLICY.ms("keep_place_s")
+    assert await store.fire_timer("demo", f"vgone|{lost}", kept_to, POLICY) == "fired"
     evs = await step()
     assert any(isinstance(e, events.Ended) and e.status == "missed" for e in evs), evs
 

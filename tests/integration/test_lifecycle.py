@@ -161,7 +161,7 @@ async def test_a_long_queue_offers_the_offline_path_and_keeps_the_chat(fast: Liv
 
 
 async def test_a_visitor_who_leaves_unanswered_is_missed(fast: LiveServer) -> None:
-    set_policy(fast.redis_url, visitor_grace_s=1)
+    set_policy(fast.redis_url, visitor_grace_s=1, keep_place_s=0)  # no kept place
     fast.start_node(FAST_NODE)
     v, conv_id = await start_chat(fast)
     await v.close()

@@ -84,6 +84,7 @@ async def test_each_alert_once_and_the_waiting_mark(live: LiveServer, smtp: Smtp
         visitor_grace_s=1,
         abandon_after_s=2,
         follow_up_after_s=0,
+        keep_place_s=0,  # missed at once (tests/integration/test_keep_place.py keeps it)
     )
     node = live.start_node({**smtp.env(), **FAST, "CHATSERVER_PUBLIC_URL": "https://chat.test"})
 

@@ -246,6 +246,7 @@ def _site_form(csrf_token: str, **extra: str) -> dict[str, str]:
         "follow_up_after_s": "14400",
         "visitor_grace_s": "120",
         "abandon_after_s": "1800",
+        "keep_place_s": "600",
         "reopen_window_s": "86400",
     }
     return {**form, **policy, **extra}

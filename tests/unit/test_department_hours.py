@@ -290,6 +290,7 @@ BASE_FORM = {
             "follow_up_after_s",
             "visitor_grace_s",
             "abandon_after_s",
+            "keep_place_s",
             "reopen_window_s",
         )
     },
