@@ -51,7 +51,8 @@ def reasons(conv: dict[str, str], visitor: dict[str, str], site: dict[str, str])
         out.append("offline")
     if status == "missed":
         out.append("missed")
-    if status == "abandoned" and _num(conv.get("last_visitor_msg_at")) > _num(
+    # ">=": on loopback a visitor can answer within the millisecond of the agent's message.
+    if status == "abandoned" and _num(conv.get("last_visitor_msg_at")) >= _num(
         conv.get("last_agent_msg_at")
     ):
         out.append("abandoned")
