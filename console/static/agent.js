@@ -271,7 +271,7 @@
     }
     const li = buildMessage(msg, conv);
     li.dataset.id = msg.id;
-    setDelivery(li, seenBy(conv, msg.id) ? "seen" : "sent");
+    setDelivery(li, msg.from === "agent" && seenBy(conv, msg.id) ? "seen" : "sent");
     conv.byId.set(msg.id, li);
     if (msg.client_id && ["agent", "note", "whisper"].includes(msg.from)) conv.byClientId.set(msg.client_id, li);
     placeInOrder(conv.list, li);
@@ -292,7 +292,8 @@
   function markSeen(conv, id) {
     if (!id || seenBy(conv, id)) return;
     state.seen[conv.id] = id;
-    for (const li of conv.list.querySelectorAll("li[data-id]")) {
+    // Only messages the visitor receives: notes and whispers never reach them.
+    for (const li of conv.list.querySelectorAll('li[data-id][data-from="agent"]')) {
       if (seenBy(conv, li.dataset.id)) setDelivery(li, "seen");
     }
     saveSoon();
@@ -301,7 +302,7 @@
   function confirmOwn(conv, li, msg) {
     li.dataset.id = msg.id;
     conv.byId.set(msg.id, li);
-    setDelivery(li, seenBy(conv, msg.id) ? "seen" : "sent");
+    setDelivery(li, li.dataset.from === "agent" && seenBy(conv, msg.id) ? "seen" : "sent");
     li.remove();
     placeInOrder(conv.list, li);
     const item = state.outbox.get(msg.client_id);
