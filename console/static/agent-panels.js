@@ -114,7 +114,15 @@ window.AgentPanels = (() => {
   // Escape closes. An entry with a file (a paperclip and its name in the list) attaches it to
   // the next reply: shown above the composer, removable, and taken by the reply (takeFile),
   // which sends a copy of it (agent-files.js).
-  function createCanned({ textarea, list, onInsert }) {
+  // {name} and {agent} in a canned text become the visitor's and the agent's names; an
+  // unknown visitor's {name} goes with the space before it ("Hi {name}," -> "Hi,").
+  function fillPlaceholders(text, names) {
+    return text
+      .replace(/\s?\{name\}/g, (m) => (names.visitor ? m.replace("{name}", names.visitor) : ""))
+      .replace(/\{agent\}/g, names.agent || "");
+  }
+
+  function createCanned({ textarea, list, onInsert, names = () => ({}) }) {
     let items = [];
     let fetchedAt = 0;
     let matches = [];
@@ -205,8 +213,9 @@ window.AgentPanels = (() => {
       if (!found || !item) return close();
       const value = textarea.value;
       const end = textarea.selectionStart;
-      textarea.value = value.slice(0, found.start) + item.text + value.slice(end);
-      const caret = found.start + item.text.length;
+      const text = fillPlaceholders(item.text, names());
+      textarea.value = value.slice(0, found.start) + text + value.slice(end);
+      const caret = found.start + text.length;
       textarea.setSelectionRange(caret, caret);
       if (item.file) attached = { shortcut: item.shortcut, file: item.file };
       close();

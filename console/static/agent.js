@@ -477,7 +477,11 @@
     details: q("visitor-details"), history: q("history"), historyList: q("history-list"),
     onReopen: (id) => send({ type: "reopen", conversation_id: id }), closed: CLOSED,
   });
-  const canned = panels.createCanned({ textarea: ui.composer, list: q("canned-picker"), onInsert: () => controls.onInput() });
+  const canned = panels.createCanned({
+    textarea: ui.composer, list: q("canned-picker"), onInsert: () => controls.onInput(),
+    // A visitor's own name only (not their e-mail) fills {name}.
+    names: () => ({ visitor: (state.convs.get(state.selected)?.visitor || {}).name || "", agent: me.name }),
+  });
   const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });
   const queue = window.AgentParts.createQueue({
     list: ui.queue, count: ui.queueCount, empty: ui.queueEmpty, send, visitorLabel, now,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.async_api import Browser, expect
 
+from chatserver.store import Store
 from tests.browser.console_support import (
     add_agent,
     chat,
@@ -100,5 +101,37 @@ async def test_the_visitors_read_receipts_show_on_the_agents_messages(
         )
         assert problems == []
         await v.close()
+    finally:
+        await ctx.close()
+
+
+async def test_canned_placeholders_take_the_names(browser: Browser, live: LiveServer) -> None:
+    """Issue 20's `{name}` reaching the visitor literally: {name} is the visitor's name (and
+    goes with its space when they gave none), {agent} the agent's."""
+    await add_agent(live, "names@example.com", "سارا", "names")
+    store = Store.from_url(live.redis_url)
+    try:
+        await store.save_canned("names", "hi", "سلام {name}، من {agent} هستم.")
+    finally:
+        await store.close()
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    try:
+        await log_in(page, live.base_url, "names@example.com")
+        for visitor_name, expected in (
+            ("علی", "سلام علی، من سارا هستم."),
+            ("", "سلام، من سارا هستم."),
+        ):
+            hello = {"name": visitor_name} if visitor_name else {}
+            v, conv = await visitor_writes(live, "names", "?", **hello)
+            await chat(page, conv).click()
+            composer = page.get_by_test_id("composer")
+            await composer.press_sequentially("/hi")
+            await composer.press("Enter")
+            await expect(composer).to_have_value(expected)
+            await composer.press("Enter")
+            reply = await v.expect("message", lambda f: f["from"] == "agent")
+            assert reply["text"] == expected
+            await v.close()
     finally:
         await ctx.close()
