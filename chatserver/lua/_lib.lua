@@ -43,6 +43,18 @@ local function append_entry(conv_key, stream_key, client_ids_key, channel, conv_
   return id
 end
 
+-- Whether a socket of the visitor is open, and when their last one closed (the presence
+-- hash's 'left', nil once it expired): node ids hold expiries, 'left' a time passed.
+local function visitor_present(presence_key, now)
+  local p = redis.call('HGETALL', presence_key)
+  local left = nil
+  for i = 2, #p, 2 do
+    if p[i - 1] == 'left' then left = tonumber(p[i])
+    elseif tonumber(p[i]) > now then return true, nil end
+  end
+  return false, left
+end
+
 -- Keep the site's e-mail index (e-mail -> visitor ids, for export and erasure by e-mail) in
 -- step with the e-mail a visitor's record is about to hold; call before writing it.
 local function index_email(emails_key, visitor_key, visitor_id, email)

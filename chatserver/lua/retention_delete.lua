@@ -44,10 +44,7 @@ if redis.call('ZCARD', vconvs_key) > 0 or redis.call('EXISTS', visitor_key) == 0
 end
 local v = redis.call('HMGET', visitor_key, 'last_seen', 'user_id')
 local last_seen = tonumber(v[1] or '') or 0
-local present = false
-local p = redis.call('HGETALL', presence_key)
-for i = 2, #p, 2 do if tonumber(p[i]) > now then present = true end end
-if last_seen > cutoff or present then
+if last_seen > cutoff or visitor_present(presence_key, now) then
   -- Nothing of theirs is left: the record goes a retention period after they were last here.
   redis.call('PEXPIRE', visitor_key, math.max(1, last_seen + keep_ms - now))
   return {'deleted', 0}

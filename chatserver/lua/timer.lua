@@ -63,17 +63,6 @@ end
 local function say(event, text)
   return system_message(KEYS[2], KEYS[3], channel, conv_id, event, '', '', text, ARGV[4])
 end
--- Whether a socket of the visitor is open, and when their last one closed (the presence
--- hash's 'left', nil once it expired): node ids hold expiries, 'left' a time passed.
-local function visitor_present()
-  local p = redis.call('HGETALL', KEYS[7])
-  local left = nil
-  for i = 2, #p, 2 do
-    if p[i - 1] == 'left' then left = tonumber(p[i])
-    elseif tonumber(p[i]) > now then return true, nil end
-  end
-  return false, left
-end
 local keys = {conv = KEYS[2], stream = KEYS[3], queue = KEYS[4], open = KEYS[5],
   visitor = KEYS[6], agent_convs = KEYS[8], timers = KEYS[1], latency = KEYS[9],
   site = KEYS[10], feed = KEYS[11], ended = KEYS[13]}
@@ -186,7 +175,7 @@ elseif kind == 'snooze' then
   -- Its agent is gone: back to the queue, for whoever is there.
   return pass_on('snooze_ended')
 elseif kind == 'vgone' or kind == 'abandon' then
-  local here, left = visitor_present()
+  local here, left = visitor_present(KEYS[7], now)
   if here then
     -- Back: a later leaving keeps a place of its own.
     if c[18] and c[18] ~= '' then redis.call('HDEL', KEYS[2], 'place_kept_since') end
