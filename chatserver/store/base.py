@@ -74,7 +74,7 @@ class StoreBase:
         """Whether this client reaches a primary: a replica (a demoted primary) takes no
         writes, so a node connected to one is not ready."""
         role = await self.r.execute_command("ROLE")
-        return bool(role) and str(role[0]).lower() in ("master", "b'master'")
+        return bool(role) and role[0] == "master"
 
     async def _hget_many(self, keys: Sequence[str], field: str) -> list[str]:
         """One field of each hash, in order ('' where missing), in one round trip."""
