@@ -28,6 +28,7 @@ from chatserver.tasks import Background
 log = get_logger(__name__)
 
 BATCH = 200  # messages one step reads; a longer burst goes out over more mails
+VISITORS_KEPT = 100_000  # conversations whose visitor id a node remembers (then forgets all)
 
 
 class ReplyMail:
@@ -38,6 +39,7 @@ class ReplyMail:
         # the hub): then nothing is asked of Redis for the message, which keeps the cost of a
         # reply to a visitor in the chat at a dictionary lookup on their node.
         self.visitor_on_node: Callable[[str], bool] = lambda conv_id: False
+        self._visitors: dict[tuple[str, str], str] = {}  # (site, conversation) -> visitor id
 
     async def stop(self) -> None:
         await self._tasks.stop()
@@ -48,19 +50,22 @@ class ReplyMail:
             self._tasks.spawn(self._agent_wrote(site, ev), name="mail-reply-watch")
 
     async def _agent_wrote(self, site: str, ev: Message) -> None:
-        conv = await self.store.get_conversation(site, ev.conv)
-        if conv is None:
-            return
-        if not conv.get("mail_reply_after"):  # else a burst is under way: move its step later
-            if await self.store.visitor_here(site, conv.get("visitor", ""), self.clock()):
+        # One batched script per reply once the conversation's visitor is known here (a
+        # conversation's visitor never changes): a reply to a visitor in the chat on another
+        # node costs no round trip of its own.
+        visitor = self._visitors.get((site, ev.conv))
+        if visitor is None:
+            visitor = await self.store.conversation_visitor(site, ev.conv)
+            if not visitor:
                 return
-            visitor = await self.store.load_visitor(site, conv.get("visitor", "")) or {}
-            if not visitor.get("email"):
-                return
-        await self.store.watch_reply(site, ev.conv, ev.prev, self._due())
+            if len(self._visitors) >= VISITORS_KEPT:
+                self._visitors.clear()
+            self._visitors[(site, ev.conv)] = visitor
+        now = self.clock()
+        await self.store.watch_reply(site, ev.conv, visitor, ev.prev, self._due(now), now)
 
-    def _due(self) -> int:
-        return self.clock() + self.settings.mail_reply_quiet_s * 1000
+    def _due(self, now: int) -> int:
+        return now + self.settings.mail_reply_quiet_s * 1000
 
     def address(self, site: str, conv_id: str) -> str:
         """The conversation's signed reply address ('' while inbound mail is not set up)."""

@@ -140,12 +140,29 @@ class MailStore(StoreBase):
         held: dict[str, str] = await self.r.hgetall(self.k.visitor_presence(site, visitor_id))
         return any(int(until) > now for until in held.values() if until.isdigit())
 
-    async def watch_reply(self, site: str, conv_id: str, prev_id: str, due: int) -> None:
-        await self.scripts.run(
+    async def watch_reply(
+        self, site: str, conv_id: str, visitor_id: str, prev_id: str, due: int, now: int
+    ) -> bool:
+        """Set the conversation's reply-mail step if its visitor is gone and left an e-mail
+        (or a burst of replies is under way): one script, so no visitor's return is missed
+        between the check and the write. True if the step was set."""
+        k = self.k
+        res = await self.scripts.run(
             "mail_reply_watch",
-            [self.k.conversation(site, conv_id), self.k.timers(site)],
-            [conv_id, prev_id, due],
+            [
+                k.conversation(site, conv_id),
+                k.timers(site),
+                k.visitor_presence(site, visitor_id),
+                k.visitor(site, visitor_id),
+            ],
+            [conv_id, prev_id, due, now],
         )
+        return bool(res)
+
+    async def conversation_visitor(self, site: str, conv_id: str) -> str:
+        """The conversation's visitor id ('' when there is no such conversation)."""
+        found: str | None = await self.r.hget(self.k.conversation(site, conv_id), "visitor")
+        return found or ""
 
     async def reply_done(self, site: str, conv_id: str, mark: str, last_id: str) -> None:
         await self.scripts.run(
