@@ -73,20 +73,22 @@ async def open_chat(live: LiveServer, email: str) -> tuple[cl.Client, cl.Client,
 async def read_until(
     ws: Any, conv_id: str, last_id: str, per_frame: float = 0.0
 ) -> tuple[list[str], int]:
-    """Message ids of ``conv_id`` received until ``last_id`` arrives; and how many synced."""
+    """Message ids of ``conv_id`` received until both ``last_id`` and the replay's ``synced``
+    arrived (in either order: live messages sent during the replay are merged into it, so
+    whether they come before or after ``synced`` depends on how fast the replay ran); and
+    how many synced."""
     ids: list[str] = []
     synced = 0
-    while True:
+    while not (ids and ids[-1] == last_id and synced):
         raw = await asyncio.wait_for(ws.recv(), 30)
         frame = json.loads(raw)
         if frame.get("type") == "message" and frame["conversation_id"] == conv_id:
             ids.append(frame["id"])
-            if frame["id"] == last_id:
-                return ids, synced
         elif frame.get("type") == "synced":
             synced += 1
         if per_frame:
             await asyncio.sleep(per_frame)
+    return ids, synced
 
 
 async def test_long_conversation_replays_to_fast_and_slow_readers(
