@@ -66,12 +66,22 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 	$(PIP) install -e '.[bench]'
 	touch $@
 
-# Every scenario, ours beside the python-socketio baseline, the Redis ceiling and a flame
-# graph; the figures in docs/performance.md come from this (about 5 minutes).
-bench: $(VENV)/.installed-bench
+# The Node.js baseline's packages (socket.io and its Redis adapter), pinned by the lock file.
+NODE_RELAY := bench/baselines/node_relay
+$(NODE_RELAY)/node_modules/.package-lock.json: $(NODE_RELAY)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing Node.js with apt-get"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; }
+	npm ci --prefix $(NODE_RELAY) --no-audit --no-fund
+
+# Every scenario: first the sweep of chatserver beside python-socketio and Node's socket.io
+# (issue 23's layout and table), then ours beside the python-socketio baseline, the Redis
+# ceiling and a flame graph; the figures in docs/performance.md come from this (about 15
+# minutes).
+bench: $(VENV)/.installed-bench $(NODE_RELAY)/node_modules/.package-lock.json
 	@mkdir -p bench/results; set -o pipefail; \
 	report=bench/results/report-$$(date +%Y%m%d-%H%M%S).txt; \
-	{ $(PY) -m bench compare && \
+	{ $(PY) -m bench sweep && \
+	  $(PY) -m bench compare && \
 	  $(PY) -m bench compare --rate 5000 --duration 15 && \
 	  $(PY) -m bench compare --rate 8000 --duration 10 && \
 	  $(PY) -m bench compare --rate 11000 --duration 10 && \

@@ -8,9 +8,13 @@ scenario's checks pass, 1 when they fail (e.g. a lost or duplicated message), 2 
 could not be carried out, 130 when interrupted.
 
 ``baseline`` runs the steady scenario against the python-socketio relay of
-bench/baselines/ (needs the ``bench`` extra); ``compare`` runs chatserver's steady scenario
-and then the baseline with the same parameters, and reports both and their ratio; its exit
-status follows chatserver's checks (the baseline's losses are reported, not judged).
+bench/baselines/ (needs the ``bench`` extra), ``node`` against the Node.js socket.io relay
+(needs Node and ``npm ci --prefix bench/baselines/node_relay``, which ``make bench`` does);
+``compare`` runs chatserver's steady scenario and then the python-socketio baseline with the
+same parameters, and reports both and their ratio; its exit status follows chatserver's
+checks (the baseline's losses are reported, not judged). ``sweep`` runs the three side by
+side at rising rates and then idle sockets on each (bench/sweep.py); ``idle --against``
+measures idle sockets on a baseline.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from bench.steady import SteadyConfig, render_steady, run_steady
 from bench.tracker import GcWatch
 from chatserver.log import configure_logging
 
-SCENARIOS = ("steady", "idle", "burst", "baseline", "compare")
-STEADY_LIKE = ("steady", "baseline", "compare")
+SCENARIOS = ("steady", "idle", "burst", "baseline", "node", "compare", "sweep")
+STEADY_LIKE = ("steady", "baseline", "node", "compare")
+SYSTEMS = ("chatserver", "python-socketio", "node")
 
 
 def positive_int(text: str) -> int:
@@ -93,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="disk",
         help="what an ack waits for (default disk, as make run)",
     )
+    p.add_argument(
+        "--against",
+        choices=SYSTEMS,
+        default="chatserver",
+        help="idle: the server to measure (default chatserver)",
+    )
+    p.add_argument(
+        "--rates", help="sweep: target msg/s, comma-separated (2000,4000,8000,12000,16000)"
+    )
     p.add_argument("--out-dir", type=Path, help="where the JSON goes (bench/results)")
     p.add_argument("--keep-data", action="store_true", help="keep the temp dir (logs, AOF)")
     return p
@@ -112,7 +126,7 @@ SMOKE = SteadyConfig(
 
 def make_run(scenario: str, args: argparse.Namespace) -> tuple[Cluster, Scenario, Render, float]:
     """(the cluster to start, the scenario to run, its renderer, its time budget in seconds)."""
-    if scenario in ("steady", "baseline"):
+    if scenario in ("steady", "baseline", "node"):
         fields = ["visitors", "agents", "capacity", "rate", "duration", "max_inflight", "drain"]
         base = SMOKE if args.smoke else SteadyConfig()
         cfg = replace(base, **_opts(args, fields), msgpack=args.msgpack)
@@ -123,18 +137,39 @@ def make_run(scenario: str, args: argparse.Namespace) -> tuple[Cluster, Scenario
 
             cluster: Cluster = RelayCluster(servers, keep_data=args.keep_data)
             return cluster, lambda c: run_steady(c, cfg, SocketIORig), render_steady, budget
+        if scenario == "node":
+            from bench.baselines.node_steady import NodeRelayCluster, NodeRig
+
+            cluster = NodeRelayCluster(servers, keep_data=args.keep_data)
+            return cluster, lambda c: run_steady(c, cfg, NodeRig), render_steady, budget
         cluster = Cluster(servers, keep_data=args.keep_data, durability=args.durability)
         return cluster, lambda c: run_steady(c, cfg), render_steady, budget
     if scenario == "idle":
-        cfg_i = IdleConfig(**_opts(args, ["visitors", "hold"]), msgpack=args.msgpack)
+        protocol = "chatserver" if args.against == "chatserver" else "socketio"
+        cfg_i = IdleConfig(
+            **_opts(args, ["visitors", "hold"]), msgpack=args.msgpack, protocol=protocol
+        )
         budget = 120 + cfg_i.hold + cfg_i.visitors * 0.05
-        cluster = Cluster(args.servers or 1, keep_data=args.keep_data)
+        cluster = relay_cluster(args.against, args.servers or 1, args.keep_data)
         return cluster, lambda c: run_idle(c, cfg_i), render_idle, budget
     fields = ["visitors", "agents", "capacity", "arrival", "settle", "resolve_after"]
     cfg_b = BurstConfig(**_opts(args, fields), msgpack=args.msgpack)
     budget = 120 + cfg_b.arrival + cfg_b.settle + cfg_b.agents * 0.5
     cluster = Cluster(args.servers or 2, keep_data=args.keep_data)
     return cluster, lambda c: run_burst(c, cfg_b), render_burst, budget
+
+
+def relay_cluster(system: str, servers: int, keep_data: bool) -> Cluster:
+    """The cluster of one of SYSTEMS (chatserver's in the durability mode of `make run`)."""
+    if system == "python-socketio":
+        from bench.baselines.socketio_steady import RelayCluster
+
+        return RelayCluster(servers, keep_data=keep_data)
+    if system == "node":
+        from bench.baselines.node_steady import NodeRelayCluster
+
+        return NodeRelayCluster(servers, keep_data=keep_data)
+    return Cluster(servers, keep_data=keep_data)
 
 
 def run_loop(coro: Coroutine[Any, Any, dict[str, Any]], budget: float) -> dict[str, Any]:
@@ -238,6 +273,43 @@ def compare(args: argparse.Namespace, fd_limit: int) -> int:
     return 0 if combined["passed"] else 1
 
 
+def sweep(args: argparse.Namespace, fd_limit: int) -> int:
+    """The three systems side by side at each rate, then idle sockets on each (bench/sweep.py).
+    Exit status 0 when chatserver lost and duplicated nothing at every rate."""
+    from bench.sweep import IDLE_VISITORS, LAYOUT, RATES, render_sweep, row_of
+
+    rates = [positive_float(r) for r in args.rates.split(",")] if args.rates else list(RATES)
+    runs: list[dict[str, Any]] = []
+    for rate in rates:
+        for system, scenario in zip(SYSTEMS, ("steady", "baseline", "node"), strict=True):
+            run_args = argparse.Namespace(**{**vars(args), **LAYOUT, "rate": rate})
+            run_args.duration = args.duration or LAYOUT["duration"]
+            cluster, factory, _render, budget = make_run(scenario, run_args)
+            outcome = execute(scenario, cluster, factory, budget, fd_limit)
+            if isinstance(outcome, int):
+                return outcome
+            runs.append(row_of(system, rate, outcome))
+            sys.stdout.write(f"{render_sweep(runs, [])}\n\n")
+            sys.stdout.flush()
+    idles: list[dict[str, Any]] = []
+    for system in SYSTEMS:
+        idle_args = argparse.Namespace(
+            **{**vars(args), "visitors": args.visitors or IDLE_VISITORS, "against": system}
+        )
+        cluster, factory, _render, budget = make_run("idle", idle_args)
+        outcome = execute("idle", cluster, factory, budget, fd_limit)
+        if isinstance(outcome, int):
+            return outcome
+        idles.append({"system": system, **outcome})
+    combined = {"scenario": "sweep", "runs": runs, "idle": idles}
+    combined["passed"] = all(
+        r["lost"] == 0 and r["duplicated"] == 0 for r in runs if r["system"] == "chatserver"
+    )
+    path = write_json("sweep", combined, args.out_dir)
+    sys.stdout.write(f"{render_sweep(runs, idles)}\nresult JSON: {path}\n")
+    return 0 if combined["passed"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     scenario = args.scenario_opt or args.scenario or "steady"
@@ -247,11 +319,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("warning")  # chatserver's own loggers (embedded redis): stderr only
     fd_limit = raise_fd_limit(max(4096, 2 * (args.visitors or 0) + 1024))
     signal.signal(signal.SIGTERM, _on_sigterm)
-    if scenario in ("baseline", "compare") and importlib.util.find_spec("socketio") is None:
+    needs_baseline = scenario in ("baseline", "compare", "sweep") or args.against != "chatserver"
+    if needs_baseline and importlib.util.find_spec("socketio") is None:
         sys.stderr.write("the baseline needs the bench extra: pip install -e '.[bench]'\n")
         return 2
     if scenario == "compare":
         return compare(args, fd_limit)
+    if scenario == "sweep":
+        return sweep(args, fd_limit)
     cluster, factory, render, budget = make_run(scenario, args)
     result = execute(scenario, cluster, factory, budget, fd_limit)
     if isinstance(result, int):

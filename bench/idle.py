@@ -3,7 +3,8 @@
 Every visitor connects and says ``hello``, then stays silent. The server's resident memory
 is read before, once all are connected, after a hold and after they all left; its CPU during
 the connect phase and during the silent hold. At the end every visitor sends one ``ping`` to
-show its socket is still served.
+show its socket is still served. Against a socket.io baseline (``protocol="socketio"``) a
+visitor connects with its room and the probe is one message it gets echoed back.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.cluster import HOST, Cluster, ProcStat, gen_rss_kb, self_cpu
-from bench.loadgen import Visitor, close_all, open_all, wait_until
+from bench.loadgen import Peer, Visitor, close_all, open_all, wait_until
 from bench.report import kv, latency_rows, mb, percentiles, table
-from bench.tracker import Tracker, now, quiet_gc
+from bench.tracker import Msg, Tracker, now, quiet_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +25,44 @@ class IdleConfig:
     hold: float = 10.0
     connect_concurrency: int = 200
     msgpack: bool = False
+    protocol: str = "chatserver"  # or "socketio": the baselines' clients
+
+
+class _Probe:
+    """The end-of-hold check that a socket is still served: a ping answered by a pong, or
+    (socket.io has no application ping) a message echoed back to its sender."""
+
+    def __init__(self, protocol: str) -> None:
+        self.socketio = protocol == "socketio"
+        self.sent: dict[int, Msg] = {}
+
+    def send(self, v: Peer) -> None:
+        if self.socketio:
+            self.sent[id(v)] = v.say("ping", measured=False)  # type: ignore[attr-defined]
+        else:
+            v.send_raw({"type": "ping"})
+
+    def answered_at(self, v: Peer) -> float | None:
+        if self.socketio:
+            rec = self.sent.get(id(v))
+            return rec.t_echo if rec is not None else None
+        return v.t_pong
+
+
+def _visitors(cfg: IdleConfig, tracker: Tracker, port: int) -> list[Peer]:
+    nodes = [(HOST, port)]
+    if cfg.protocol == "socketio":
+        from bench.baselines.socketio_peers import SioVisitor
+
+        return [SioVisitor(i, tracker, nodes, 0, 0) for i in range(cfg.visitors)]
+    return [Visitor(i, tracker, nodes, cfg.msgpack) for i in range(cfg.visitors)]
 
 
 async def run_idle(cluster: Cluster, cfg: IdleConfig) -> dict[str, Any]:
     node = cluster.nodes[0]  # every visitor on the same process
     tracker = Tracker()
-    visitors = [Visitor(i, tracker, [(HOST, node.port)], cfg.msgpack) for i in range(cfg.visitors)]
+    visitors = _visitors(cfg, tracker, node.port)
+    probe = _Probe(cfg.protocol)
     await asyncio.sleep(1.0)  # let the fresh server settle
     base = node_stat(cluster)
     redis_base = cluster.redis_stat()
@@ -47,9 +80,9 @@ async def run_idle(cluster: Cluster, cfg: IdleConfig) -> dict[str, Any]:
             alive = [v for v in visitors if v.conn is not None and not v.conn.closed and v.ready]
             t_ping = now()
             for v in alive:
-                v.send_raw({"type": "ping"})
-            pongs_ok = await wait_until(lambda: all(v.t_pong for v in alive), 15.0)
-            pong = percentiles(v.t_pong - t_ping for v in alive if v.t_pong)
+                probe.send(v)
+            pongs_ok = await wait_until(lambda: all(probe.answered_at(v) for v in alive), 15.0)
+            pong = percentiles(t - t_ping for v in alive if (t := probe.answered_at(v)) is not None)
             redis_after = cluster.redis_stat()
             gen_cpu = self_cpu() - gen_base
     finally:

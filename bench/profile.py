@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     p.add_argument("--rate", type=float, default=4000.0, help="steady: target msg/s")
     p.add_argument("--seconds", type=int, default=15, help="how long to sample")
+    p.add_argument("--visitors", type=int, default=200, help="steady: visitors")
+    p.add_argument("--agents", type=int, default=20, help="steady: agents")
+    p.add_argument(
+        "--format",
+        choices=("flamegraph", "raw"),
+        default="flamegraph",
+        help="py-spy's output: an SVG, or collapsed stacks (one line a stack) to aggregate",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "flame-steady.svg")
     args = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -55,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             str(args.rate),
             "--duration",
             str(duration),
+            "--visitors",
+            str(args.visitors),
+            "--agents",
+            str(args.agents),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -83,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--rate",
                 "250",
                 "--nonblocking",
+                "--format",
+                args.format,
                 "--output",
                 str(args.out),
             ],
