@@ -16,6 +16,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -28,8 +29,8 @@ from chatserver.connection import Connection
 from chatserver.core import window_figures as m
 from chatserver.core.estimate import HandleTimeEstimator
 from chatserver.core.hours import parse_office_hours
-from chatserver.core.now_figures import gauges, now_figures
-from chatserver.core.policy import SitePolicy
+from chatserver.core.now_figures import gauges
+from chatserver.core.now_stream import FOLD_FIELDS, SHOWN_FIELDS, NowAccumulator
 from chatserver.core.sla import SlaPolicy
 from chatserver.events import AccountChanged, Deactivated, Event, SignedOut
 from chatserver.log import get_logger
@@ -45,6 +46,15 @@ PUSH_INTERVAL = 5.0
 CHART_HOURS = 6  # queue length and longest wait, in slots of CHART_SLOT minutes
 CHART_SLOT = 5
 HOURLY_CHART_HOURS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class LiveNow:
+    """One read of a site's live state: its open conversations folded, and its agents."""
+
+    taken_at: int
+    now: NowAccumulator
+    agents: list[dict[str, Any]]
 
 
 class DashboardConn(Connection):
@@ -94,6 +104,10 @@ class Dashboards:
         self.codec = Codec(DASHBOARD_FRAMES, settings.max_frame_bytes)
         self.watchers: dict[str, set[DashboardConn]] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        # What the last read of each site's live state took (s): pushes after events wait
+        # twice that, so a large site's reads never overlap or take more than a third of a
+        # core (a site of 100,000 open chats: docs/performance.md).
+        self._read_cost: dict[str, float] = {}
         self._tasks = Background()
         # Each site's SLA policy with its clocks, rebuilt only when its settings change: the
         # clocks keep their memos from one push to the next.
@@ -120,17 +134,27 @@ class Dashboards:
         """Push to this node's dashboards every few seconds; roll up every interval."""
         loop = asyncio.get_running_loop()
         rolled = loop.time()
+        took = 0.0
         while True:
-            await asyncio.sleep(PUSH_INTERVAL)
+            # A step that took long (a site of 100,000 open chats is read whole) waits twice
+            # as long before the next: the dashboards never take more than a third of a core.
+            await asyncio.sleep(max(PUSH_INTERVAL, 2 * took))
+            began = loop.time()
             try:
+                reads: dict[str, LiveNow] = {}
                 if loop.time() - rolled >= self.settings.metrics_interval:
                     rolled = loop.time()
-                    await self.roll_up()
-                await asyncio.gather(*(self.push(site) for site in list(self.watchers)))
+                    reads = await self.roll_up()
+                # A site just sampled is pushed from the same read (one read of a large
+                # site per step, not two).
+                await asyncio.gather(
+                    *(self.push(site, live=reads.get(site)) for site in list(self.watchers))
+                )
             except (RedisError, OSError) as exc:
                 log.warning("metrics_step_failed", error=str(exc))
             except Exception:
                 log.exception("metrics_step_crashed")
+            took = loop.time() - began
 
     async def ping(self) -> float:
         """Time one PING to Redis (seconds) and keep it in the latency histogram."""
@@ -140,28 +164,52 @@ class Dashboards:
         self.redis_latency.observe(took)
         return took
 
-    async def roll_up(self) -> None:
-        """Fold every site's new records and sample its queue (each node, every interval)."""
+    async def roll_up(self) -> dict[str, LiveNow]:
+        """Fold every site's new records and sample its queue (each node, every interval);
+        returns the reads of the watched sites' live state, checked for unowned chats, for
+        their pushes."""
         await self.ping()
         now = self.clock()
+        reads = {}
         for site in await self.store.list_sites():
             await self.store.fold_metrics(site)
-            await self.sample(site, now)
+            reads[site] = await self.sample(site, now, owners=site in self.watchers)
+        return {site: live for site, live in reads.items() if site in self.watchers}
 
-    async def sample(self, site: str, now: int) -> None:
-        """Keep this minute's queue length and longest wait (site-wide and per department)."""
-        live = await self.store.live_state(site, owners=False)
-        policy = SitePolicy.from_settings(await self.store.get_site(site))
-        first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
-        queued = [c for c in live.open_convs if c.get("status") == "queued"]
-        panel = now_figures(queued, live.agents, live.open_convs, now, first, nxt)
-        depts = {c.get("department", "") for c in queued} | set(await self.store.departments(site))
-        by_dept = {
-            d: now_figures(queued, live.agents, live.open_convs, now, first, nxt, dept=d)
-            for d in sorted(depts)
-            if d
-        }
+    async def sample(self, site: str, now: int, owners: bool = False) -> LiveNow:
+        """Keep this minute's queue length and longest wait (site-wide and per department);
+        returns the read it sampled."""
+        live = await self.live(site, now, owners=owners)
+        panel = live.now.figures(live.agents)
+        depts = set(live.now.departments()) | set(await self.store.departments(site))
+        by_dept = {d: live.now.figures(live.agents, d) for d in sorted(depts) if d}
         await self.store.write_gauges(site, m.minute_of(now), gauges(panel, by_dept))
+        return live
+
+    async def live(self, site: str, now: int | None = None, owners: bool = True) -> LiveNow:
+        """The site's "now" at ``now`` (default: the clock): every open conversation read a
+        page at a time and folded, every department at once, so one read serves a push to
+        every department's dashboards, whatever the size of the site. With ``owners``, the
+        invariant (unowned chats) is checked too, which the per-minute samples do without."""
+        began = time.perf_counter()
+        live = await self._read_live(site, self.clock() if now is None else now, owners)
+        self._read_cost[site] = time.perf_counter() - began
+        return live
+
+    async def _read_live(self, site: str, now: int, owners: bool) -> LiveNow:
+        policy = self.sla_policy(site, await self.store.get_site(site))
+        acc = NowAccumulator(
+            now,
+            policy.ms("sla_first_response_s"),
+            policy.ms("sla_next_response_s"),
+            policy.clocks,  # each chat's department's hours
+        )
+        async for rows, unowned in self.store.open_pages(site, owners, fields=FOLD_FIELDS):
+            lost = set(unowned)
+            for row in rows:
+                acc.add(row, row.get("id", "") in lost)
+        acc.display = dict(await self.store.shown_fields(site, acc.kept_ids(), SHOWN_FIELDS))
+        return LiveNow(now, acc, await self.store.live_agents(site))
 
     # --- the figures ----------------------------------------------------------------------
     async def site_tz(self, site_cfg: dict[str, str] | None) -> tzinfo:
@@ -181,12 +229,14 @@ class Dashboards:
         self._sla[site] = (cfg, policy)
         return policy
 
-    async def figures(self, site: str, dept: str | None = None) -> dict[str, Any]:
-        """Everything the dashboard shows for ``site`` (one department when ``dept``)."""
-        now = self.clock()
+    async def figures(
+        self, site: str, dept: str | None = None, live: LiveNow | None = None
+    ) -> dict[str, Any]:
+        """Everything the dashboard shows for ``site`` (one department when ``dept``);
+        ``live``: a read of the live state to use (one read for every department)."""
+        now = self.clock() if live is None else live.taken_at
         await self.store.fold_metrics(site)
         site_cfg = await self.store.get_site(site)
-        policy = self.sla_policy(site, site_cfg)  # with the clocks of the SLA targets
         tz = await self.site_tz(site_cfg)
         today_start = m.day_start(now, tz)
         hour_start = now - m.HOUR_MS
@@ -197,21 +247,9 @@ class Dashboards:
         today = m.in_window(records, today_start, now + 1, dept)
         last_hour = m.in_window(records, hour_start, now + 1, dept)
         handle = handle_seconds(today)
-        live = await self.store.live_state(site)
-        queued = [c for c in live.open_convs if c.get("status") == "queued"]
-        first, nxt = policy.ms("sla_first_response_s"), policy.ms("sla_next_response_s")
-        panel = now_figures(
-            queued,
-            live.agents,
-            live.open_convs,
-            now,
-            first,
-            nxt,
-            dept,
-            handle,
-            live.unowned,
-            business=policy.clocks,  # each chat's department's hours
-        )
+        if live is None:
+            live = await self.live(site, now)
+        panel = live.now.figures(live.agents, dept, handle)
         agents = [a for a in live.agents if dept is None or a["id"] in _ids(panel)]
         # One department: its chats' records, and every online/away period of its agents.
         agent_records = [
@@ -228,7 +266,7 @@ class Dashboards:
             "departments": departments,
             "generated_at": now,
             "timezone": str(tz),
-            "now": {**panel, "truncated": live.truncated},
+            "now": panel,
             "today": {"start": today_start, **m.window_figures(today)},
             "last_hour": {"start": hour_start, **m.window_figures(last_hour)},
             "agents": m.agent_report(agent_records, agents, today_start, now),
@@ -270,7 +308,8 @@ class Dashboards:
         if site not in self.watchers or site in self._pending:
             return
         loop = asyncio.get_running_loop()
-        self._pending[site] = loop.call_later(PUSH_DEBOUNCE, self._spawn_push, site)
+        delay = max(PUSH_DEBOUNCE, 2 * self._read_cost.get(site, 0.0))
+        self._pending[site] = loop.call_later(delay, self._spawn_push, site)
 
     async def _account_event(self, site: str, ev: SignedOut | Deactivated | AccountChanged) -> None:
         conns = [c for c in self.watchers.get(site, ()) if c.account.get("id") == ev.agent]
@@ -294,8 +333,11 @@ class Dashboards:
         self._pending.pop(site, None)
         self._tasks.spawn(self.push(site))
 
-    async def push(self, site: str, only: DashboardConn | None = None) -> None:
-        """Send fresh figures to the site's dashboards (computed once per department)."""
+    async def push(
+        self, site: str, only: DashboardConn | None = None, live: LiveNow | None = None
+    ) -> None:
+        """Send fresh figures to the site's dashboards (computed once per department, from
+        one read of the live state: ``live``, else a new one)."""
         conns = [only] if only is not None else list(self.watchers.get(site, ()))
         frames: dict[str | None, OutFrame] = {}
         for conn in conns:
@@ -303,7 +345,8 @@ class Dashboards:
                 continue
             if conn.department not in frames:
                 try:
-                    data = await self.figures(site, conn.department)
+                    live = live or await self.live(site)
+                    data = await self.figures(site, conn.department, live)
                 except (RedisError, OSError) as exc:
                     log.warning("dashboard_push_failed", site=site, error=str(exc))
                     return

@@ -17,6 +17,12 @@ class Keys:
     def sites(self) -> str:
         return f"{self.prefix}:sites"
 
+    def sites_version(self) -> str:
+        """Counter bumped (lua/site_add.lua) whenever a site joins :meth:`sites`: what each
+        node's cached copy of the set checks. Its hash tag is the set's whole name, so both
+        live in one Redis Cluster slot and one script changes both."""
+        return f"{{{self.prefix}:sites}}:version"
+
     def account(self, agent_id: str) -> str:
         return f"{self.prefix}:account:{agent_id}"
 

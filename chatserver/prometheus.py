@@ -31,7 +31,6 @@ from starlette.responses import PlainTextResponse, Response
 
 from chatserver.core.estimate import EstimateAccuracy
 from chatserver.core.follow import parse_id
-from chatserver.core.now_figures import agent_figures, queue_figures
 from chatserver.core.window_figures import COUNTED_KINDS, HISTOGRAM_BOUNDS_S, HISTOGRAM_KINDS
 from chatserver.dashboards import Dashboards
 from chatserver.log import LOG_EVENTS
@@ -67,8 +66,8 @@ async def metrics_endpoint(request: Request) -> Response:
         return PlainTextResponse("forbidden: see docs/metrics.md\n", status_code=403)
     await dashboards.ping()
     families = node_families(services, dashboards)
-    for site in await services.store.list_sites():
-        families += await site_families(services, site)
+    for site in await services.store.list_sites(fresh=True):
+        families += await site_families(services, site, dashboards)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(_merge(families)))
     body = generate_latest(registry) + generate_latest(dashboards.registry)
@@ -121,13 +120,11 @@ def estimate_families(accuracy: dict[str, EstimateAccuracy]) -> list[Metric]:
     return [checked, error]
 
 
-async def site_families(services: Services, site: str) -> list[Metric]:
+async def site_families(services: Services, site: str, dashboards: Dashboards) -> list[Metric]:
     store = services.store
-    now = services.hub.clock()
-    live = await store.live_state(site)
-    queued = [c for c in live.open_convs if c.get("status") == "queued"]
-    queue = queue_figures(queued, now)
-    team = agent_figures(live.agents)
+    live = await dashboards.live(site)  # every open conversation, read in pages
+    panel = live.now.figures(live.agents)
+    queue, team = panel["queue"], panel["agents"]
     hist = await store.histograms(site)
     counts = await store.message_counts(site)
 
@@ -148,13 +145,13 @@ async def site_families(services: Services, site: str) -> list[Metric]:
     open_convs = GaugeMetricFamily(
         "chatserver_conversations_open", "Conversations not yet ended", labels=["site"]
     )
-    open_convs.add_metric([site], len(live.open_convs))
+    open_convs.add_metric([site], live.now.open_count)
     unowned = GaugeMetricFamily(
         "chatserver_conversations_unowned",
         "Open conversations with neither an owner nor a queue entry (alert when above 0)",
         labels=["site"],
     )
-    unowned.add_metric([site], len(live.unowned))
+    unowned.add_metric([site], panel["unowned"]["count"])
     messages = CounterMetricFamily(
         "chatserver_messages", "Messages stored", labels=["site", "kind"]
     )

@@ -65,6 +65,12 @@ SCRIPT_NAMES = (
     "take_over",
     # an agent snoozes a chat that waits on the visitor
     "snooze",
+    # paged reads of a site's conversations, one reply per page (dashboard and sweeper)
+    "hash_fields",
+    "members_held",
+    "visitors_present",
+    # a new site joins the site set, whose version every node's cached copy checks
+    "site_add",
     # the dashboard's invariant: open chats with neither an owner nor a queue entry
     "unowned",
     # the supervisors' dashboard: rollups of the latency records, per-minute gauges

@@ -9,21 +9,24 @@ Reading a window costs one list per hour it covers: never a scan over all conver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
 from chatserver.core.departments import parse_departments
+from chatserver.core.paging import Cursor, Entry, last_cursor
 from chatserver.core.text import fold
 from chatserver.core.window_figures import Record, histogram_increments, hour_of
 from chatserver.store.base import StoreBase
+from chatserver.store.paged import holders, zpage
 
 HOUR_RETENTION_MS = 8 * 24 * 3_600_000  # a week of days in any time zone, plus one
 MINUTE_RETENTION_MS = 48 * 3_600_000
 FOLD_BATCH = 1000
-OPEN_LIMIT = 5000  # open conversations read for the "now" panel (the sweeper's bound too)
+LIVE_PAGE = 1000  # open conversations read per round trip for the "now" panel (no cap)
 
 _CONV_FIELDS = (
     "id",
@@ -53,7 +56,6 @@ class LiveState:
 
     open_convs: list[dict[str, str]]
     agents: list[dict[str, Any]]
-    truncated: bool
     # Open conversations with neither an owner nor a queue entry (should always be empty).
     unowned: list[str] = field(default_factory=list)
 
@@ -146,27 +148,72 @@ class DashboardStore(StoreBase):
         return {kind: int(value) for kind, value in raw.items()}
 
     # --- live state -----------------------------------------------------------------------
-    async def _conv_rows(self, site: str, conv_ids: Sequence[str]) -> list[dict[str, str]]:
-        pipe = self.r.pipeline(transaction=False)
-        for cid in conv_ids:
-            pipe.hmget(self.k.conversation(site, cid), _CONV_FIELDS)
+    async def _conv_rows(
+        self, site: str, conv_ids: Sequence[str], fields: Sequence[str] = _CONV_FIELDS
+    ) -> list[dict[str, str]]:
+        """The rows of ``conv_ids`` (those that exist), in one script call; ``fields`` must
+        include status."""
+        if not conv_ids:
+            return []
+        keys = [self.k.conversation(site, cid) for cid in conv_ids]
         rows = []
-        for values in await pipe.execute() if conv_ids else []:
-            row = {f: v for f, v in zip(_CONV_FIELDS, values, strict=True) if v is not None}
+        for values in await self.scripts.run("hash_fields", keys, fields):
+            row = {f: v for f, v in zip(fields, values, strict=True) if v is not None}
             if row.get("status"):
                 rows.append(row)
         return rows
 
-    async def live_state(
-        self, site: str, limit: int = OPEN_LIMIT, owners: bool = True
-    ) -> LiveState:
-        """The site's open conversations (queued ones included) and its agents, in two
-        pipelined round trips after the id reads; with ``owners``, one more for the
-        invariant (:meth:`unowned`), which the per-minute gauges do without."""
+    async def shown_fields(
+        self, site: str, conv_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, str]]:
+        """``fields`` of each of ``conv_ids`` (the rows a list shows), by id."""
+        if not conv_ids:
+            return {}
+        keys = [self.k.conversation(site, cid) for cid in conv_ids]
+        values = await self.scripts.run("hash_fields", keys, fields)
+        return {
+            cid: {f: v for f, v in zip(fields, vals, strict=True) if v is not None}
+            for cid, vals in zip(conv_ids, values, strict=True)
+        }
+
+    async def open_pages(
+        self,
+        site: str,
+        owners: bool = True,
+        page: int = LIVE_PAGE,
+        fields: Sequence[str] = _CONV_FIELDS,
+    ) -> AsyncIterator[tuple[list[dict[str, str]], list[str]]]:
+        """Every open conversation of the site (queued ones included), a page at a time:
+        (the rows, the ids among them found unowned when ``owners``). A site of any size is
+        read whole, in pages of ``page`` by creation time (chatserver.core.paging), three
+        round trips each; the next page is read while the caller folds this one, and
+        nothing is held but the page. ``fields``: those of each row (with id, status,
+        department and agent)."""
+        key = self.k.open_conversations(site)
+
+        async def read(cursor: Cursor | None) -> tuple[list[Entry], list[dict[str, str]]]:
+            entries = await zpage(self.r, key, cursor, page)
+            return entries, await self._conv_rows(site, [cid for cid, _ in entries], fields)
+
+        nxt: asyncio.Future[tuple[list[Entry], list[dict[str, str]]]] | None
+        nxt = asyncio.ensure_future(read(None))
+        try:
+            while nxt is not None:
+                entries, rows = await nxt
+                nxt = (
+                    asyncio.ensure_future(read(last_cursor(entries)))
+                    if len(entries) == page
+                    else None
+                )
+                yield rows, (await self.unowned(site, rows) if owners else [])
+        finally:
+            if nxt is not None:
+                nxt.cancel()
+
+    async def live_agents(self, site: str) -> list[dict[str, Any]]:
+        """The site's agents as the "now" panel shows them, in one pipelined round trip
+        after the id read."""
         k = self.k
-        open_ids: list[str] = await self.r.zrange(k.open_conversations(site), 0, limit)
-        truncated = len(open_ids) > limit
-        convs = await self._conv_rows(site, open_ids[:limit])
         agent_ids = sorted(await self.r.smembers(k.agents(site)))
         pipe = self.r.pipeline(transaction=False)
         for aid in agent_ids:
@@ -193,26 +240,26 @@ class DashboardStore(StoreBase):
                     "status_since": int(since or 0),
                 }
             )
-        return LiveState(
-            convs, agents, truncated, await self.unowned(site, convs) if owners else []
-        )
+        return agents
+
+    async def live_state(self, site: str, owners: bool = True) -> LiveState:
+        """The site's open conversations, every one of them, and its agents (a small site's
+        whole state: the dashboard itself folds :meth:`open_pages` without holding them)."""
+        convs: list[dict[str, str]] = []
+        unowned: list[str] = []
+        async for rows, lost in self.open_pages(site, owners):
+            convs += rows
+            unowned += lost
+        return LiveState(convs, await self.live_agents(site), unowned)
 
     async def unowned(self, site: str, convs: list[dict[str, str]]) -> list[str]:
         """The ids among ``convs`` (rows just read) that neither an agent holds nor a queue
-        holds: one pipelined membership check each, then an atomic re-check of the few that
-        look unowned, so a chat moving between the reads is not reported."""
+        holds: one membership check each (one script call for them all), then an atomic
+        re-check of the few that look unowned, so a chat moving between the reads is not
+        reported."""
         k = self.k
-        pipe = self.r.pipeline(transaction=False)
-        for c in convs:
-            cid, status, agent = c.get("id", ""), c.get("status", ""), c.get("agent", "")
-            if status == "queued":
-                pipe.zscore(k.queue(site, c.get("department", "")), cid)
-            else:
-                pipe.sismember(k.agent_conversations(site, agent or "-"), cid)
-        found = await pipe.execute() if convs else []
-        suspects = [
-            c for c, held in zip(convs, found, strict=True) if held is None or held in (0, False)
-        ]
+        found = await self.scripts.run("members_held", *holders(k, site, convs)) if convs else []
+        suspects = [c for c, held in zip(convs, found, strict=True) if not held]
         unowned = []
         for c in suspects:
             cid, agent, dept = c.get("id", ""), c.get("agent", ""), c.get("department", "")

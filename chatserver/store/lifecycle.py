@@ -7,29 +7,51 @@ many nodes poll it; a member moved by a later schedule simply waits for its new 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chatserver.core.department_hours import CHANGES_FIELD
+from chatserver.core.paging import Cursor, Entry
 from chatserver.core.policy import SitePolicy
 from chatserver.core.routing import queue_score
 from chatserver.core.sla import TARGETS, risk_ms, sla_progress
-from chatserver.core.states import Event
-from chatserver.core.timers import parse_member
+from chatserver.core.states import HANDLED_STATUSES, Event, Status
+from chatserver.core.timers import TimerKind, parse_member
+from chatserver.core.timers import member as timer_member
 from chatserver.store.base import MAPS, StoreBase
+from chatserver.store.paged import holders, zpage
 
 
 @dataclass(frozen=True, slots=True)
-class SweepView:
-    """What the sweeper compares: one site's open set, queues and agents' loads."""
+class OpenPage:
+    """One page of a site's open set and what the sweeper compares it with."""
 
-    open_convs: list[dict[str, str]]
-    missing_open: list[str]  # ids in the open set whose conversation hash is gone
-    queues: dict[str, list[str]]  # department -> queued conversation ids
-    loads: dict[str, list[str]]  # agent id -> conversation ids in its load set
-    agents_present: set[str]
-    visitors_present: set[str]
-    timers: set[str]
+    entries: list[Entry]  # (conversation id, score) as read: the walk's cursor comes from it
+    convs: list[dict[str, str]]  # the hashes found, in order
+    missing: list[str]  # ids in the open set whose conversation hash is gone
+    in_queue: set[str]  # queued conversations that their department's queue holds
+    in_load: set[str]  # handled conversations that their agent's load set holds
+    agents_present: set[str]  # of the page's agents, those with a live heartbeat
+    visitors_present: set[str]  # of the page's visitors, those with a live socket
+    timers: set[str]  # of the timers asked about (grace, vgone, abandon), those set
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPage:
+    """One page of a queue or an agent's load set, with each conversation's state."""
+
+    entries: list[Entry]  # queue: (id, score); load set: (id, 0)
+    states: dict[str, tuple[str, str, str]]  # id -> (status, department, agent); '' if gone
+    scan: int = 0  # a load set's SSCAN cursor after this page (0: done)
+
+
+_SWEEP_FIELDS = ("status", "agent", "visitor", "department", "priority", "created_at")
+
+
+async def _none() -> list[Any]:
+    return []
 
 
 class LifecycleStore(StoreBase):
@@ -196,33 +218,93 @@ class LifecycleStore(StoreBase):
         await pipe.execute()
 
     # --- sweeper --------------------------------------------------------------------------
-    async def sweep_view(self, site: str, now: int, limit: int = 5000) -> SweepView:
-        """Read everything one sweep compares, in a few pipelined round trips."""
+    async def open_page(self, site: str, cursor: Cursor | None, page: int, now: int) -> OpenPage:
+        """One page of the open set after ``cursor`` and everything the sweeper compares it
+        with, in three round trips (the later ones script calls for the whole page) whatever
+        the size of the site."""
         k = self.k
-        open_ids: list[str] = await self.r.zrange(k.open_conversations(site), 0, limit - 1)
-        convs = await self._hgetall_many([k.conversation(site, cid) for cid in open_ids])
-        missing = [cid for cid, conv in zip(open_ids, convs, strict=True) if not conv]
-        found = [conv for conv in convs if conv]
-        depts = sorted(await self.r.smembers(k.departments(site)))
-        agents = sorted(await self.r.smembers(k.agents(site)))
-        visitors = sorted({c.get("visitor", "") for c in found if c.get("visitor")})
+        entries = await zpage(self.r, k.open_conversations(site), cursor, page)
+        ids = [cid for cid, _ in entries]
+        rows = (
+            await self.scripts.run(
+                "hash_fields", [k.conversation(site, cid) for cid in ids], _SWEEP_FIELDS
+            )
+            if ids
+            else []
+        )
+        convs: list[dict[str, str]] = []
+        missing: list[str] = []
+        for cid, values in zip(ids, rows, strict=True):
+            conv = {f: v for f, v in zip(_SWEEP_FIELDS, values, strict=True) if v is not None}
+            if conv:
+                convs.append({**conv, "id": cid})
+            else:
+                missing.append(cid)
+        checked = [
+            c
+            for c in convs
+            if c.get("status") == Status.QUEUED
+            or (c.get("status") in HANDLED_STATUSES and c.get("agent"))
+        ]
+        agents = sorted({c["agent"] for c in convs if c.get("agent")})
+        visitors = sorted({c["visitor"] for c in convs if c.get("visitor")})
+        asked = [timer_member(TimerKind.GRACE, a) for a in agents]
+        for c in convs:
+            asked += [
+                timer_member(TimerKind.VISITOR_GONE, c["id"]),
+                timer_member(TimerKind.ABANDON, c["id"]),
+            ]
         pipe = self.r.pipeline(transaction=False)
-        for dept in depts:
-            pipe.zrange(k.queue(site, dept), 0, limit - 1)
         for agent_id in agents:
-            pipe.smembers(k.agent_conversations(site, agent_id))
             pipe.exists(k.presence(site, agent_id))
-        for vid in visitors:
-            pipe.hvals(k.visitor_presence(site, vid))
-        pipe.zrange(k.timers(site), 0, -1)
-        res = await pipe.execute()
-        queues = {dept: list(res[i]) for i, dept in enumerate(depts)}
-        base = len(depts)
-        loads = {a: sorted(res[base + 2 * i]) for i, a in enumerate(agents)}
-        present = {a for i, a in enumerate(agents) if res[base + 2 * i + 1]}
-        base += 2 * len(agents)
-        vpresent = {v for i, v in enumerate(visitors) if any(int(x) > now for x in res[base + i])}
-        return SweepView(found, missing, queues, loads, present, vpresent, set(res[-1]))
+        if asked:
+            pipe.zmscore(k.timers(site), asked)
+        held, vflags, res = await asyncio.gather(
+            self.scripts.run("members_held", *holders(k, site, checked)) if checked else _none(),
+            self.scripts.run(
+                "visitors_present", [k.visitor_presence(site, v) for v in visitors], [now]
+            )
+            if visitors
+            else _none(),
+            pipe.execute() if asked else _none(),
+        )
+        in_queue = {
+            c["id"] for c, h in zip(checked, held, strict=True) if h and c["status"] == "queued"
+        }
+        in_load = {
+            c["id"] for c, h in zip(checked, held, strict=True) if h and c["status"] != "queued"
+        }
+        present = {a for a, r in zip(agents, res, strict=False) if r}
+        vpresent = {v for v, flag in zip(visitors, vflags, strict=True) if flag}
+        scores = res[-1] if asked else []
+        timers = {m for m, score in zip(asked, scores, strict=True) if score is not None}
+        return OpenPage(entries, convs, missing, in_queue, in_load, present, vpresent, timers)
+
+    async def site_agents(self, site: str) -> list[str]:
+        """The ids of the site's agents, sorted (a set of the site's people: small)."""
+        return sorted(await self.r.smembers(self.k.agents(site)))
+
+    async def _states(self, site: str, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        pipe = self.r.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hmget(self.k.conversation(site, cid), ["status", "department", "agent"])
+        rows = await pipe.execute() if ids else []
+        return {
+            cid: (status or "", dept or "", agent or "")
+            for cid, (status, dept, agent) in zip(ids, rows, strict=True)
+        }
+
+    async def queue_page(self, site: str, dept: str, cursor: Cursor | None, page: int) -> HeldPage:
+        """One page of a department's queue after ``cursor``, with each entry's state."""
+        entries = await zpage(self.r, self.k.queue(site, dept), cursor, page)
+        return HeldPage(entries, await self._states(site, [cid for cid, _ in entries]))
+
+    async def load_page(self, site: str, agent_id: str, scan: int, page: int) -> HeldPage:
+        """One SSCAN step over an agent's load set (every member there throughout the walk
+        is met at least once), with each conversation's state."""
+        nxt, ids = await self.r.sscan(self.k.agent_conversations(site, agent_id), scan, count=page)
+        ids = sorted(set(ids))
+        return HeldPage([(cid, 0.0) for cid in ids], await self._states(site, ids), int(nxt))
 
     async def repair(
         self, site: str, op: str, conv_id: str, target_key: str, arg: str = "", score: float = 0

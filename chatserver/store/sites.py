@@ -1,15 +1,36 @@
-"""Sites and visitors."""
+"""Sites and visitors.
+
+The set of sites is read every second by several loops of every node (timers, sweeper,
+mail, webhooks, retention, the dashboards' rollups). Each process keeps one copy of it
+(:class:`chatserver.core.paging.VersionedCache`) and, at most once a second whichever loop
+asks, checks it with one round trip for two O(1) values: the set's version, which
+``lua/site_add.lua`` bumps in the same step as it adds a site, and its size, which also
+catches a site added behind the store's back (a direct SADD). So a new site is seen by
+every node within :data:`SITES_CHECK_MS` (plus the loop's own interval), and the set itself
+is read again only when it changed, or every :data:`SITES_MAX_AGE_MS` at the latest.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from chatserver.core.paging import VersionedCache
 from chatserver.store.base import (
     StoreBase,
 )
 
+SITES_CHECK_MS = 1000
+SITES_MAX_AGE_MS = 30_000
+
+
+def _monotonic_ms() -> int:
+    return int(time.monotonic() * 1000)
+
 
 class SiteStore(StoreBase):
+    _sites_cache: VersionedCache | None = None
+
     # --- sites ----------------------------------------------------------------------------
     async def ensure_site(
         self, site: str, name: str | None = None, allowed_origins: str = "*"
@@ -18,7 +39,7 @@ class SiteStore(StoreBase):
         key = self.k.site(site)
         await self.r.hsetnx(key, "name", name or site)
         await self.r.hsetnx(key, "allowed_origins", allowed_origins)
-        await self.r.sadd(self.k.sites(), site)
+        await self.add_to_sites(site)
 
     async def get_site(self, site: str) -> dict[str, str] | None:
         data: dict[str, str] = await self.r.hgetall(self.k.site(site))
@@ -26,10 +47,41 @@ class SiteStore(StoreBase):
 
     async def update_site(self, site: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.site(site), mapping=fields)
-        await self.r.sadd(self.k.sites(), site)
+        await self.add_to_sites(site)
 
-    async def list_sites(self) -> list[str]:
-        return sorted(await self.r.smembers(self.k.sites()))
+    async def add_to_sites(self, site: str) -> bool:
+        """Add ``site`` to the set of sites (bumping its version); True if it was new."""
+        added = bool(
+            await self.scripts.run("site_add", [self.k.sites(), self.k.sites_version()], [site])
+        )
+        if added and self._sites_cache is not None:
+            self._sites_cache.invalidate()  # this node sees it at once
+        return added
+
+    async def list_sites(self, now_ms: int | None = None, fresh: bool = False) -> list[str]:
+        """Every site, sorted: this process's copy, checked at most once a second by the
+        loops; with ``fresh`` (a request: /metrics, the admin pages) checked now, so a site
+        another process just added is listed (one round trip, the set read only if it
+        changed)."""
+        now = _monotonic_ms() if now_ms is None else now_ms
+        cache = self._sites_cache
+        if cache is None:
+            cache = self._sites_cache = VersionedCache(SITES_CHECK_MS, SITES_MAX_AGE_MS)
+        if not fresh and cache.fresh(now) and cache.members is not None:
+            return list(cache.members)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(self.k.sites_version())
+        pipe.scard(self.k.sites())
+        version, size = await pipe.execute()
+        token = f"{version or 0}:{size}"
+        if cache.still_valid(token, now) and cache.members is not None:
+            return list(cache.members)
+        pipe = self.r.pipeline(transaction=False)
+        pipe.get(self.k.sites_version())
+        pipe.smembers(self.k.sites())
+        version, members = await pipe.execute()
+        # The token of what was read: a change between the two reads shows at the next check.
+        return list(cache.load(members, f"{version or 0}:{len(members)}", now))
 
     # --- visitors -------------------------------------------------------------------------
     async def load_visitor(self, site: str, visitor_id: str) -> dict[str, str] | None:
