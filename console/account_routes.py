@@ -25,6 +25,7 @@ from chatserver.sessions import (
 )
 from chatserver.two_factor import begin_setup, check_code, confirm_setup, setup_of
 from console.common import client_ip, csrf_ok, render, request_token, services_of
+from console.i18n import CALENDARS, LOCALES, msg
 
 Handler = Callable[[Request, dict[str, str], str], Awaitable[Response]]
 
@@ -40,7 +41,7 @@ def own_account(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if request.method == "POST":
             form = await request.form()
             if not csrf_ok(request, form.get("csrf_token")):
-                reason = "The form expired; go back and try again."
+                reason = msg("common.form_expired")
                 return render(request, "forbidden.html", {"me": account, "reason": reason}, 403)
         return await handler(request, account, refusal)
 
@@ -73,6 +74,7 @@ async def _page(
         "two_factor": state,
         "sessions": await store.list_sessions(me["id"]),
         "this_session": _this_session(request),
+        "site_locale": await store.site_setting(me["site"], "locale") or "",
         "saved": request.query_params.get("saved"),
         "error": None,
         "setup": None,
@@ -91,7 +93,7 @@ async def account_page(request: Request, me: dict[str, str], refusal: str) -> Re
 async def two_factor_setup(request: Request, me: dict[str, str], refusal: str) -> Response:
     setup = await begin_setup(services_of(request).store, me)
     if setup is None:
-        return await _page(request, me, refusal, 400, error="Two-factor sign-in is on already.")
+        return await _page(request, me, refusal, 400, error=msg("auth.error_already_on"))
     return await _page(request, me, refusal, setup=setup)
 
 
@@ -104,9 +106,9 @@ async def two_factor_confirm(request: Request, me: dict[str, str], refusal: str)
     if codes is None:
         state = await store.two_factor(me["id"])
         setup = setup_of(state.pending, me.get("email", me["id"])) if state.pending else None
-        error = "That code is not right; type the code the app shows now."
+        error = msg("auth.error_code_now")
         if setup is None:
-            error = "Start the setup again."
+            error = msg("auth.error_start_again")
         return await _page(request, me, refusal, 400, error=error, setup=setup)
     await store.audit(
         me["site"],
@@ -128,14 +130,14 @@ async def two_factor_disable(request: Request, me: dict[str, str], refusal: str)
         me.get("role", ""),
     )
     if required:
-        error = "Your site requires two-factor sign-in for your role; an admin can reset it."
+        error = msg("auth.error_required")
         return await _page(request, me, refusal, 400, error=error)
     form = await request.form()
     check = await check_code(
         store, me["id"], str(form.get("code", ""))[:64], _now(request), disable=True
     )
     if not check.ok:
-        return await _page(request, me, refusal, 400, error="That code is not right.")
+        return await _page(request, me, refusal, 400, error=msg("auth.error_code"))
     await store.audit(
         me["site"],
         "two_factor_disabled",
@@ -153,7 +155,7 @@ async def session_revoke(request: Request, me: dict[str, str], refusal: str) -> 
     services = services_of(request)
     digest = request.path_params["session"]
     if not await services.store.end_session(me["id"], digest):
-        return await _page(request, me, refusal, 404, error="That session has ended already.")
+        return await _page(request, me, refusal, 404, error=msg("auth.error_session_ended"))
     await close_session_sockets(services, me, [digest])
     await services.store.audit(
         me["site"],
@@ -189,8 +191,20 @@ async def sessions_revoke_others(request: Request, me: dict[str, str], refusal: 
     return RedirectResponse("/account?saved=others#sessions", status_code=303)
 
 
+@own_account
+async def language_save(request: Request, me: dict[str, str], refusal: str) -> Response:
+    """The agent's language and calendar ('' each: the browser's language and its calendar)."""
+    form = await request.form()
+    lang, calendar = str(form.get("lang", "")), str(form.get("calendar", ""))
+    if lang not in ("", *LOCALES) or calendar not in ("", *CALENDARS):
+        return await _page(request, me, refusal, 400, error=msg("auth.error_language"))
+    await services_of(request).store.set_account_preferences(me["id"], lang, calendar)
+    return RedirectResponse("/account?saved=language#language", status_code=303)
+
+
 routes = [
     Route("/account", account_page, methods=["GET"]),
+    Route("/account/language", language_save, methods=["POST"]),
     Route("/account/two-factor/setup", two_factor_setup, methods=["POST"]),
     Route("/account/two-factor/confirm", two_factor_confirm, methods=["POST"]),
     Route("/account/two-factor/disable", two_factor_disable, methods=["POST"]),

@@ -23,6 +23,7 @@ from chatserver.sessions import (
 )
 from chatserver.two_factor import MAX_CODE_TRIES, PENDING_TTL_S, check_code
 from console.common import client_ip, csrf_ok, render, services_of
+from console.i18n import msg
 
 
 class Throttled(Exception):
@@ -104,7 +105,7 @@ def _throttled_page(
 ) -> Response:
     minutes = max(1, round(exc.retry_after / 60))
     response = render(
-        request, template, {**ctx, "error": f"Too many attempts; try again in {minutes} min."}, 429
+        request, template, {**ctx, "error": msg("auth.error_too_many", n=minutes)}, 429
     )
     response.headers["Retry-After"] = str(ceil(exc.retry_after))
     return response
@@ -128,7 +129,7 @@ async def login_submit(request: Request) -> Response:
         return render(
             request,
             "login.html",
-            {"error": "Your session expired; try again.", "email": email},
+            {"error": msg("auth.error_session_expired"), "email": email},
             400,
         )
     ip = client_ip(request)
@@ -138,7 +139,7 @@ async def login_submit(request: Request) -> Response:
         return _throttled_page(request, "login.html", exc, {"email": email})
     if account is None:
         return render(
-            request, "login.html", {"error": "Wrong email or password.", "email": email}, 401
+            request, "login.html", {"error": msg("auth.error_wrong_password"), "email": email}, 401
         )
     if await services.store.two_factor_enabled(account["id"]):
         pending = new_token()
@@ -170,7 +171,7 @@ async def login_code_submit(request: Request) -> Response:
     form = await request.form()
     pending = str(form.get("pending", ""))[:200]
     code = str(form.get("code", ""))[:64]
-    expired = {"error": "Your sign-in expired; type your password again.", "email": ""}
+    expired = {"error": msg("auth.error_sign_in_expired"), "email": ""}
     if not csrf_ok(request, form.get("csrf_token")) or not pending:
         return render(request, "login.html", expired, 400)
     record = await store.login_pending(pending)
@@ -184,7 +185,9 @@ async def login_code_submit(request: Request) -> Response:
     except _Restart:
         return render(request, "login.html", {**expired, "email": record.get("email", "")}, 401)
     if account is None:
-        return render(request, "login_code.html", {**ctx, "error": how}, 401)
+        return render(
+            request, "login_code.html", {**ctx, "error": msg("auth.error_code_used")}, 401
+        )
     await services.limits.login_succeeded(leases)
     token = await _signed_in(services, account, request, how)
     return _session_cookie(services, RedirectResponse("/agent", status_code=303), token)
@@ -197,8 +200,8 @@ class _Restart(Exception):
 async def _code_step(
     services: Services, record: dict[str, str], pending: str, code: str, ip: str
 ) -> tuple[dict[str, str] | None, str, list[Lease]]:
-    """(account, how it signed in, every lease to give back) for a good code; (None, what
-    to tell the agent, []) for a bad one. Raises Throttled, or _Restart when the password
+    """(account, how it signed in, every lease to give back) for a good code; (None, "", [])
+    for a bad one. Raises Throttled, or _Restart when the password
     must be typed again."""
     store = services.store
     wait, leases = await services.limits.login_attempt(record.get("email", ""), ip)
@@ -219,7 +222,7 @@ async def _code_step(
         await store.audit(
             account["site"], "sign_in_failed", account["id"], name, now, f"{why}, from {ip}"
         )
-        return None, "That code is not right (or was used already); try the next one.", []
+        return None, "", []
     if not await store.end_login_pending(pending):
         raise _Restart  # a parallel request with the same pending token won
     how = "password and code"
@@ -273,7 +276,8 @@ async def agent_page(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     if refusal:
         return RedirectResponse("/account", status_code=303)
-    agent = {k: account.get(k, "") for k in ("id", "name", "email", "role", "site", "capacity")}
+    fields = ("id", "name", "email", "role", "site", "capacity", "lang", "calendar")
+    agent = {k: account.get(k, "") for k in fields}
     site = await services.store.get_site(agent["site"]) or {}
     policy = SitePolicy.from_settings(site)
     return render(
@@ -282,6 +286,7 @@ async def agent_page(request: Request) -> Response:
         {
             "agent": agent,
             "site_name": site.get("name", agent["site"]),
+            "site_locale": site.get("locale", ""),
             "sla_next_response_s": policy.sla_next_response_s,
             "sla_first_response_s": policy.sla_first_response_s,
         },

@@ -18,9 +18,29 @@ from starlette.templating import Jinja2Templates
 
 from chatserver.services import Services
 from chatserver.sessions import SESSION_COOKIE, TWO_FACTOR_SETUP, session_account
+from console import i18n
 
 CSRF_COOKIE = "cs_csrf"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+i18n.install(templates.env)
+# The words for the roles, for every page that names one: {{ t(role_keys[me.role]) }}.
+ROLE_KEYS = {
+    "agent": "common.role_agent",
+    "supervisor": "common.role_supervisor",
+    "admin": "common.role_admin",
+}
+templates.env.globals["role_keys"] = ROLE_KEYS
+# The words for the conversation states: {{ t(status_keys[conv.status]) }}.
+STATUS_KEYS = {
+    "queued": "common.status_queued",
+    "assigned": "common.status_assigned",
+    "waiting_on_agent": "common.status_waiting_on_agent",
+    "waiting_on_visitor": "common.status_waiting_on_visitor",
+    "resolved": "common.status_resolved",
+    "missed": "common.status_missed",
+    "abandoned": "common.status_abandoned",
+}
+templates.env.globals["status_keys"] = STATUS_KEYS
 
 # Who may change the admin pages (supervisors look: chatserver.sessions.VIEW_ROLES).
 CHANGE_ROLES = frozenset({"admin"})
@@ -36,8 +56,19 @@ def csrf_token(request: Request) -> str:
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    """Render a template with a CSRF token in its context and in the cookie."""
+    """Render a template with a CSRF token in its context and in the cookie, in the reader's
+    language: the signed-in account's (``me`` or ``agent``) choice, else the browser's, else
+    the site's default (``site_locale``) (console/i18n.py)."""
     token = context.setdefault("csrf_token", csrf_token(request))
+    account = context.get("me") or context.get("agent")
+    context.setdefault(
+        "i18n",
+        i18n.page_locale(
+            account if isinstance(account, dict) else None,
+            request.headers.get("accept-language", ""),
+            str(context.get("site_locale") or ""),
+        ),
+    )
     response = templates.TemplateResponse(request, name, context, status_code=status)
     response.set_cookie(
         CSRF_COOKIE,
@@ -101,7 +132,7 @@ def page(roles: frozenset[str]) -> Callable[[Handler], Callable[[Request], Await
                     return render(
                         request,
                         "forbidden.html",
-                        {"me": account, "reason": "The form expired; go back and try again."},
+                        {"me": account, "reason": i18n.msg("common.form_expired")},
                         403,
                     )
             return await handler(request, account)

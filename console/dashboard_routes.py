@@ -52,7 +52,12 @@ async def dashboard_page(request: Request, me: dict[str, str]) -> Response:
     return render(
         request,
         "dashboard.html",
-        {"me": me, "site_name": site.get("name", me["site"]), "section": "dashboard"},
+        {
+            "me": me,
+            "site_name": site.get("name", me["site"]),
+            "site_locale": site.get("locale", ""),
+            "section": "dashboard",
+        },
     )
 
 

@@ -157,6 +157,12 @@ class AgentStore(SiteStore):
     async def update_account(self, agent_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.account(agent_id), mapping=fields)
 
+    async def set_account_preferences(self, agent_id: str, lang: str, calendar: str) -> None:
+        """The agent's console language and calendar ('' for the defaults: the browser's
+        language, that language's calendar), fields ``lang`` and ``calendar`` of the account
+        hash, which every page reads already (console/i18n.py)."""
+        await self.r.hset(self.k.account(agent_id), mapping={"lang": lang, "calendar": calendar})
+
     async def get_account(self, agent_id: str) -> dict[str, str] | None:
         data: dict[str, str] = await self.r.hgetall(self.k.account(agent_id))
         return data or None

@@ -6,21 +6,22 @@
 "use strict";
 
 window.AgentAttention = (() => {
-  const { el, timeOf } = window.ChatCommon;
+  const { el } = window.ChatCommon;
+  const { t, time: timeOf } = window.I18n;
 
   // Its strings (the heading and the empty line are in agent.html).
   const TEXT = {
     what: {
-      first: { at_risk: "First reply at risk", breached: "First reply target missed" },
-      next: { at_risk: "Next reply at risk", breached: "Next reply target missed" },
-      email: { follow_up: "Left an e-mail and waits for a reply" },
+      first: { at_risk: t("console.first_at_risk"), breached: t("console.first_missed") },
+      next: { at_risk: t("console.next_at_risk"), breached: t("console.next_missed") },
+      email: { follow_up: t("console.email_follow_up") },
     },
-    at: (time) => `at ${time}`,
-    watch: "Watch",
-    watchLabel: (visitor) => `Watch the chat with ${visitor}`,
-    dismiss: "Dismiss",
-    dismissLabel: (visitor) => `Dismiss the alert about ${visitor}`,
-    alertBody: (visitor, agent) => `${visitor} · ${agent ? agent.name || agent.id : "in the queue"}`,
+    at: (time) => t("console.at_time", { time }),
+    watch: t("console.watch"),
+    watchLabel: (visitor) => t("console.watch_label", { visitor }),
+    dismiss: t("console.dismiss"),
+    dismissLabel: (visitor) => t("console.dismiss_label", { visitor }),
+    alertBody: (visitor, agent) => `${visitor} · ${agent ? agent.name || agent.id : t("console.in_the_queue")}`,
   };
 
   // follow_up (clock "email"): a queued visitor who left an e-mail still waits for a reply.
@@ -62,7 +63,7 @@ window.AgentAttention = (() => {
     function render() {
       if (!list) return;
       list.replaceChildren(...entries.map(item));
-      count.textContent = String(entries.length);
+      count.textContent = window.ConsoleKit.num(entries.length);
       empty.hidden = entries.length > 0;
       section.dataset.level = entries.some((e) => e.level === "breached") ? "breached"
         : entries.length ? "at_risk" : "";
@@ -80,7 +81,7 @@ window.AgentAttention = (() => {
       when.dateTime = new Date(entry.at).toISOString();
       const li = el("li", { className: "escalation", testid: "escalation" },
         el("div", { className: "escalation-head" },
-          el("span", { className: "conv-name", dir: "auto", testid: "escalation-visitor" }, visitor), when),
+          window.ConsoleKit.user(el("span", { className: "conv-name", dir: "auto", testid: "escalation-visitor" }, visitor)), when),
         el("p", { className: "escalation-what", testid: "escalation-what" }, T.what[entry.clock][entry.level]),
         el("p", { className: "escalation-agent", testid: "escalation-agent" }, ...holderLine(entry.agent)),
         el("div", { className: "escalation-actions" }, watch, dismiss));

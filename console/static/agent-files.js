@@ -8,23 +8,25 @@
 
 window.AgentFiles = (() => {
   const { el, newClientId, setDelivery, placeInOrder } = window.ChatCommon;
+  const { t, num } = window.I18n;
   const KINDS = {
-    "application/pdf": "PDF", "text/plain": "Text", "image/png": "PNG image", "image/jpeg": "JPEG image",
-    "image/gif": "GIF image", "image/webp": "WebP image",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
-    "application/vnd.oasis.opendocument.text": "OpenDocument text",
-    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument sheet",
+    "application/pdf": "console.kind_pdf", "text/plain": "console.kind_text", "image/png": "console.kind_png",
+    "image/jpeg": "console.kind_jpeg", "image/gif": "console.kind_gif", "image/webp": "console.kind_webp",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "console.kind_word",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "console.kind_excel",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "console.kind_powerpoint",
+    "application/vnd.oasis.opendocument.text": "console.kind_odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "console.kind_ods",
   };
 
   function sizeText(bytes) {
     const n = Number(bytes) || 0;
-    if (n < 1024) return `${n} B`;
-    if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
-    return `${(n / 1024 / 1024).toFixed(1)} MB`;
+    if (n < 1024) return t("console.size_b", { n });
+    const digits = (x) => num(x, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+    if (n < 1024 * 1024) return t("console.size_kb", { size: n < 10240 ? digits(n / 1024) : num(Math.round(n / 1024)) });
+    return t("console.size_mb", { size: digits(n / 1024 / 1024) });
   }
-  const kindOf = (file) => KINDS[file.type] || (file.type || "File");
+  const kindOf = (file) => (KINDS[file.type] ? t(KINDS[file.type]) : file.type || t("console.kind_file"));
   const fresh = (file) => typeof file.url === "string" && Number(file.expires) - Date.now() > 20000;
 
   // The file with URLs that work now: asks the server for fresh ones when they have expired
@@ -66,12 +68,12 @@ window.AgentFiles = (() => {
       viewer.addEventListener("click", (event) => { if (event.target === viewer) viewer.close(); });
       document.body.append(viewer);
     }
-    const img = el("img", { alt: file.name || "image", testid: "file-viewer-image" });
-    const download = el("a", { className: "button small", testid: "file-viewer-download", href: "#" }, "Download");
-    const close = el("button", { type: "button", className: "button small subtle", testid: "file-viewer-close" }, "Close");
+    const img = el("img", { alt: file.name || t("console.image"), testid: "file-viewer-image" });
+    const download = el("a", { className: "button small", testid: "file-viewer-download", href: "#" }, t("console.download"));
+    const close = el("button", { type: "button", className: "button small subtle", testid: "file-viewer-close" }, t("common.close"));
     close.addEventListener("click", () => viewer.close());
     viewer.replaceChildren(img, el("div", { className: "file-viewer-bar" },
-      el("bdi", { dir: "auto", className: "file-name" }, file.name || ""),
+      window.ConsoleKit.user(el("bdi", { dir: "auto", className: "file-name" }, file.name || "")),
       el("span", { className: "file-meta" }, ` ${kindOf(file)} · ${sizeText(file.size)}`), download, close));
     if (file.localUrl && !file.id) img.src = file.localUrl;
     current(file).then((f) => { img.src = f.url; download.href = f.url; download.download = f.name; }, () => {});
@@ -80,9 +82,9 @@ window.AgentFiles = (() => {
 
   // What a message shows of its file.
   function view(file) {
-    const name = el("bdi", { dir: "auto", className: "file-name", testid: "file-name" }, file.name || "file");
+    const name = window.ConsoleKit.user(el("bdi", { dir: "auto", className: "file-name", testid: "file-name" }, file.name || t("console.kind_file")));
     if (String(file.type).startsWith("image/") && (file.thumb || file.localUrl)) {
-      const img = el("img", { className: "file-thumb", alt: file.name || "image", testid: "file-thumb" });
+      const img = el("img", { className: "file-thumb", alt: file.name || t("console.image"), testid: "file-thumb" });
       if (file.width && file.height) {
         const scale = Math.min(1, 240 / Math.max(file.width, file.height));
         img.width = Math.round(file.width * scale);
@@ -117,9 +119,9 @@ window.AgentFiles = (() => {
     const input = el("input", { type: "file", multiple: true, hidden: true, testid: "attach-input" });
     const clip = clipIcon();
     const button = el("button", {
-      type: "button", className: "button attach", testid: "attach", title: "Attach a file (or drop or paste one here)",
+      type: "button", className: "button attach", testid: "attach", title: t("console.attach_title"),
     }, clip);
-    button.setAttribute("aria-label", "Attach a file");
+    button.setAttribute("aria-label", t("console.attach"));
     ui.send.before(button, input);
     button.addEventListener("click", () => input.click());
     input.addEventListener("change", () => { attach([...input.files]); input.value = ""; });
@@ -131,7 +133,7 @@ window.AgentFiles = (() => {
       const conv = state.convs.get(state.selected);
       if (!files.length) return;
       if (!conv || CLOSED.has(conv.status) || conv.watching || state.mode !== "reply") {
-        say("Files go in a reply to an open chat of yours.", true);
+        say(t("console.files_only_in_reply"), true);
         return;
       }
       (async () => { for (const blob of files) await queueFile(conv, blob); })();
@@ -155,7 +157,7 @@ window.AgentFiles = (() => {
         upload: { blob, name }, fileMeta: null,
       };
       const li = buildMessage({ from: "agent", text: "", ts: item.ts, file: local }, conv);
-      setDelivery(li, "uploading…");
+      setDelivery(li, t("console.uploading"));
       conv.byClientId.set(item.client_id, li);
       placeInOrder(conv.list, li);
       state.outbox.set(item.client_id, item);
@@ -176,7 +178,7 @@ window.AgentFiles = (() => {
       xhr.setRequestHeader("X-CSRF-Token", csrf());
       xhr.upload.addEventListener("progress", (event) => {
         const li = itemLi(item);
-        if (li && event.lengthComputable) setDelivery(li, `uploading ${Math.round((100 * event.loaded) / event.total)}%`);
+        if (li && event.lengthComputable) setDelivery(li, t("console.uploading_percent", { percent: Math.round((100 * event.loaded) / event.total) }));
       });
       xhr.addEventListener("load", () => {
         item.xhr = null;
@@ -188,21 +190,21 @@ window.AgentFiles = (() => {
           item.fileMeta = body.file;
           if (item.localFile) Object.assign(item.localFile, body.file); // its link works once sent
           delete item.upload;
-          if (li) setDelivery(li, "sending…");
+          if (li) setDelivery(li, t("console.sending"));
           transmit(item);
         } else if (xhr.status === 429 || xhr.status >= 500) {
           item.retryAt = Date.now() + (Number(body && body.retry_after) || 3) * 1000;
-          if (li) setDelivery(li, "upload failed; retrying…");
+          if (li) setDelivery(li, t("console.upload_retrying"));
         } else {
           state.outbox.delete(item.client_id);
-          if (li) setDelivery(li, `not sent: ${(body && body.message) || `error ${xhr.status}`}`, true);
+          if (li) setDelivery(li, t("console.not_sent", { reason: window.I18n.locale === "en" && body && body.message ? body.message : window.ConsoleKit.errorText({ code: (body && body.error) || "", message: (body && body.message) || `error ${xhr.status}` }) }), true);
         }
       });
       const retry = () => {
         item.xhr = null;
         item.retryAt = Date.now() + 2000;
         const li = itemLi(item);
-        if (li) setDelivery(li, "waiting for the network…");
+        if (li) setDelivery(li, t("console.waiting_network"));
       };
       xhr.addEventListener("error", retry);
       xhr.addEventListener("timeout", retry);
@@ -240,5 +242,5 @@ window.AgentFiles = (() => {
     return { attach };
   }
 
-  return { create, view, current, sizeText, clipIcon };
+  return { create, view, current, sizeText, kindOf, clipIcon };
 })();

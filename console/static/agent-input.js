@@ -8,16 +8,17 @@
 window.AgentInput = (() => {
   const { newClientId, setDelivery, placeInOrder } = window.ChatCommon;
   const kit = window.ConsoleKit;
+  const { t } = window.I18n;
   const TYPING_EVERY_MS = 1000;
   const ACK_TIMEOUT_MS = 10000;
-  const REPLY_HINT = "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned responses)";
-  const NOTE_HINT = "Private note: only agents see it (Enter adds it)";
-  const WHISPER_HINT = "Whisper to the agent: the visitor never sees it (Enter sends it)";
+  const REPLY_HINT = "console.reply_hint";
+  const NOTE_HINT = "console.note_hint";
+  const WHISPER_HINT = "console.whisper_hint";
   // What each composer mode sends, and the send button's label ("watch": a supervisor who
   // only watches, no composer).
   const FRAME = { reply: "message", note: "note", whisper: "whisper" };
   const FROM = { reply: "agent", note: "note", whisper: "whisper" };
-  const SEND_LABEL = { note: "Add note", whisper: "Whisper" };
+  const SEND_LABEL = { note: "console.add_note", whisper: "console.whisper" };
 
   // `app` is agent.js's side: its ui and state (state.outbox: client_id -> {client_id,
   // conversation_id, text, kind, ts, sentAt}), CLOSED, send, say, saveSoon, the canned picker
@@ -53,7 +54,7 @@ window.AgentInput = (() => {
       } else if (item) {
         state.outbox.delete(item.client_id);
         const li = state.convs.get(item.conversation_id)?.byClientId.get(item.client_id);
-        if (li) setDelivery(li, `not sent: ${frame.message || frame.code}`, true);
+        if (li) setDelivery(li, t("console.not_sent", { reason: kit.errorText(frame) }), true);
       }
     }
 
@@ -75,7 +76,7 @@ window.AgentInput = (() => {
       }
       state.outbox.set(item.client_id, item);
       const li = app.buildMessage({ from: FROM[kind], text, ts: item.ts, file }, conv);
-      setDelivery(li, item.upload ? "attaching the file…" : "sending…");
+      setDelivery(li, item.upload ? t("console.attaching") : t("console.sending"));
       conv.byClientId.set(item.client_id, li);
       placeInOrder(conv.list, li);
       ui.composer.value = conv.draft = "";
@@ -91,8 +92,8 @@ window.AgentInput = (() => {
       for (const button of ui.form.querySelectorAll(".mode")) {
         button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
       }
-      ui.composer.placeholder = { note: NOTE_HINT, whisper: WHISPER_HINT }[mode] || REPLY_HINT;
-      ui.send.textContent = SEND_LABEL[mode] || "Send";
+      ui.composer.placeholder = t({ note: NOTE_HINT, whisper: WHISPER_HINT }[mode] || REPLY_HINT);
+      ui.send.textContent = t(SEND_LABEL[mode] || "console.send");
       // A visitor must not see "typing" while we write a note or a whisper.
       if (mode !== "reply") stopTyping();
     }
@@ -119,9 +120,9 @@ window.AgentInput = (() => {
 
     function renderStatus(status) {
       ui.status.dataset.status = status;
-      ui.status.textContent = { online: "Online", away: "Away" }[status] || "Offline";
+      ui.status.textContent = t({ online: "console.status_online", away: "console.status_away" }[status] || "console.status_offline");
       ui.status.setAttribute("aria-pressed", String(status === "online"));
-      ui.status.title = status === "online" ? "Click to go away" : "Click to go online";
+      ui.status.title = status === "online" ? t("console.click_away") : t("console.click_online");
     }
 
     // --- wiring ------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ window.AgentInput = (() => {
     ui.sound.addEventListener("change", () => kit.setSetting("sound", ui.sound.checked));
     ui.desktop.addEventListener("change", async () => {
       const ok = ui.desktop.checked ? await kit.askDesktopPermission() : true;
-      if (!ok) { ui.desktop.checked = false; say("The browser does not allow notifications for this page.", true); }
+      if (!ok) { ui.desktop.checked = false; say(t("console.notifications_denied"), true); }
       kit.setSetting("desktop", ui.desktop.checked);
     });
 

@@ -4,8 +4,9 @@
 "use strict";
 
 window.AgentPanels = (() => {
-  const { el, timeOf } = window.ChatCommon;
-  const { browserOf, localTime, dateTime } = window.ConsoleKit;
+  const { el } = window.ChatCommon;
+  const { browserOf, localTime, dateTime, user, num } = window.ConsoleKit;
+  const { t, time: timeOf } = window.I18n;
 
   async function getJSON(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -14,17 +15,17 @@ window.AgentPanels = (() => {
   }
 
   const STATUS_LABELS = {
-    queued: "Queued", assigned: "Open", waiting_on_agent: "Waiting for you",
-    waiting_on_visitor: "Waiting for the visitor", resolved: "Resolved", missed: "Missed",
-    abandoned: "Abandoned", closed: "Closed",
+    queued: "console.state_queued", assigned: "console.state_assigned", waiting_on_agent: "console.state_waiting_on_agent",
+    waiting_on_visitor: "console.state_waiting_on_visitor", resolved: "console.state_resolved", missed: "console.state_missed",
+    abandoned: "console.state_abandoned", closed: "console.state_closed",
   };
-  const statusLabel = (status) => STATUS_LABELS[status] || status || "";
+  const statusLabel = (status) => (STATUS_LABELS[status] ? t(STATUS_LABELS[status]) : status || "");
 
   // A visitor-provided URL becomes a link only when it is plain http(s).
   function pageLink(url, title) {
     const text = title ? `${title} — ${url}` : url;
-    if (!/^https?:\/\//i.test(url || "")) return el("span", { dir: "auto" }, text || "");
-    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", dir: "auto" }, text);
+    if (!/^https?:\/\//i.test(url || "")) return user(el("span", { dir: "auto" }, text || ""));
+    return user(el("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", dir: "auto" }, text));
   }
 
   // --- visitor details and history -------------------------------------------------------
@@ -36,15 +37,18 @@ window.AgentPanels = (() => {
       const page = v.page || {};
       // Identity verification (docs/security.md): details the site's backend signed get a
       // "verified" badge; self-declared ones are shown plainly.
-      const mark = (value) => (v.verified && value ? el("span", {}, el("span", { dir: "auto" }, value), " ",
-        el("span", { className: "count", testid: "verified", title: `Verified by the site: user ${v.user_id}` }, "verified")) : value);
+      const mark = (value) => (v.verified && value ? el("span", {}, user(el("span", { dir: "auto" }, value)), " ",
+        el("span", { className: "count", testid: "verified", title: t("console.verified_by_site", { id: v.user_id }) }, t("console.verified"))) : value);
+      // What the visitor's browser or the site reported stays as it came (user content).
+      const theirs = (value) => (value && typeof value === "string" ? user(el("span", { dir: "auto" }, value)) : value);
       const rows = [
-        ["Name", mark(v.name)], ["Email", mark(v.email)], ["Verified user id", v.user_id],
-        ["Local time", localTime(v.timezone)],
-        ["Locale", v.locale], ["Browser", browserOf(v.user_agent)],
-        ["Current page", page.url ? pageLink(page.url, page.title) : ""],
-        ["Referrer", page.referrer ? pageLink(page.referrer, "") : ""],
-        ["First seen", dateTime(v.first_seen)], ["Department", conv.department],
+        [t("console.detail_name"), mark(v.name)], [t("console.detail_email"), mark(v.email)],
+        [t("console.detail_user_id"), theirs(v.user_id)],
+        [t("console.detail_local_time"), localTime(v.timezone)],
+        [t("console.detail_locale"), theirs(v.locale)], [t("console.detail_browser"), theirs(browserOf(v.user_agent))],
+        [t("console.detail_page"), page.url ? pageLink(page.url, page.title) : ""],
+        [t("console.detail_referrer"), page.referrer ? pageLink(page.referrer, "") : ""],
+        [t("console.detail_first_seen"), dateTime(v.first_seen)], [t("console.detail_department"), theirs(conv.department)],
       ];
       details.replaceChildren(...rows.filter(([, value]) => value).flatMap(([label, value]) => [
         el("dt", {}, label),
@@ -70,7 +74,8 @@ window.AgentPanels = (() => {
       const summary = el("summary", {},
         el("span", {}, dateTime(item.created_at)),
         el("span", { className: "history-meta" },
-          ` · ${statusLabel(item.status)}${item.agent && item.agent.name ? ` · ${item.agent.name}` : ""}`));
+          ` · ${statusLabel(item.status)}`, item.agent && item.agent.name ? " · " : "",
+          item.agent && item.agent.name ? user(el("bdi", {}, item.agent.name)) : ""));
       const body = el("ol", { className: "history-messages" });
       const box = el("details", { className: "history-item", testid: "history-item" }, summary, body);
       box.addEventListener("toggle", async () => {
@@ -79,9 +84,9 @@ window.AgentPanels = (() => {
         try {
           const data = await getJSON(`/api/console/conversations/${encodeURIComponent(item.id)}/messages`);
           body.replaceChildren(...data.messages.map(historyLine));
-        } catch { body.replaceChildren(el("li", { className: "muted" }, "Could not load this conversation.")); }
+        } catch { body.replaceChildren(el("li", { className: "muted" }, t("console.history_failed"))); }
         if (closed.has(item.status)) {
-          const reopen = el("button", { type: "button", className: "button small", testid: "history-reopen" }, "Reopen as mine");
+          const reopen = el("button", { type: "button", className: "button small", testid: "history-reopen" }, t("console.reopen_as_mine"));
           reopen.addEventListener("click", () => onReopen(item.id));
           body.append(el("li", {}, reopen));
         }
@@ -90,12 +95,13 @@ window.AgentPanels = (() => {
     }
 
     function historyLine(m) {
-      const who = m.from === "visitor" ? "Visitor" : m.from === "note" ? `Note · ${m.author.name}`
-        : m.from === "system" ? "" : m.from === "bot" ? `${m.author.name} · bot`
-        : (m.author && m.author.name) || "Agent";
+      const who = m.from === "visitor" ? t("console.visitor") : m.from === "note" ? t("console.note_by", { name: m.author.name })
+        : m.from === "system" ? "" : m.from === "bot" ? t("console.bot_by", { name: m.author.name })
+        : (m.author && m.author.name) || t("console.agent");
       return el("li", { className: `history-line from-${m.from}${m.event === "transfer_note" ? " from-note" : ""}` },
-        el("span", { className: "history-who" }, who ? `${who} · ${timeOf(m.ts)}` : timeOf(m.ts)),
-        el("span", { className: "history-text", dir: "auto" }, m.event === "erased" ? "Erased" : window.Linkify.fragment(m.text || "")));
+        user(el("span", { className: "history-who" }, who ? `${who} · ${timeOf(m.ts)}` : timeOf(m.ts)), Boolean(who)),
+        m.event === "erased" ? el("span", { className: "history-text", dir: "auto" }, t("console.erased_short"))
+          : user(el("span", { className: "history-text", dir: "auto" }, window.Linkify.fragment(m.text || ""))));
     }
 
     return {
@@ -132,7 +138,7 @@ window.AgentPanels = (() => {
     (list.closest(".composer-row") || list).before(chip);
 
     // agent-files.js loads after this file: looked up when first drawn.
-    const describe = (file) => `${file.type} · ${window.AgentFiles.sizeText(file.size)}`;
+    const describe = (file) => `${window.AgentFiles.kindOf(file)} · ${window.AgentFiles.sizeText(file.size)}`;
     const clip = () => window.AgentFiles.clipIcon(14);
 
     // The attachment lasts while the composer has text (the agent may edit the canned text);
@@ -140,9 +146,9 @@ window.AgentPanels = (() => {
     function sync() {
       if (attached && !textarea.value.trim()) attached = null;
       if (!attached) { chip.hidden = true; chip.replaceChildren(); return; }
-      const remove = el("button", { type: "button", className: "button small", testid: "canned-attachment-remove" }, "Remove");
+      const remove = el("button", { type: "button", className: "button small", testid: "canned-attachment-remove" }, t("console.remove"));
       remove.addEventListener("click", () => { attached = null; sync(); textarea.focus(); });
-      chip.replaceChildren(clip(), " Sent with the reply: ", el("bdi", { dir: "auto", className: "file-name", testid: "canned-attachment-name" }, attached.file.name),
+      chip.replaceChildren(clip(), ` ${t("console.sent_with_reply")} `, user(el("bdi", { dir: "auto", className: "file-name", testid: "canned-attachment-name" }, attached.file.name)),
         " ", el("span", { className: "file-meta" }, describe(attached.file)), " ", remove);
       chip.hidden = false;
     }
@@ -180,11 +186,11 @@ window.AgentPanels = (() => {
     function render() {
       list.replaceChildren(...matches.map((item, i) => {
         const li = el("li", { role: "option", id: `canned-${i}`, className: "canned-option", testid: "canned-option" },
-          el("span", { className: "canned-shortcut" }, `/${item.shortcut}`),
-          el("span", { className: "canned-text", dir: "auto" }, item.text));
+          user(el("span", { className: "canned-shortcut" }, `/${item.shortcut}`)),
+          user(el("span", { className: "canned-text", dir: "auto" }, item.text)));
         if (item.file) {
           li.append(el("span", { className: "canned-text", testid: "canned-option-file", title: describe(item.file) },
-            clip(), " ", el("bdi", { dir: "auto" }, item.file.name)));
+            clip(), " ", user(el("bdi", { dir: "auto" }, item.file.name))));
         }
         li.setAttribute("aria-selected", String(i === active));
         li.addEventListener("mousedown", (event) => { event.preventDefault(); insert(i); });
@@ -247,6 +253,8 @@ window.AgentPanels = (() => {
     return { update, keydown, close, takeFile };
   }
 
+  const AGENT_STATUS = { online: "console.agent_online", away: "console.agent_away", offline: "console.agent_offline" };
+
   // --- transfer dialog -------------------------------------------------------------------
   // Also the supervisors' take-over (agent-supervise.js passes `takeOver`): the same lists,
   // with "to me" first and without the note.
@@ -259,7 +267,7 @@ window.AgentPanels = (() => {
       noteLabel: dialog.querySelector('label[for="transfer-note"]'),
     };
     const plain = { title: ui.title.textContent, agents: ui.legend.textContent, submit: ui.submit.textContent,
-      pick: "Choose an agent or a queue." };
+      pick: t("console.transfer_pick") };
     let convId = null;
     let takeOver = null; // {text, holder, mine: {load, capacity}, sent(target), describe(frame)}
 
@@ -267,7 +275,7 @@ window.AgentPanels = (() => {
       const input = el("input", { type: "radio", name: "target", value, disabled: !enabled });
       return el("li", { testid },
         el("label", { className: enabled ? "" : "disabled" }, input,
-          el("span", { className: "choice-name", dir: "auto" }, label),
+          user(el("span", { className: "choice-name", dir: "auto" }, label), !enabled || value.startsWith("agent:") || (value.startsWith("department:") && value !== "department:")),
           el("span", { className: "choice-detail" }, detail)));
     }
 
@@ -282,20 +290,20 @@ window.AgentPanels = (() => {
       ui.error.hidden = true;
       ui.note.value = "";
       ui.submit.disabled = false;
-      ui.agents.replaceChildren(el("li", { className: "muted" }, "Loading…"));
+      ui.agents.replaceChildren(el("li", { className: "muted" }, t("console.loading")));
       ui.depts.replaceChildren();
       dialog.showModal();
       let team;
       try { team = await getJSON("/api/console/team"); } catch {
-        ui.agents.replaceChildren(el("li", { className: "muted" }, "Could not load the team."));
+        ui.agents.replaceChildren(el("li", { className: "muted" }, t("console.team_failed")));
         return;
       }
       const holder = takeOver && takeOver.holder;
       const others = team.agents.filter((a) => a.id !== me.id && !(holder && a.id === holder.id));
-      const toMe = takeOver ? [choice("me:", text.toMe, `${takeOver.mine.load}/${takeOver.mine.capacity}`, true, "take-over-me")] : [];
+      const toMe = takeOver ? [choice("me:", text.toMe, `${num(takeOver.mine.load)}/${num(takeOver.mine.capacity)}`, true, "take-over-me")] : [];
       ui.agents.replaceChildren(...toMe, ...(others.length ? others.map((a) => choice(`agent:${a.id}`, a.name || a.id,
-        `${a.status} · ${a.load}/${a.capacity}`, a.available, "transfer-agent")) : [el("li", { className: "muted" }, "No other agents on this site.")]));
-      ui.depts.replaceChildren(choice("department:", "General queue", "", true, "transfer-department"),
+        `${t(AGENT_STATUS[a.status] || "console.agent_offline")} · ${num(a.load)}/${num(a.capacity)}`, a.available, "transfer-agent")) : [el("li", { className: "muted" }, t("console.no_other_agents"))]));
+      ui.depts.replaceChildren(choice("department:", t("console.general_queue"), "", true, "transfer-department"),
         ...team.departments.map((d) => choice(`department:${d}`, d, "", true, "transfer-department")));
       const first = dialog.querySelector('input[name="target"]:not(:disabled)');
       if (first) first.focus();
@@ -334,7 +342,7 @@ window.AgentPanels = (() => {
       done(id) { if (id === convId && dialog.open) dialog.close(); },
       failed(frame) {
         if (!dialog.open || frame.ref !== convId) return false;
-        ui.error.textContent = (takeOver && takeOver.describe(frame)) || frame.message || frame.code;
+        ui.error.textContent = (takeOver && takeOver.describe(frame)) || window.ConsoleKit.errorText(frame);
         ui.error.hidden = false;
         ui.submit.disabled = false;
         return true;

@@ -5,8 +5,9 @@
 "use strict";
 
 window.AgentParts = (() => {
-  const { compareIds, el, timeOf } = window.ChatCommon;
+  const { compareIds, el } = window.ChatCommon;
   const kit = window.ConsoleKit;
+  const { t, time: timeOf } = window.I18n;
 
   // The site's queue: who waits, since when, and a Take button each.
   function createQueue({ list, count, empty, send, visitorLabel, now }) {
@@ -15,10 +16,10 @@ window.AgentParts = (() => {
 
     function render() {
       list.replaceChildren(...items.map((item) => {
-        const take = el("button", { type: "button", className: "button primary small", testid: "take" }, "Take");
+        const take = el("button", { type: "button", className: "button primary small", testid: "take" }, t("console.take"));
         take.addEventListener("click", () => {
           take.disabled = true;
-          take.textContent = "Taking…";
+          take.textContent = t("console.taking");
           send({ type: "claim", conversation_id: item.id });
         });
         const page = (item.visitor && item.visitor.page) || {};
@@ -27,17 +28,17 @@ window.AgentParts = (() => {
         wait.dataset.since = since || "";
         const li = el("li", { className: "queue-item", testid: "queue-item" },
           el("div", { className: "queue-head" },
-            el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor)), wait),
-          el("p", { className: "conv-preview", dir: "auto" }, item.preview || ""),
-          el("p", { className: "queue-page", dir: "auto" },
-            [item.department, page.title || page.url].filter(Boolean).join(" · ")),
+            kit.user(el("span", { className: "conv-name", dir: "auto" }, visitorLabel(item.visitor))), wait),
+          kit.user(el("p", { className: "conv-preview", dir: "auto" }, item.preview || "")),
+          kit.user(el("p", { className: "queue-page", dir: "auto" },
+            [item.department, page.title || page.url].filter(Boolean).join(" · "))),
           take);
         // The visitor left an e-mail in the offline form and waits for a reply by mail.
-        if (item.awaiting_email_reply) take.before(el("p", { className: "mail-mark", testid: "awaiting-email" }, "waiting for an e-mail reply"));
+        if (item.awaiting_email_reply) take.before(el("p", { className: "mail-mark", testid: "awaiting-email" }, t("console.awaiting_email")));
         li.dataset.id = item.id;
         return li;
       }));
-      count.textContent = String(items.length);
+      count.textContent = kit.num(items.length);
       empty.hidden = items.length > 0;
     }
 
@@ -47,7 +48,7 @@ window.AgentParts = (() => {
       set(next, live) {
         for (const item of next) {
           if (live && !seen.has(item.id)) {
-            kit.alert(`queue:${item.id}`, "New chat in the queue", `${visitorLabel(item.visitor)}: ${item.preview || ""}`);
+            kit.alert(`queue:${item.id}`, t("console.new_in_queue"), `${visitorLabel(item.visitor)}: ${item.preview || ""}`);
           }
           seen.add(item.id);
         }
@@ -71,31 +72,35 @@ window.AgentParts = (() => {
   const AGENT_ONLY = new Set(["monitor_started", "taken_over", "snoozed", "snooze_ended", "mail_failed", "place_kept"]);
 
   // A message whose person was erased (docs/privacy.md): its place, time and kind remain.
-  const ERASED = "Erased at the person's request";
+  const ERASED = "console.erased";
+
 
   function buildMessage(msg, meId, visitorName) {
     if (msg.from === "system" && !SYSTEM_NOTE.has(msg.event)) {
       const li = el("li", { className: `msg msg-system${AGENT_ONLY.has(msg.event) ? " msg-private" : ""}`, testid: "system-message" },
-        el("span", { dir: "auto" }, msg.text || ""), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
-      if (AGENT_ONLY.has(msg.event)) li.title = "Only agents see this";
+        el("span", { dir: "auto" }, ...kit.named(window.I18n.eventText(msg), msg.author && msg.author.name)), " ", el("span", { className: "meta" }, timeOf(msg.ts)));
+      if (AGENT_ONLY.has(msg.event)) li.title = t("console.only_agents_see");
       if (msg.event) li.dataset.event = msg.event;
       return li;
     }
     const note = msg.from === "note" || SYSTEM_NOTE.has(msg.event);
     const whisper = msg.from === "whisper";
     const mine = (msg.from === "agent" || note || whisper) && (!msg.author || msg.author.id === meId);
-    const author = (msg.author && msg.author.name) || "Agent";
-    const who = msg.from === "visitor" ? visitorName : mine ? "You" : author;
-    const label = note ? `${msg.event === "transfer_note" ? "Transfer note" : "Note"} · ${who}`
-      : whisper ? `Whisper · ${who}` : msg.from === "bot" ? `${who} · bot` : who;
-    const meta = el("div", { className: "meta" }, `${label} · ${timeOf(msg.ts)}`);
+    const author = (msg.author && msg.author.name) || t("console.agent");
+    const who = msg.from === "visitor" ? visitorName : mine ? t("console.you") : author;
+    const named = (key) => t(key, { name: who });
+    const label = note ? named(msg.event === "transfer_note" ? "console.transfer_note_by" : "console.note_by")
+      : whisper ? named("console.whisper_by") : msg.from === "bot" ? named("console.bot_by") : who;
+    // The name is the person's own (user content); "You", "Note ·" and the time are ours.
+    const meta = el("div", { className: "meta" }, ...kit.named(label, who, mine), ` · ${timeOf(msg.ts)}`);
     if (mine && !SYSTEM_NOTE.has(msg.event)) meta.append(" · ", el("span", { className: "delivery", testid: "message-state" }));
     const team = msg.from === "agent" && !mine ? " msg-team" : "";
     const li = el("li", {
       className: `msg ${mine ? "msg-mine" : "msg-theirs"}${note ? " msg-note" : ""}${whisper ? " msg-whisper" : ""}${msg.from === "bot" ? " msg-bot" : ""}${team}`,
       testid: note ? "note" : whisper ? "whisper" : "message",
     }, el("div", { className: `bubble${msg.event === "erased" ? " erased" : ""}`, dir: "auto", testid: "message-text" },
-      msg.event === "erased" ? ERASED : window.Linkify.fragment(msg.text || "")), meta);
+      msg.event === "erased" ? t(ERASED) : window.Linkify.fragment(msg.text || "")), meta);
+    if (msg.event !== "erased") kit.user(li.querySelector(".bubble"));
     if (msg.file && msg.event !== "erased") { // a file (agent-files.js), under its text if any
       const bubble = li.firstChild;
       if (!msg.text) bubble.classList.add("file-only");
@@ -140,5 +145,35 @@ window.AgentParts = (() => {
     } catch { /* full or disabled: a reload then replays more, nothing breaks */ }
   }
 
-  return { createQueue, buildMessage, loadSession, saveSession };
+  // Read receipts: the visitor's `read` frames mark what they have read; our own messages up
+  // to it show "seen" (kept in state.seen for the tab's reloads with the transcripts).
+  function receipts(state, saveSoon) {
+    const seenBy = (conv, id) => Boolean(state.seen[conv.id]) && compareIds(id, state.seen[conv.id]) <= 0;
+    function markSeen(conv, id) {
+      if (!id || seenBy(conv, id)) return;
+      state.seen[conv.id] = id;
+      // Only messages the visitor receives: notes and whispers never reach them.
+      for (const li of conv.list.querySelectorAll('li[data-id][data-from="agent"]')) {
+        if (seenBy(conv, li.dataset.id)) window.ChatCommon.setDelivery(li, t("console.seen"));
+      }
+      saveSoon();
+    }
+    return { seenBy, markSeen };
+  }
+
+  // The status line shows the connection state; an error covers it for a few seconds.
+  function statusLine(node) {
+    const line = { text: "", timer: null };
+    function say(text, error = false) {
+      if (!error) line.text = text;
+      if (!error && line.timer) return;
+      clearTimeout(line.timer);
+      node.textContent = text;
+      node.classList.toggle("error", error);
+      line.timer = error ? setTimeout(() => { line.timer = null; say(line.text); }, 6000) : null;
+    }
+    return say;
+  }
+
+  return { createQueue, buildMessage, loadSession, saveSession, receipts, statusLine };
 })();

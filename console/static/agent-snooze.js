@@ -12,7 +12,8 @@
 "use strict";
 
 window.AgentSnooze = (() => {
-  const { el, timeOf } = window.ChatCommon;
+  const { el } = window.ChatCommon;
+  const { t, time: timeOf } = window.I18n;
   const MINUTE = 60 * 1000;
   const HOUR = 60 * MINUTE;
   const MAX_MS = 30 * 24 * HOUR; // the server's limit
@@ -23,24 +24,24 @@ window.AgentSnooze = (() => {
 
   // Every string of snoozing the console shows (the controls' labels are in agent.html).
   const TEXT = {
-    until: (when) => `until ${when}`,
-    untilUnknown: "snoozed",
-    thread: (when) => `Snoozed until ${when}`,
-    threadUnknown: "Snoozed",
-    hint: "It comes back to your list then, or as soon as the visitor writes.",
-    watching: (when) => ` · snoozed until ${when}`,
-    dateTime: (date, time) => `${date}, ${time}`,
-    back: (visitor) => `The snooze ended: the chat with ${visitor} is back in your list.`,
-    backAlert: "The snooze ended: the chat is back in your list.",
-    offline: "Not connected: try again in a moment.",
+    until: (when) => t("console.snooze_until", { when }),
+    untilUnknown: t("console.snoozed_lower"),
+    thread: (when) => t("console.snoozed_until", { when }),
+    threadUnknown: t("console.snoozed"),
+    hint: t("console.snooze_hint"),
+    watching: (when) => ` · ${t("console.snoozed_until_lower", { when })}`,
+    dateTime: (date, time) => t("console.date_and_time", { date, time }),
+    back: (visitor) => t("console.snooze_back", { visitor }),
+    backAlert: t("console.snooze_back_alert"),
+    offline: t("console.not_connected"),
     errors: {
-      conflict: "Only a chat that waits on the visitor can be snoozed.",
-      notSnoozed: "This chat is not snoozed any more.",
-      invalid_field: "Choose a time within the next 30 days.",
-      forbidden: "This chat is not yours any more.",
-      conversation_closed: "This chat has ended.",
-      not_found: "There is no such chat on this site.",
-      unavailable: "The server could not snooze this chat now: try again.",
+      conflict: t("console.snooze_err_conflict"),
+      notSnoozed: t("console.snooze_err_not_snoozed"),
+      invalid_field: t("console.snooze_err_invalid"),
+      forbidden: t("console.snooze_err_forbidden"),
+      conversation_closed: t("console.chat_ended"),
+      not_found: t("console.err_not_found"),
+      unavailable: t("console.snooze_err_unavailable"),
     },
   };
 
@@ -77,14 +78,14 @@ window.AgentSnooze = (() => {
     function when(ms) {
       const time = timeOf(ms);
       if (new Date(ms).toDateString() === new Date(now()).toDateString()) return time;
-      return TEXT.dateTime(new Date(ms).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" }), time);
+      return TEXT.dateTime(window.I18n.format(ms, { weekday: "short", day: "numeric", month: "short" }), time);
     }
 
     function choice(kind) {
-      const t = now();
-      if (kind === "1h") return t + HOUR;
-      if (kind === "4h") return t + 4 * HOUR;
-      const d = new Date(t); // tomorrow at 09:00
+      const at = now();
+      if (kind === "1h") return at + HOUR;
+      if (kind === "4h") return at + 4 * HOUR;
+      const d = new Date(at); // tomorrow at 09:00
       d.setDate(d.getDate() + 1);
       d.setHours(MORNING, 0, 0, 0);
       return d.getTime();
@@ -231,7 +232,7 @@ window.AgentSnooze = (() => {
     function renderList(convs) {
       const soon = (c) => c.snooze.until || Infinity;
       ui.list.append(...[...convs].sort((a, b) => soon(a) - soon(b)).map((c) => c.item));
-      ui.count.textContent = String(convs.length);
+      ui.count.textContent = window.ConsoleKit.num(convs.length);
       ui.section.hidden = convs.length === 0;
     }
 

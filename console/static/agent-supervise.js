@@ -9,55 +9,61 @@
 window.AgentSupervise = (() => {
   const { el, compareIds } = window.ChatCommon;
 
-  const name = (who) => el("span", { dir: "auto" }, (who && (who.name || who.id)) || "An agent");
+  const { t } = window.I18n;
+  const name = (who) => window.ConsoleKit.user(el("span", { dir: "auto" }, (who && (who.name || who.id)) || t("console.an_agent")), Boolean(who && (who.name || who.id)));
+  // A sentence with a person's name in it as a node: split around the {name} placeholder.
+  const around = (key, who) => {
+    const [before, after] = t(key, { name: "\u0000" }).split("\u0000");
+    return [before, name(who), after || ""];
+  };
 
   // Every string of supervision the console shows (the buttons' labels are in agent.html).
   const TEXT = {
-    holder: (agent) => [name(agent), " has this chat"],
-    held: (agent) => [name(agent), " had this chat"],
-    queued: "In the queue: nobody has this chat yet",
-    joined: (people) => [" · Joined: ", ...people.flatMap((p, i) => [i ? ", " : "", p.you ? "you" : name(p)])],
-    watchingStatus: (status) => `Watching · ${status}`,
+    holder: (agent) => around("console.has_this_chat", agent),
+    held: (agent) => around("console.had_this_chat", agent),
+    queued: t("console.in_queue_nobody"),
+    joined: (people) => [` · ${t("console.joined_label")} `, ...people.flatMap((p, i) => [i ? t("console.list_comma") : "", p.you ? t("console.you_lower") : name(p)])],
+    watchingStatus: (status) => t("console.watching_status", { status }),
     // The console's status labels speak to the agent who holds the chat; a watcher's do not.
-    statuses: { waiting_on_agent: "Waiting for the agent" },
-    sidebarHolder: (agent) => (agent ? ["Agent: ", name(agent)] : ["In the queue"]),
-    ended: "This chat has ended.",
-    join: "Join", leave: "Leave", takeOver: "Take over", take: "Take",
-    queuedJoin: "The chat is in the queue: take it instead of joining.",
-    nowWatching: "Watching this chat: its agent and the visitor are not interrupted.",
-    youJoined: "You joined the chat: the visitor sees your name and your replies.",
-    youLeft: "You left the chat and are still watching it.",
-    yours: "This chat is yours now.",
-    handedOn: "The chat has a new owner.",
-    stopped: "Stopped watching.",
-    onlySupervisors: "Only supervisors and admins can watch chats.",
-    badLink: "That link names no chat.",
-    tookOver: (who) => `${who || "A supervisor"} took over this chat.`,
-    whisperFrom: (who) => `Whisper from ${who}`,
-    typing: (who) => `${who || "An agent"} is typing…`,
+    statuses: { waiting_on_agent: t("console.waiting_for_agent") },
+    sidebarHolder: (agent) => (agent ? around("console.agent_is", agent) : [t("console.in_the_queue_cap")]),
+    ended: t("console.chat_ended"),
+    join: t("console.join"), leave: t("console.leave"), takeOver: t("console.take_over"), take: t("console.take"),
+    queuedJoin: t("console.queued_join"),
+    nowWatching: t("console.now_watching"),
+    youJoined: t("console.you_joined"),
+    youLeft: t("console.you_left"),
+    yours: t("console.yours_now"),
+    handedOn: t("console.handed_on"),
+    stopped: t("console.stopped_watching"),
+    onlySupervisors: t("console.only_supervisors_watch"),
+    badLink: t("console.bad_link"),
+    tookOver: (who) => (who ? t("console.took_over", { name: who }) : t("console.supervisor_took_over")),
+    whisperFrom: (who) => t("console.whisper_from", { name: who }),
+    typing: (who) => t("console.is_typing", { name: who || t("console.an_agent") }),
     dialog: {
-      title: "Take over this chat", agents: "To me, or to another agent", toMe: "To me",
-      submit: "Take over", pick: "Choose yourself, an agent or a queue.",
+      title: t("console.take_over_title"), agents: t("console.take_over_agents"), toMe: t("console.to_me"),
+      submit: t("console.take_over"), pick: t("console.take_over_pick"),
     },
     // What went wrong, by error code and by what we asked for.
     errors: {
       conflict: {
-        take_over: "Someone else moved this chat first: check who has it now, then try again.",
-        join: "The chat is in the queue: take it instead of joining.",
-        leave: "You had not joined this chat.",
-        claim: "Someone else took this chat first.",
-        "": "Someone else changed this chat first.",
+        take_over: t("console.err_conflict_take_over"),
+        join: t("console.queued_join"),
+        leave: t("console.err_conflict_leave"),
+        claim: t("console.err_conflict_claim"),
+        "": t("console.err_conflict"),
       },
-      conversation_closed: { "": "This chat has ended: there is nothing to take over or join." },
+      conversation_closed: { "": t("console.err_closed") },
       capacity: {
-        take_over_me: "You are at your capacity: close or hand on one of your chats first.",
-        take_over_agent: "That agent has no free capacity now.",
-        claim: "You are at your capacity: close or hand on one of your chats first.",
-        "": "There is no free capacity for this chat.",
+        take_over_me: t("console.err_capacity_me"),
+        take_over_agent: t("console.err_capacity_agent"),
+        claim: t("console.err_capacity_me"),
+        "": t("console.err_capacity"),
       },
-      agent_unavailable: { "": "That agent is not online now: choose someone else." },
-      forbidden: { "": "Only supervisors and admins may do this, and only with their own site's chats." },
-      not_found: { monitor: "There is no such chat on this site.", "": "There is no such chat on this site." },
+      agent_unavailable: { "": t("console.err_agent_unavailable") },
+      forbidden: { "": t("console.err_forbidden") },
+      not_found: { monitor: t("console.err_not_found"), "": t("console.err_not_found") },
     },
   };
 
@@ -287,7 +293,7 @@ window.AgentSupervise = (() => {
       if (!watched || !bar.root) {
         // Our own chat: who else is in it.
         const others = (conv.participants || []).filter((p) => p.id !== me.id);
-        if (others.length) ui.threadStatus.textContent += ` · with ${others.map((p) => p.name || p.id).join(", ")}`;
+        if (others.length) ui.threadStatus.textContent += ` · ${t("console.with_people", { names: others.map((p) => p.name || p.id).join(t("console.list_comma")) })}`;
         return;
       }
       ui.threadStatus.textContent = TEXT.watchingStatus(TEXT.statuses[conv.status] || app.statusLabel(conv.status));
@@ -315,7 +321,7 @@ window.AgentSupervise = (() => {
     function renderList(convs) {
       if (!bar.list) return;
       bar.list.append(...convs.map((c) => c.item));
-      bar.count.textContent = String(convs.length);
+      bar.count.textContent = window.ConsoleKit.num(convs.length);
       bar.empty.hidden = convs.length > 0;
     }
 

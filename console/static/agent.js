@@ -1,9 +1,8 @@
 // Agent console. Speaks the v1 wire protocol (docs/protocol.md) over a JSON WebSocket that the
 // session cookie from /login authenticates. User text only ever reaches the page as text nodes.
-// Panels (visitor details, canned picker, transfer) live in agent-panels.js; the composer,
-// buttons, shortcuts and settings in agent-input.js; watching, whispering, joining and taking
-// over (supervisors and admins) in agent-supervise.js; snoozing in agent-snooze.js; helpers in
-// console-kit.js.
+// Panels (visitor details, canned picker, transfer): agent-panels.js; composer, buttons,
+// shortcuts, settings: agent-input.js; watching, whispering, joining, taking over:
+// agent-supervise.js; snoozing: agent-snooze.js; helpers: console-kit.js; strings: i18n.js.
 "use strict";
 
 (() => {
@@ -20,6 +19,7 @@
   const { compareIds, el, setDelivery, placeInOrder } = window.ChatCommon;
   const kit = window.ConsoleKit;
   const panels = window.AgentPanels;
+  const { t } = window.I18n;
 
   const q = (id) => root.querySelector(`[data-testid="${id}"]`);
   const ui = {
@@ -52,7 +52,7 @@
   const reads = kit.readMarkers(me.id, () => { for (const conv of state.convs.values()) recount(conv); });
 
   const visitorLabel = (v) => (v && (v.name || v.email)) ||
-    (v && v.id ? `Visitor ${String(v.id).slice(-4)}` : "Visitor");
+    (v && v.id ? t("console.visitor_n", { id: String(v.id).slice(-4) }) : t("console.visitor"));
 
   let saveTimer = null;
   const saveSoon = () => { saveTimer = saveTimer || setTimeout(save, 500); };
@@ -71,7 +71,7 @@
         id, status: "assigned", visitor: null, department: "", unread: 0, cursor: null,
         synced: false, typing: "", draft: "", preview: "", unansweredSince: null, lastAt: 0,
         watching: supervise.wants(id), holder: null, participants: [], agentTyping: null, snooze: null,
-        list: el("ol", { className: "messages", testid: "messages", ariaLabel: "Messages" }),
+        list: el("ol", { className: "messages", testid: "messages", ariaLabel: t("console.messages") }),
         byId: new Map(), byClientId: new Map(), messages: new Map(),
         item: el("li", { testid: "conversation" }),
       };
@@ -123,7 +123,7 @@
   }
 
   function waitingText(conv) {
-    return conv.unansweredSince && !CLOSED.has(conv.status) ? `waiting ${kit.duration(now() - conv.unansweredSince)}` : "";
+    return conv.unansweredSince && !CLOSED.has(conv.status) ? t("console.waiting_for", { time: kit.duration(now() - conv.unansweredSince) }) : "";
   }
 
   // Re-render a conversation's sidebar entry and, when it is open, the thread around it.
@@ -131,13 +131,13 @@
     const closed = CLOSED.has(conv.status);
     const badge = el("span", { className: "unread", testid: "unread" }, String(conv.unread));
     badge.hidden = !conv.unread;
-    badge.setAttribute("aria-label", `${conv.unread} unread`);
+    badge.setAttribute("aria-label", t("console.unread", { n: conv.unread }));
     const button = el("button", { type: "button", className: "conv-button" },
-      el("span", { className: "conv-name", dir: "auto" }, visitorLabel(conv.visitor)), badge,
-      el("span", { className: "conv-preview", dir: "auto" },
-        closed ? panels.statusLabel(conv.status) : conv.typing ? "typing…" : conv.preview),
+      kit.user(el("span", { className: "conv-name", dir: "auto" }, visitorLabel(conv.visitor))), badge,
+      kit.user(el("span", { className: "conv-preview", dir: "auto" },
+        closed ? panels.statusLabel(conv.status) : conv.typing ? t("console.typing") : conv.preview), !closed && !conv.typing),
       el("span", { className: "conv-wait", testid: "waiting" }));
-    if (conv.awaitingEmail) button.append(el("span", { className: "mail-mark", testid: "awaiting-email" }, "waiting for an e-mail reply"));
+    if (conv.awaitingEmail) button.append(el("span", { className: "mail-mark", testid: "awaiting-email" }, t("console.awaiting_email")));
     supervise.decorate(conv, button);
     snooze.decorate(conv, button);
     conv.item.replaceChildren(button);
@@ -145,15 +145,15 @@
     if (state.selected !== conv.id) return refreshTotals();
     ui.title.textContent = visitorLabel(conv.visitor);
     ui.threadStatus.textContent = panels.statusLabel(conv.status) + (conv.department ? ` · ${conv.department}` : "") +
-      (conv.awaitingEmail ? " · waiting for an e-mail reply" : "");
-    ui.resolve.textContent = closed ? "Close" : "Resolve";
-    ui.resolve.title = closed ? "Remove from my list" : "";
+      (conv.awaitingEmail ? ` · ${t("console.awaiting_email")}` : "");
+    ui.resolve.textContent = closed ? t("common.close") : t("console.resolve");
+    ui.resolve.title = closed ? t("console.remove_from_list") : "";
     ui.reopen.hidden = !closed;
     ui.transfer.hidden = closed;
     ui.composer.disabled = ui.send.disabled = closed;
     controls.setMode(supervise.fitMode(conv, state.mode));
-    if (closed) ui.composer.placeholder = "This chat has ended. Reopen it to write again.";
-    const typing = [conv.typing ? `Visitor is typing: ${conv.typing}` : "", supervise.typingLine(conv)];
+    if (closed) ui.composer.placeholder = t("console.ended_placeholder");
+    const typing = [conv.typing ? t("console.visitor_typing", { text: conv.typing }) : "", supervise.typingLine(conv)];
     ui.typing.textContent = typing.filter(Boolean).join(" · ");
     ui.typing.hidden = !ui.typing.textContent;
     supervise.renderThread(conv);
@@ -186,11 +186,11 @@
       supervise.renderList(all.filter((c) => c.watching));
     }
     ui.convsEmpty.hidden = convs.length > 0;
-    ui.convsCount.textContent = String(convs.filter((c) => !CLOSED.has(c.status)).length);
+    ui.convsCount.textContent = kit.num(convs.filter((c) => !CLOSED.has(c.status)).length);
     const unread = convs.reduce((n, c) => n + c.unread, 0); // a snoozed chat rings nothing
-    document.title = unread ? `(${unread}) Chat console` : "Chat console";
+    document.title = unread ? `(${kit.num(unread)}) ${t("common.brand")}` : t("common.brand");
     const load = openCount(); // snoozed chats still count in the load
-    ui.load.textContent = `${load} / ${state.capacity}`;
+    ui.load.textContent = `${kit.num(load)} / ${kit.num(state.capacity)}`;
     ui.load.classList.toggle("full", load >= state.capacity);
   }
 
@@ -247,7 +247,7 @@
     if (!conv.cursor || compareIds(id, conv.cursor) > 0) {
       conv.cursor = id;
       conv.lastAt = Math.max(conv.lastAt, ts || 0);
-      if (from === "visitor" || from === "agent" || from === "bot") conv.preview = text || (file ? `File: ${file.name}` : "");
+      if (from === "visitor" || from === "agent" || from === "bot") conv.preview = text || (file ? t("console.file_preview", { name: file.name }) : "");
       // The response clock, folded over the stream in order (notes and events leave it).
       if (from === "visitor" && !conv.unansweredSince) conv.unansweredSince = ts;
       if (from === "agent") conv.unansweredSince = null;
@@ -271,7 +271,7 @@
     }
     const li = buildMessage(msg, conv);
     li.dataset.id = msg.id;
-    setDelivery(li, msg.from === "agent" && seenBy(conv, msg.id) ? "seen" : "sent");
+    setDelivery(li, msg.from === "agent" && seenBy(conv, msg.id) ? t("console.seen") : t("console.sent"));
     conv.byId.set(msg.id, li);
     if (msg.client_id && ["agent", "note", "whisper"].includes(msg.from)) conv.byClientId.set(msg.client_id, li);
     placeInOrder(conv.list, li);
@@ -285,24 +285,12 @@
     return true;
   }
 
-  // Read receipts: the visitor's `read` frames mark what they have read; our own messages up
-  // to it show "seen" (kept for the tab's reloads with the transcripts).
-  const seenBy = (conv, id) => Boolean(state.seen[conv.id]) && compareIds(id, state.seen[conv.id]) <= 0;
-
-  function markSeen(conv, id) {
-    if (!id || seenBy(conv, id)) return;
-    state.seen[conv.id] = id;
-    // Only messages the visitor receives: notes and whispers never reach them.
-    for (const li of conv.list.querySelectorAll('li[data-id][data-from="agent"]')) {
-      if (seenBy(conv, li.dataset.id)) setDelivery(li, "seen");
-    }
-    saveSoon();
-  }
+  const { seenBy, markSeen } = window.AgentParts.receipts(state, saveSoon);
 
   function confirmOwn(conv, li, msg) {
     li.dataset.id = msg.id;
     conv.byId.set(msg.id, li);
-    setDelivery(li, li.dataset.from === "agent" && seenBy(conv, msg.id) ? "seen" : "sent");
+    setDelivery(li, li.dataset.from === "agent" && seenBy(conv, msg.id) ? t("console.seen") : t("console.sent"));
     li.remove();
     placeInOrder(conv.list, li);
     const item = state.outbox.get(msg.client_id);
@@ -329,16 +317,7 @@
   setInterval(() => details.tick(), 30000);
 
   // --- status and connection ----------------------------------------------------------------
-  // The status line shows the connection state; an error covers it for a few seconds.
-  const line = { text: "", timer: null };
-  function say(text, error = false) {
-    if (!error) line.text = text;
-    if (!error && line.timer) return;
-    clearTimeout(line.timer);
-    ui.line.textContent = text;
-    ui.line.classList.toggle("error", error);
-    line.timer = error ? setTimeout(() => { line.timer = null; say(line.text); }, 6000) : null;
-  }
+  const say = window.AgentParts.statusLine(ui.line);
 
   // Reconnects with backoff and jitter, on the server's "reconnect" and when the browser is
   // back online, until the session has ended (widget/socket.js).
@@ -358,10 +337,10 @@
       for (const conv of state.convs.values()) conv.synced = false;
       controls.renderStatus("offline");
       if (code === 4401) {
-        say("Your session has ended. Reload the page to sign in again.");
+        say(t("console.session_ended"));
         return false; // signed out: trying again cannot help
       }
-      say(`Connection lost — reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
+      say(t("console.reconnecting", { n: Math.max(1, Math.round(delay / 1000)) }));
       return true;
     },
   });
@@ -426,7 +405,7 @@
         queue.drop(target.id);
         const current = state.convs.get(state.selected);
         if (!current || CLOSED.has(current.status)) select(target.id);
-        if (fresh) kit.alert(`assigned:${target.id}:${target.lastAt}`, "New chat", visitorLabel(target.visitor), () => select(target.id));
+        if (fresh) kit.alert(`assigned:${target.id}:${target.lastAt}`, t("console.new_chat"), visitorLabel(target.visitor), () => select(target.id));
         return;
       }
       case "unassigned": // transferred, sent back to a queue or taken over: no longer ours
@@ -434,7 +413,7 @@
         if (!conv) return;
         supervise.drop(conv.id);
         say(supervise.unassignedText(frame, conv) ||
-          (frame.reason === "transferred" ? "Chat transferred." : "Chat sent back to the queue."));
+          (frame.reason === "transferred" ? t("console.chat_transferred") : t("console.chat_requeued")));
         return removeConversation(conv);
       case "queue":
         if (Array.isArray(frame.items)) queue.set(frame.items, true);
@@ -469,7 +448,7 @@
     controls.unsent(frame);
     if (transfer.failed(frame) || supervise.failed(frame) || snooze.failed(frame)) return;
     if (["conflict", "capacity", "not_found"].includes(frame.code)) queue.render(); // re-enables Take
-    say(frame.message || `Error: ${frame.code}`, true);
+    say(kit.errorText(frame), true);
   }
 
   // --- panels ------------------------------------------------------------------------------
@@ -511,10 +490,10 @@
   });
 
   controls.renderStatus("offline");
-  ui.status.textContent = "Connecting…";
+  ui.status.textContent = t("common.connecting");
   controls.setMode("reply");
   queue.render();
   refreshTotals();
-  say("Connecting…");
+  say(t("common.connecting"));
   socket.connect();
 })();

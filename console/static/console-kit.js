@@ -5,15 +5,45 @@
 
 window.ConsoleKit = (() => {
   const { compareIds } = window.ChatCommon;
+  const { t, num } = window.I18n;
 
-  // "45 s", "3 m", "1 h 05 m": short enough for a sidebar row.
+  // "45 s", "3 m", "1 h 05 m" ("۴۵ ث", …): short enough for a sidebar row.
   function duration(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
-    if (s < 60) return `${s} s`;
+    if (s < 60) return t("common.dur_s", { n: s });
     const m = Math.floor(s / 60);
-    if (m < 60) return `${m} m`;
+    if (m < 60) return t("common.dur_m", { n: m });
     const h = Math.floor(m / 60);
-    return `${h} h ${String(m % 60).padStart(2, "0")} m`;
+    return t("common.dur_h_m", { n: h, m: num(m % 60, { minimumIntegerDigits: 2 }) });
+  }
+
+  // Marks what people wrote or named (messages, names, pages) as theirs: it keeps its own
+  // language and direction, and the Persian test leaves it out of "no Latin letters".
+  function user(node, yes = true) {
+    if (yes) node.setAttribute("data-user-content", "");
+    return node;
+  }
+
+  // `text` with the person's `name` in it as user content (a node of its own), unless it is
+  // the reader's own "You".
+  function named(text, name, ours = false) {
+    const i = name && !ours ? text.indexOf(name) : -1;
+    if (i < 0) return [text];
+    return [text.slice(0, i), user(window.ChatCommon.el("bdi", {}, name)), text.slice(i + name.length)];
+  }
+
+  // The server's error, in the agent's words: its English message as it stands in English,
+  // a sentence per error code in the other languages.
+  const ERRORS = {
+    conflict: "console.error_conflict", capacity: "console.error_capacity", not_found: "console.error_not_found",
+    forbidden: "console.error_forbidden", invalid_field: "console.error_invalid_field",
+    conversation_closed: "console.error_conversation_closed", rate_limited: "console.error_rate_limited",
+    unavailable: "console.error_unavailable", too_large: "console.error_too_large",
+    unauthorized: "console.error_unauthorized", file_not_found: "console.error_file_not_found",
+  };
+  function errorText(frame) {
+    if (window.I18n.locale === "en") return frame.message || `Error: ${frame.code}`;
+    return t(ERRORS[frame.code] || "console.error_generic");
   }
 
   // A readable "Chrome 126 on Windows" from a user agent; order matters (Edge says Chrome too).
@@ -25,7 +55,7 @@ window.ConsoleKit = (() => {
       ["Samsung Internet", /SamsungBrowser\/([\d.]+)/], ["Firefox", /(?:Firefox|FxiOS)\/([\d.]+)/],
       ["Chrome", /(?:Chrome|CriOS)\/([\d.]+)/], ["Safari", /Version\/([\d.]+).*Safari/],
     ];
-    let name = "Unknown browser";
+    let name = t("console.unknown_browser");
     for (const [label, re] of browsers) {
       const version = find(re);
       if (version) { name = `${label} ${version}`; break; }
@@ -35,23 +65,19 @@ window.ConsoleKit = (() => {
       ["macOS", /Mac OS X|Macintosh/], ["ChromeOS", /CrOS/], ["Linux", /Linux/],
     ];
     const os = systems.find(([, re]) => re.test(ua));
-    return os ? `${name} on ${os[0]}` : name;
+    return os ? t("console.browser_on", { browser: name, os: os[0] }) : name;
   }
 
   // The visitor's wall clock now, from its IANA time zone ("" when unknown or invalid).
   function localTime(timeZone, now = Date.now()) {
     if (!timeZone) return "";
     try {
-      const text = new Intl.DateTimeFormat([], {
-        timeZone, weekday: "short", hour: "2-digit", minute: "2-digit",
-      }).format(now);
-      return `${text} (${timeZone})`;
+      const text = window.I18n.zoned(now, timeZone, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+      return `${text} (${window.I18n.zoneName(timeZone, now)})`;
     } catch { return ""; }
   }
 
-  function dateTime(ts) {
-    return ts ? new Date(ts).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "";
-  }
+  const dateTime = (ts) => window.I18n.dateTime(ts);
 
   // --- notifications ---------------------------------------------------------------------
   const SETTINGS_KEY = "cs:console:alerts";
@@ -135,5 +161,5 @@ window.ConsoleKit = (() => {
     };
   }
 
-  return { duration, browserOf, localTime, dateTime, settings, setSetting, alert, askDesktopPermission, readMarkers };
+  return { duration, num, user, named, errorText, browserOf, localTime, dateTime, settings, setSetting, alert, askDesktopPermission, readMarkers };
 })();

@@ -4,6 +4,12 @@
 
 window.DashCharts = (() => {
   const NS = "http://www.w3.org/2000/svg";
+  const { t, num } = window.I18n;
+  const int = (v) => num(v, { useGrouping: false });
+  // The charts run left to right in every language; a label reads in its own direction
+  // (Persian "۲ ث" right to left), so its anchor is the side it ends on in that direction.
+  const DIR = window.I18n.dir;
+  const END = DIR === "rtl" ? "start" : "end";
   const W = 360, H = 150, PAD = { l: 44, r: 14, t: 10, b: 24 };
 
   function el(name, attrs, text) {
@@ -36,14 +42,14 @@ window.DashCharts = (() => {
     return [p, 2 * p, 5 * p].find((s) => top <= MAX_STEPS * s) || 10 * p;
   }
 
-  const counts = { step: countStep, label: (v) => String(v) };
+  const counts = { step: countStep, label: (v) => int(v) };
   const durations = {
     step: (top) => CLOCK_STEPS.find((s) => top <= MAX_STEPS * s) || DAY * countStep(top / DAY),
     label(v, top) {
-      const [unit, name] = top < 2 * MIN ? [SEC, "s"] : top < 2 * HOUR ? [MIN, "m"]
-        : top < 2 * DAY ? [HOUR, "h"] : [DAY, "d"];
+      const [unit, name] = top < 2 * MIN ? [SEC, "dashboard.unit_s"] : top < 2 * HOUR ? [MIN, "dashboard.unit_m"]
+        : top < 2 * DAY ? [HOUR, "dashboard.unit_h"] : [DAY, "dashboard.unit_d"];
       const n = v / unit;
-      return v === 0 ? "0" : `${Number.isInteger(n) ? n : n.toFixed(1)} ${name}`;
+      return v === 0 ? int(0) : t(name, { n: Number.isInteger(n) ? int(n) : num(n, { maximumFractionDigits: 1, minimumFractionDigits: 1, useGrouping: false }) });
     },
   };
 
@@ -56,7 +62,7 @@ window.DashCharts = (() => {
     for (let i = 0; i <= n; i++) {
       const y = y0 - (i / n) * (y0 - PAD.t);
       svg.append(el("line", { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, class: "grid-line" }));
-      svg.append(el("text", { x: PAD.l - 4, y: y + 4, class: "axis", "text-anchor": "end" }, axis.label(i * step, top)));
+      svg.append(el("text", { x: PAD.l - 4, y: y + 4, class: "axis", "text-anchor": END, direction: DIR }, axis.label(i * step, top)));
     }
     return top;
   }
@@ -83,9 +89,9 @@ window.DashCharts = (() => {
       svg.append(dot);
     });
     for (const i of [0, Math.floor(points.length / 2), points.length - 1]) {
-      if (points[i]) svg.append(el("text", { x: x(i), y: H - 6, class: "axis", "text-anchor": "middle" }, timeLabel(points[i].t)));
+      if (points[i]) svg.append(el("text", { x: x(i), y: H - 6, class: "axis", "text-anchor": "middle", direction: DIR }, timeLabel(points[i].t)));
     }
-    if (!values.length) svg.append(el("text", { x: W / 2, y: H / 2, class: "axis", "text-anchor": "middle" }, "no samples yet"));
+    if (!values.length) svg.append(el("text", { x: W / 2, y: H / 2, class: "axis", "text-anchor": "middle", direction: DIR }, t("dashboard.no_samples")));
     return svg;
   }
 
@@ -99,10 +105,10 @@ window.DashCharts = (() => {
       const rect = el("rect", {
         x: PAD.l + i * slot + slot * 0.15, y: H - PAD.b - h, width: slot * 0.7, height: Math.max(0, h), class: "bar",
       });
-      rect.append(el("title", {}, `${b.title}: ${b.count}`));
+      rect.append(el("title", {}, `${b.title}: ${int(b.count)}`));
       svg.append(rect);
       if (items.length <= 8 || i % 4 === 0) {
-        svg.append(el("text", { x: PAD.l + i * slot + slot / 2, y: H - 6, class: "axis", "text-anchor": "middle" }, b.label));
+        svg.append(el("text", { x: PAD.l + i * slot + slot / 2, y: H - 6, class: "axis", "text-anchor": "middle", direction: DIR }, b.label));
       }
     });
     return svg;

@@ -6,32 +6,45 @@
 (() => {
   const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
   const state = { data: null, receivedAt: 0, department: "" };
+  const { t, num } = window.I18n;
+  // Counts as digits only ("1001", "۱۰۰۱"); fractions with `digits` decimals.
+  const int = (v) => num(v, { useGrouping: false });
+  const fixed = (v, digits) => num(v, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+  const two = (v) => num(v, { minimumIntegerDigits: 2, useGrouping: false });
 
   // The strings of the invariant alarm (the rest are still where they are used).
   const TEXT = {
-    unowned: (n) => (n === 1 ? "1 chat has no agent and no place in the queue"
-      : `${n} chats have no agent and no place in the queue`),
-    unownedHint: "Nobody will answer it until the server's sweep puts it back in a queue. Open it to take it or move it:",
-    unownedCount: (n) => `Unowned chats: ${n}`,
-    unownedLink: (id) => `Watch the chat ${id} in the console`,
+    unowned: (n) => t("dashboard.unowned", { n }),
+    unownedHint: t("dashboard.unowned_hint"),
+    unownedCount: (n) => t("dashboard.unowned_count", { n: int(n) }),
+    unownedLink: (id) => t("dashboard.unowned_link", { id }),
   };
 
   // --- formatting --------------------------------------------------------------------------
   function duration(ms) {
     if (ms === null || ms === undefined) return "–";
     const s = Math.max(0, Math.round(ms / 1000));
-    if (s < 60) return `${s} s`;
+    if (s < 60) return t("dashboard.dur_s", { s: int(s) });
     const m = Math.floor(s / 60);
-    if (m < 60) return `${m} m ${String(s % 60).padStart(2, "0")} s`;
-    return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} m`;
+    if (m < 60) return t("dashboard.dur_m_s", { m: int(m), s: two(s % 60) });
+    return t("dashboard.dur_h_m", { h: int(Math.floor(m / 60)), m: two(m % 60) });
   }
-  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  const count = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
-  const short = (ms) => (ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : ms < 60000 ? `${Math.round(ms / 1000)} s`
-    : `${(ms / 60000).toFixed(ms < 600000 ? 1 : 0)} m`);
-  const stat = (s) => (s.count ? `${duration(s.median)} · p90 ${duration(s.p90)} (${s.count})` : "–");
-  const sat = (s) => (s.count ? `${s.average.toFixed(2)} / 5 · ${s.csat}% happy (${s.count})` : "–");
-  const words = (status) => status.replaceAll("_", " ");
+  const clock = (ts) => window.I18n.format(ts, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const count = (v) => (Number.isInteger(v) ? int(v) : fixed(v, 1));
+  const short = (ms) => (ms < 10000 ? t("dashboard.unit_s", { n: fixed(ms / 1000, 1) }) : ms < 60000 ? t("dashboard.unit_s", { n: int(Math.round(ms / 1000)) })
+    : t("dashboard.unit_m", { n: fixed(ms / 60000, ms < 600000 ? 1 : 0) }));
+  const stat = (s) => (s.count ? t("dashboard.stat", { median: duration(s.median), p90: duration(s.p90), count: int(s.count) }) : "–");
+  const sat = (s) => (s.count ? t("dashboard.satisfaction", { average: fixed(s.average, 2), csat: int(s.csat), count: int(s.count) }) : "–");
+  const STATES = {
+    queued: "common.status_queued", assigned: "common.status_assigned", waiting_on_agent: "common.status_waiting_on_agent",
+    waiting_on_visitor: "common.status_waiting_on_visitor", resolved: "common.status_resolved", missed: "common.status_missed",
+    abandoned: "common.status_abandoned", at_risk: "dashboard.sla_at_risk", breached: "dashboard.sla_breached", ok: "dashboard.sla_ok",
+    online: "dashboard.agent_online", away: "dashboard.agent_away", offline: "dashboard.agent_offline",
+    first: "dashboard.target_first", next: "dashboard.target_next",
+  };
+  const words = (status) => (STATES[status] ? t(STATES[status]) : String(status || "").replaceAll("_", " "));
+  // Names and what people wrote keep their own language (and stay out of the Persian test's check).
+  const user = (node) => { node.setAttribute("data-user-content", ""); return node; };
 
   // Unresolved chats open live in the console (docs/protocol.md, Supervision), all in one tab
   // of their own: the links name it, so the dashboard stays where it is.
@@ -48,9 +61,9 @@
     const a = consoleLink(c.id);
     a.className = "watch-link";
     a.dataset.testid = "watch-link";
-    a.textContent = "Watch";
-    a.title = "Open this chat live in the console: watch, whisper, join or take over";
-    a.setAttribute("aria-label", `Watch the chat with ${c.visitor_name || "Visitor"}`);
+    a.textContent = t("dashboard.watch");
+    a.title = t("dashboard.watch_title");
+    a.setAttribute("aria-label", t("dashboard.watch_label", { visitor: c.visitor_name || t("dashboard.visitor") }));
     return a;
   }
 
@@ -82,56 +95,56 @@
     state.data = data;
     state.receivedAt = performance.now();
     const now = data.now;
-    $("queue-count").textContent = String(now.queue.count);
+    $("queue-count").textContent = int(now.queue.count);
     const estimate = now.queue.next_estimated_wait_s;
-    $("estimated-wait").textContent = now.queue.count === 0 ? "nobody waiting"
-      : estimate === null ? "nobody online" : duration(estimate * 1000);
-    $("agents-online").textContent = `${now.agents.online} / ${now.agents.away}`;
-    $("load").textContent = `${now.agents.load} / ${now.agents.capacity}`;
-    $("in-progress").textContent = String(now.in_progress);
-    $("sla").textContent = `${now.sla.breached} / ${now.sla.at_risk}`;
+    $("estimated-wait").textContent = now.queue.count === 0 ? t("dashboard.nobody_waiting")
+      : estimate === null ? t("dashboard.nobody_online") : duration(estimate * 1000);
+    $("agents-online").textContent = `${int(now.agents.online)} / ${int(now.agents.away)}`;
+    $("load").textContent = `${int(now.agents.load)} / ${int(now.agents.capacity)}`;
+    $("in-progress").textContent = int(now.in_progress);
+    $("sla").textContent = `${int(now.sla.breached)} / ${int(now.sla.at_risk)}`;
     $("sla").closest(".tile").dataset.state = now.sla.breached ? "breached" : now.sla.at_risk ? "at_risk" : "ok";
     renderUnowned(now.unowned || { count: 0, items: [] }, now.unresolved.items);
     tick();
     fill($("agents"), now.agents.list, (tr, a) => {
       tr.dataset.status = a.status;
-      cell(tr, a.name || a.id);
-      cell(tr, a.status, `status ${a.status}`);
-      const td = cell(tr, `${a.load} / ${a.capacity}`);
+      user(cell(tr, a.name || a.id));
+      cell(tr, words(a.status), `status ${a.status}`);
+      const td = cell(tr, `${int(a.load)} / ${int(a.capacity)}`);
       const meter = document.createElement("meter");
       meter.max = Math.max(1, a.capacity); meter.value = a.load; meter.high = Math.max(1, a.capacity) - 0.5;
       td.append(" ", meter);
     });
-    $("unresolved-count").textContent = String(now.unresolved.count);
+    $("unresolved-count").textContent = int(now.unresolved.count);
     $("unresolved-empty").hidden = now.unresolved.count > 0;
     fill($("unresolved"), now.unresolved.items, (tr, c) => {
       tr.dataset.sla = c.sla.state;
       tr.dataset.id = c.id;
-      cell(tr, c.visitor_name || "Visitor");
+      if (c.visitor_name) user(cell(tr, c.visitor_name)); else cell(tr, t("dashboard.visitor"));
       cell(tr, words(c.status));
-      cell(tr, c.agent_name || "–");
+      if (c.agent_name) user(cell(tr, c.agent_name)); else cell(tr, "–");
       cell(tr, duration(c.waiting_ms));
-      cell(tr, c.since_last_reply_ms === null ? "no reply yet" : `${duration(c.since_last_reply_ms)} ago`);
-      cell(tr, c.sla.state === "none" ? "–" : `${c.sla.target}: ${words(c.sla.state)}`, `sla ${c.sla.state}`);
+      cell(tr, c.since_last_reply_ms === null ? t("dashboard.no_reply_yet") : t("dashboard.ago", { time: duration(c.since_last_reply_ms) }));
+      cell(tr, c.sla.state === "none" ? "–" : `${words(c.sla.target)}: ${words(c.sla.state)}`, `sla ${c.sla.state}`);
       cell(tr, "", "watch").append(watchLink(c));
     });
-    $("timezone").textContent = `(today from midnight, ${data.timezone})`;
+    $("timezone").textContent = t("dashboard.today_from_midnight", { zone: window.I18n.zoneName(data.timezone) });
     const rows = [
-      ["Chats started", (p) => String(p.started)],
-      ["Missed", (p) => String(p.missed)],
-      ["Abandoned", (p) => String(p.abandoned)],
-      ["Resolved", (p) => String(p.resolved)],
-      ["Wait (median · p90)", (p) => stat(p.wait)],
-      ["First response", (p) => stat(p.first_response)],
-      ["Response", (p) => stat(p.response)],
-      ["Resolution", (p) => stat(p.resolution)],
-      ["Targets missed (first / next)", (p) => `${p.sla_first_breaches} / ${p.sla_next_breaches}`],
-      ["Satisfaction", (p) => sat(p.satisfaction)],
+      [t("dashboard.chats_started"), (p) => int(p.started)],
+      [t("dashboard.missed"), (p) => int(p.missed)],
+      [t("dashboard.abandoned"), (p) => int(p.abandoned)],
+      [t("dashboard.resolved"), (p) => int(p.resolved)],
+      [t("dashboard.wait_median_p90"), (p) => stat(p.wait)],
+      [t("dashboard.first_response"), (p) => stat(p.first_response)],
+      [t("dashboard.response"), (p) => stat(p.response)],
+      [t("dashboard.resolution"), (p) => stat(p.resolution)],
+      [t("dashboard.targets_missed"), (p) => `${int(p.sla_first_breaches)} / ${int(p.sla_next_breaches)}`],
+      [t("dashboard.satisfaction_row"), (p) => sat(p.satisfaction)],
     ];
     fill($("periods"), rows, (tr, [label, f]) => { cell(tr, label, "label"); cell(tr, f(data.today)); cell(tr, f(data.last_hour)); });
     fill($("agent-report"), data.agents, (tr, a) => {
-      cell(tr, a.name || a.id);
-      cell(tr, String(a.chats_handled));
+      user(cell(tr, a.name || a.id));
+      cell(tr, int(a.chats_handled));
       cell(tr, duration(a.first_response.median));
       cell(tr, duration(a.response.median));
       cell(tr, duration(a.resolution.median));
@@ -142,7 +155,7 @@
     const picker = $("department");
     const known = [...picker.options].map((o) => o.value);
     for (const d of data.departments) {
-      if (!known.includes(d)) picker.append(new Option(d, d));
+      if (!known.includes(d)) picker.append(user(new Option(d, d)));
     }
   }
 
@@ -165,7 +178,7 @@
       a.title = TEXT.unownedLink(id);
       li.append(a);
       if (names.get(id)) {
-        const who = document.createElement("span");
+        const who = user(document.createElement("span"));
         who.dir = "auto";
         who.textContent = names.get(id);
         li.append(" · ", who);
@@ -177,15 +190,16 @@
   function drawCharts(charts) {
     const C = window.DashCharts;
     const put = (name, svg) => document.querySelector(`[data-chart="${name}"]`).replaceChildren(svg);
-    put("queue_length", C.line(charts.queue_length, C.counts, count, "Queue length", clock));
-    put("longest_wait_ms", C.line(charts.longest_wait_ms, C.durations, short, "Longest wait", clock));
-    put("chats_per_hour", C.bars(charts.chats_per_hour.map((p) => ({ label: clock(p.t), title: clock(p.t), count: p.count })), "Chats per hour"));
+    put("queue_length", C.line(charts.queue_length, C.counts, count, t("dashboard.chart_queue"), clock));
+    put("longest_wait_ms", C.line(charts.longest_wait_ms, C.durations, short, t("dashboard.chart_wait"), clock));
+    put("chats_per_hour", C.bars(charts.chats_per_hour.map((p) => ({ label: clock(p.t), title: clock(p.t), count: p.count })), t("dashboard.chart_hourly")));
     let low = 0;
+    const bound = (s) => (s / 60 >= 1 ? t("dashboard.bound_m", { n: int(s / 60) }) : t("dashboard.bound_s", { n: int(s) }));
     put("first_response_today", C.bars(charts.first_response_today.map((b) => {
-      const label = b.le === null ? `>${low / 60 >= 1 ? `${low / 60}m` : `${low}s`}` : b.le >= 60 ? `≤${b.le / 60}m` : `≤${b.le}s`;
+      const label = b.le === null ? `>${bound(low)}` : `≤${bound(b.le)}`;
       if (b.le !== null) low = b.le;
       return { label, title: label, count: b.count };
-    }), "First response time"));
+    }), t("dashboard.chart_frt")));
   }
 
   // --- the socket --------------------------------------------------------------------------
@@ -202,14 +216,14 @@
     ready: "dashboard",
     hello: watch,
     onFrame(frame) {
-      if (frame.type === "dashboard") { render(frame.data); live("Live", "live"); }
+      if (frame.type === "dashboard") { render(frame.data); live(t("dashboard.live"), "live"); }
       else if (frame.type === "error" && (frame.code === "unauthorized" || frame.code === "forbidden")) {
-        live(frame.message, "closed");
+        live(window.I18n.locale === "en" ? frame.message : t(frame.code === "forbidden" ? "dashboard.err_forbidden" : "dashboard.err_unauthorized"), "closed");
       }
     },
     onLost(code) {
       if (code === 4401 || code === 4403) return false;
-      live("Reconnecting…", "connecting");
+      live(t("dashboard.reconnecting"), "connecting");
       return true;
     },
   });
@@ -225,25 +239,28 @@
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(event.target)) if (String(v).trim()) params.set(k, String(v).trim());
     const note = $("search-note");
-    note.textContent = "Searching…";
+    note.textContent = t("dashboard.searching");
     const resp = await fetch(`/api/metrics/conversations?${params}`, { credentials: "same-origin" });
     const body = await resp.json();
-    if (!resp.ok) { note.textContent = body.message || "Search failed"; return; }
-    note.textContent = `${body.items.length} found among ${body.scanned} conversations` +
-      (body.truncated ? " (only the newest were searched; narrow the day)" : "") + ".";
+    if (!resp.ok) {
+      note.textContent = window.I18n.locale === "en" ? body.message || "Search failed" : t("dashboard.search_failed");
+      return;
+    }
+    note.textContent = t(body.truncated ? "dashboard.found_truncated" : "dashboard.found", { n: body.items.length, scanned: body.scanned });
     $("search-results").replaceChildren(...body.items.map((c) => {
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
       button.className = "result";
       button.dataset.testid = "search-result";
-      const title = document.createElement("strong");
+      const title = user(document.createElement("strong"));
       title.textContent = c.visitor_name || c.visitor;
       title.dir = "auto";
       const meta = document.createElement("span");
       meta.className = "muted";
-      meta.textContent = ` ${words(c.status)} · ${c.agent_name || "no agent"} · ${new Date(c.created_at).toLocaleString()}`;
-      const text = document.createElement("span");
+      meta.append(` ${words(c.status)} · `, c.agent_name ? user(Object.assign(document.createElement("bdi"), { textContent: c.agent_name })) : t("dashboard.no_agent"),
+        ` · ${window.I18n.dateTime(c.created_at)}`);
+      const text = user(document.createElement("span"));
       text.className = "preview";
       text.dir = "auto";
       text.textContent = c.match || c.preview;
@@ -259,19 +276,21 @@
     if (!resp.ok) return;
     const body = await resp.json();
     $("transcript").hidden = false;
-    $("transcript-title").textContent = `${c.visitor_name || c.visitor} · ${words(c.status)}`;
+    $("transcript-title").replaceChildren(user(Object.assign(document.createElement("bdi"), { textContent: c.visitor_name || c.visitor })), ` · ${words(c.status)}`);
     $("transcript-messages").replaceChildren(...body.messages.map((msg) => {
       const li = document.createElement("li");
       li.className = `msg ${msg.from}`;
       const who = document.createElement("span");
       who.className = "who";
-      const label = msg.from === "visitor" ? (c.visitor_name || "Visitor") : msg.author.name || msg.from;
-      const kind = msg.from === "note" ? " (note)" : msg.from === "bot" ? " (bot)" : "";
-      who.textContent = msg.from === "system" ? clock(msg.ts) : `${label}${kind} · ${clock(msg.ts)}`;
+      const label = msg.from === "visitor" ? (c.visitor_name || t("dashboard.visitor")) : msg.author.name || msg.from;
+      const kind = msg.from === "note" ? t("dashboard.kind_note") : msg.from === "bot" ? t("dashboard.kind_bot") : "";
+      if (msg.from === "system") who.textContent = clock(msg.ts);
+      else who.append(user(Object.assign(document.createElement("bdi"), { textContent: label })), `${kind} · ${clock(msg.ts)}`);
       const text = document.createElement("p");
       text.dir = "auto";
-      if (msg.event === "erased") text.textContent = "Erased at the person's request";
-      else text.append(window.Linkify.fragment(msg.text || ""));
+      if (msg.event === "erased") text.textContent = t("dashboard.erased");
+      else if (msg.from === "system") text.textContent = window.I18n.eventText(msg);
+      else user(text).append(window.Linkify.fragment(msg.text || ""));
       li.append(who, text);
       return li;
     }));
