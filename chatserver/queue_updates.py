@@ -12,9 +12,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from chatserver.connection import AgentConn, VisitorConn
-from chatserver.core.estimate import HandleTimeEstimator, estimate_wait, should_notify
+from chatserver.core.estimate import (
+    HandleTimeEstimator,
+    estimate_wait,
+    should_notify,
+    within_hours,
+)
 from chatserver.core.routing import free_capacity, online_count, total_capacity
+from chatserver.core.sla import department_clocks
 from chatserver.frames import conversation_summary
+from chatserver.lifecycle import Lifecycle
 from chatserver.protocol import OutFrame
 from chatserver.router import Router
 from chatserver.store import Store
@@ -29,6 +36,7 @@ class QueueUpdates:
     handle_times: dict[str, HandleTimeEstimator]
     clock: Callable[[], int]
     router: Router
+    lifecycle: Lifecycle
     _queue_timers: dict[str, asyncio.TimerHandle]
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -62,13 +70,19 @@ class QueueUpdates:
                 online_count(agents),
             )
             handle = self.handle_times.get(site, HandleTimeEstimator()).mean
+            clocks = department_clocks(await self.lifecycle.policy(site))
+            now = self.clock()
             for conn, rank in zip(waiting, ranks, strict=True):
                 # Assigned (or ended) while the queue was read: a position now would come
                 # after the `assigned` frame and put the visitor back in line on screen.
                 if rank is None or conn.conv_status != "queued":
                     continue
                 position = rank + 1
-                estimate = estimate_wait(position, free, total, online, handle)
+                estimate, opens_at = within_hours(
+                    estimate_wait(position, free, total, online, handle),
+                    now,
+                    clocks.clock(conn.department).hours,
+                )
                 if should_notify(conn.last_queue, (position, estimate)) or online == 0:
                     conn.last_queue = (position, estimate)
                     if estimate is not None and conn.first_estimate is None:
@@ -80,6 +94,7 @@ class QueueUpdates:
                             "position": position,
                             "estimated_wait": estimate,
                             "agents_online": online,
+                            "opens_at": opens_at,
                         }
                     )
         if agent_conns:

@@ -5,7 +5,9 @@ for chats to end. Chats end at a rate of (total capacity / mean handle time), so
 ``k`` places past the free slots waits about ``k * handle / capacity``. The handle time is the
 mean of the last chats' assigned-to-resolved durations (not their resolution time, which
 includes queueing), so a rush does not move it. No constant is added: a visitor with a free
-slot ahead is told "now". `python -m bench.queue_sim` measures it against what happened.
+slot ahead is told "now". Office hours shape it (:func:`within_hours`): a wait that runs
+past closing resumes at the next opening. `python -m bench.queue_sim` measures it against
+what happened.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+
+from chatserver.core.business_clock import BusinessClock
+from chatserver.core.department_hours import DepartmentClocks
+from chatserver.core.hours import OfficeHours, is_open_by, next_closing_by, next_opening_by
 
 # Until real handle times are known, assume a typical support chat of five minutes.
 DEFAULT_HANDLE_SECONDS = 300.0
@@ -125,3 +131,59 @@ class EstimateAccuracy:
 
 def _nearest_rank(ordered: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def within_hours(
+    estimate_s: int | None, now_ms: int, hours: OfficeHours | None
+) -> tuple[int | None, int | None]:
+    """The wait as the office hours shape it: ``(estimate_s, opens_at_ms)``.
+
+    Agents work the hours: a wait that runs past closing resumes when the team is back, so
+    the part left at closing time is added after the next opening and ``opens_at_ms`` says
+    when that is. A visitor queued while the team is closed and nobody is online is told when
+    it opens (the estimate stays None: nobody can say how long after). Agents online outside
+    the hours keep taking chats, so then the estimate stands as it is. Without hours (always
+    open) nothing changes.
+    """
+    if hours is None:
+        return estimate_s, None
+    if not is_open_by(hours, now_ms):
+        return (
+            (estimate_s, None) if estimate_s is not None else (None, next_opening_by(hours, now_ms))
+        )
+    if estimate_s is None:
+        return None, None
+    closing = next_closing_by(hours, now_ms)
+    if closing is None or now_ms + estimate_s * 1000 <= closing:
+        return estimate_s, None
+    opens = next_opening_by(hours, closing)
+    if opens is None:
+        return estimate_s, None
+    left_ms = now_ms + estimate_s * 1000 - closing
+    return math.ceil((opens - now_ms + left_ms) / 1000), opens
+
+
+def next_visitor_wait(
+    queued: int,
+    free_slots: int,
+    total_capacity: int,
+    agents_online: int,
+    handle_seconds: float,
+    now_ms: int,
+    hours: OfficeHours | None,
+) -> tuple[int | None, int | None]:
+    """What the next visitor to queue would be told: ``(estimate_s, opens_at_ms)``, the same
+    functions as the visitors' own estimates (chatserver/queue_updates.py). (None, None) with
+    nobody queued: a number there would read as someone waiting."""
+    if not queued:
+        return None, None
+    wait = estimate_wait(queued + 1, free_slots, total_capacity, agents_online, handle_seconds)
+    return within_hours(wait, now_ms, hours)
+
+
+def hours_of(business: BusinessClock | DepartmentClocks, dept: str | None) -> OfficeHours | None:
+    """The office hours a department's queue works in (the site's for None), from the SLA
+    clocks the dashboard holds."""
+    if isinstance(business, DepartmentClocks):
+        return business.clock(dept or "").hours
+    return business.hours

@@ -141,3 +141,42 @@ def next_opening_by(hours: OfficeHours | None, now_ms: int) -> int | None:
             if opening > now_ms:
                 return opening
     return None
+
+
+def _intervals_ms(hours: OfficeHours, now_ms: int) -> list[tuple[int, int]]:
+    """The open intervals (Unix ms) from yesterday to a week ahead, sorted by start."""
+    today = _local(hours, now_ms).date()
+    out = []
+    for offset in range(-1, 8):
+        day = today + timedelta(days=offset)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=hours.tz)
+        for start, end in hours.days.get(day.weekday(), ()):
+            # Wall-clock arithmetic, as in next_opening_by.
+            a = midnight + timedelta(minutes=start)
+            b = midnight + timedelta(minutes=end)
+            out.append(
+                (
+                    int(a.astimezone(UTC).timestamp() * 1000),
+                    int(b.astimezone(UTC).timestamp() * 1000),
+                )
+            )
+    return sorted(out)
+
+
+def next_closing_by(hours: OfficeHours | None, now_ms: int) -> int | None:
+    """When an open site closes next (Unix ms): the end of the interval it is in, or of the
+    ones it runs into (an interval ending as another begins: 24:00 and the next day's 00:00).
+    None when it is closed now, always open, or open for the whole week ahead."""
+    if hours is None or not is_open_by(hours, now_ms):
+        return None
+    intervals = _intervals_ms(hours, now_ms)
+    end: int | None = None
+    for start, stop in intervals:
+        if end is None:
+            if start <= now_ms < stop:
+                end = stop
+        elif start <= end < stop:
+            end = stop
+    if end is None or end >= max(stop for _, stop in intervals):
+        return None  # open through the whole week read: no closing known
+    return end

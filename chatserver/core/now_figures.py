@@ -15,7 +15,7 @@ from typing import Any
 
 from chatserver.core.business_clock import ALWAYS_OPEN, BusinessClock
 from chatserver.core.department_hours import CHANGES_FIELD, DepartmentClocks
-from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, estimate_wait
+from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, hours_of, next_visitor_wait
 from chatserver.core.states import HANDLED_STATUSES
 from chatserver.core.window_figures import median
 
@@ -170,10 +170,14 @@ def now_figures(
     total = sum(int(a["capacity"]) for a in online)
     # With nobody queued there is no next visitor to estimate for: a number here would read
     # as someone waiting.
-    queue["next_estimated_wait_s"] = (
-        estimate_wait(queue["count"] + 1, free, total, len(online), handle_seconds)
-        if queue["count"]
-        else None
+    queue["next_estimated_wait_s"], queue["next_opens_at"] = next_visitor_wait(
+        queue["count"],
+        free,
+        total,
+        len(online),
+        handle_seconds,
+        now,
+        hours_of(business, dept),
     )
     rows = []
     for conv in open_convs:

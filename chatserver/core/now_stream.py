@@ -16,7 +16,7 @@ from typing import Any
 
 from chatserver.core.business_clock import ALWAYS_OPEN, BusinessClock
 from chatserver.core.department_hours import CHANGES_FIELD, DepartmentClocks
-from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, estimate_wait
+from chatserver.core.estimate import DEFAULT_HANDLE_SECONDS, hours_of, next_visitor_wait
 from chatserver.core.now_figures import (
     LIST_LIMIT,
     Conv,
@@ -201,10 +201,14 @@ class NowAccumulator:
         online = [a for a in agents if a["status"] == "online"]
         free = sum(max(0, int(a["capacity"]) - int(a["load"])) for a in online)
         total = sum(int(a["capacity"]) for a in online)
-        queue["next_estimated_wait_s"] = (
-            estimate_wait(queue["count"] + 1, free, total, len(online), handle_seconds)
-            if queue["count"]
-            else None
+        queue["next_estimated_wait_s"], queue["next_opens_at"] = next_visitor_wait(
+            queue["count"],
+            free,
+            total,
+            len(online),
+            handle_seconds,
+            self.now,
+            hours_of(self.business, dept),
         )
         lost = sorted(b.unowned)
         return {

@@ -274,6 +274,7 @@ async def test_a_scripted_day_gives_every_figure(
         # 3rd in line, 2 free slots of 4 online, handle time = the mean of today's chats from
         # assignment to end (c1 290 s, c2 570 s, c3 580 s: 480 s): ceil(1 * 480 / 4)
         "next_estimated_wait_s": 120,
+        "next_opens_at": None,  # within the office hours: no wait runs past closing
     }
     agents = now["agents"]
     assert (agents["online"], agents["away"], agents["offline"]) == (2, 0, 0)
