@@ -65,7 +65,7 @@ def enable_two_factor(base: str, token: str) -> TwoFactor:
     """Set up two-factor on the account page, as an agent would, with a code from pyotp."""
     page = post(base, "/account/two-factor/setup", {}, token)
     assert page.status == 200, page.body[:300]
-    m = re.search(r'data-testid="two-factor-secret">([A-Z2-7 ]+)<', page.body)
+    m = re.search(r'data-testid="two-factor-secret"[^>]*>([A-Z2-7 ]+)<', page.body)
     assert m, page.body[:800]
     assert "<svg" in page.body  # the QR code, drawn on the server
     secret = m.group(1).replace(" ", "")
