@@ -214,29 +214,41 @@ async def _code_step(
     if account is None or account.get("active", "1") != "1":
         await store.end_login_pending(pending)
         raise _Restart
+    how = await _second_factor(services, account, code, ip, "")
+    if how is None:
+        return None, "", []
+    if not await store.end_login_pending(pending):
+        raise _Restart  # a parallel request with the same pending token won
+    return account, how, [*_leases_of(record.get("leases", "")), *leases]
+
+
+async def _second_factor(
+    services: Services, account: dict[str, str], code: str, ip: str, via: str
+) -> str | None:
+    """Check the code (or a recovery code) of an account whose password was right: how it
+    signed in, or None for a wrong, expired or replayed code. Either is in the audit log;
+    ``via`` tells the page and the JSON login apart there."""
+    store = services.store
     now = services.hub.clock()
     check = await check_code(store, account["id"], code, now)
     name = account.get("name", "")
     if not check.ok:
         why = "replayed code" if check.outcome == "replayed" else "wrong or expired code"
         await store.audit(
-            account["site"], "sign_in_failed", account["id"], name, now, f"{why}, from {ip}"
+            account["site"], "sign_in_failed", account["id"], name, now, f"{why}{via}, from {ip}"
         )
-        return None, "", []
-    if not await store.end_login_pending(pending):
-        raise _Restart  # a parallel request with the same pending token won
-    how = "password and code"
-    if check.outcome == "recovery":
-        how = "password and recovery code"
-        await store.audit(
-            account["site"],
-            "recovery_code_used",
-            account["id"],
-            name,
-            now,
-            f"{check.recovery_left} recovery codes left, from {ip}",
-        )
-    return account, how, [*_leases_of(record.get("leases", "")), *leases]
+        return None
+    if check.outcome != "recovery":
+        return f"password and code{via}"
+    await store.audit(
+        account["site"],
+        "recovery_code_used",
+        account["id"],
+        name,
+        now,
+        f"{check.recovery_left} recovery codes left, from {ip}",
+    )
+    return f"password and recovery code{via}"
 
 
 async def sign_out(services: Services, token: str) -> None:
@@ -334,29 +346,10 @@ async def api_login(request: Request) -> Response:
             return _json_error(
                 401, "two_factor_required", "send the code from the authenticator app as code"
             )
-        now = services.hub.clock()
-        check = await check_code(store, account["id"], code[:64], now)
-        if not check.ok:
-            await store.audit(
-                account["site"],
-                "sign_in_failed",
-                account["id"],
-                account.get("name", ""),
-                now,
-                f"wrong, expired or replayed code (JSON login), from {ip}",
-            )
+        second = await _second_factor(services, account, code[:64], ip, " (JSON login)")
+        if second is None:
             return _json_error(401, "invalid_code", "that code is wrong, expired or used")
-        how = "password and code (JSON login)"
-        if check.outcome == "recovery":
-            how = "password and recovery code (JSON login)"
-            await store.audit(
-                account["site"],
-                "recovery_code_used",
-                account["id"],
-                account.get("name", ""),
-                now,
-                f"{check.recovery_left} recovery codes left, from {ip}",
-            )
+        how = second
     await services.limits.login_succeeded(leases)
     token = await _signed_in(services, account, request, how)
     return JSONResponse(
