@@ -21,11 +21,54 @@ from chatserver.core.audit import ACTION_GROUPS, CSV_HEADER, AuditQuery, csv_saf
 from chatserver.store.audit import ACCOUNT_AUDIT_LENGTH
 from chatserver.store.supervision import AUDIT_LENGTH
 from console.admin_common import page_context, site_or_404
-from console.admin_forms import when_utc
+from console.admin_forms import Problem, when_utc
 from console.common import CHANGE_ROLES, client_ip, page, render, services_of
+from console.i18n import msg
 
 PAGE_SIZE = 50
 _STREAM_ID = "0123456789-"
+# The words the page shows for the actions and their groups (chatserver.core.audit names
+# them in English; a log may hold an action this version does not list: shown as stored).
+ACTION_KEYS = {
+    "sign_in": "admin.action_sign_in",
+    "sign_in_failed": "admin.action_sign_in_failed",
+    "two_factor_enabled": "admin.action_two_factor_enabled",
+    "two_factor_disabled": "admin.action_two_factor_disabled",
+    "two_factor_reset": "admin.action_two_factor_reset",
+    "recovery_code_used": "admin.action_recovery_code_used",
+    "session_revoked": "admin.action_session_revoked",
+    "password_reset": "admin.action_password_reset",
+    "site_created": "admin.action_site_created",
+    "site_settings": "admin.action_site_settings",
+    "agent_created": "admin.action_agent_created",
+    "agent_updated": "admin.action_agent_updated",
+    "agent_deactivated": "admin.action_agent_deactivated",
+    "agent_reactivated": "admin.action_agent_reactivated",
+    "canned_saved": "admin.action_canned_saved",
+    "canned_deleted": "admin.action_canned_deleted",
+    "webhook_created": "admin.action_webhook_created",
+    "webhook_removed": "admin.action_webhook_removed",
+    "webhook_replayed": "admin.action_webhook_replayed",
+    "api_key_created": "admin.action_api_key_created",
+    "api_key_revoked": "admin.action_api_key_revoked",
+    "identity_secret_rotated": "admin.action_identity_secret_rotated",
+    "api_key_used": "admin.action_api_key_used",
+    "monitor": "admin.action_monitor",
+    "unmonitor": "admin.action_unmonitor",
+    "whisper": "admin.action_whisper",
+    "join": "admin.action_join",
+    "leave": "admin.action_leave",
+    "take_over": "admin.action_take_over",
+    "export": "admin.action_export",
+    "erase": "admin.action_erase",
+}
+GROUP_KEYS = {
+    "Sign-in": "admin.group_sign_in",
+    "Admin changes": "admin.group_admin_changes",
+    "API": "admin.group_api",
+    "Supervision": "admin.group_supervision",
+    "Privacy": "admin.group_privacy",
+}
 
 
 async def record(
@@ -51,7 +94,7 @@ def _day(raw: str, end: bool) -> tuple[int, str]:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        return 0, f"Dates look like 2026-12-01, not {raw!r}."
+        return 0, Problem("admin.err_date", typed=repr(raw))
     if end:
         day += timedelta(days=1)
     return int(day.timestamp() * 1000) - (1 if end else 0), ""
@@ -59,11 +102,11 @@ def _day(raw: str, end: bool) -> tuple[int, str]:
 
 def query_of(params: dict[str, str]) -> tuple[AuditQuery, list[str]]:
     """The filters of the page's form (also the CSV link's query string)."""
-    errors = []
+    errors: list[str] = []
     action = params.get("action", "").strip()[:40]
     # Any well-formed name: a log may hold actions this version does not list.
     if action and not (action.replace("_", "").isalpha() and action.isascii()):
-        errors.append(f"No such action: {action!r}.")
+        errors.append(Problem("admin.err_action", typed=repr(action)))
         action = ""
     since, err_since = _day(params.get("since", ""), False)
     until, err_until = _day(params.get("until", ""), True)
@@ -104,6 +147,8 @@ async def _log_page(request: Request, me: dict[str, str], site: str | None) -> R
         filters=filters,
         filter_query=urlencode({k: v for k, v in filters.items() if v}),
         action_groups=ACTION_GROUPS,
+        action_keys=ACTION_KEYS,
+        group_keys=GROUP_KEYS,
         actors=sorted(names.items(), key=lambda kv: kv[1].lower()),
         base=base,
         kept=AUDIT_LENGTH if site is not None else ACCOUNT_AUDIT_LENGTH,
@@ -134,6 +179,8 @@ async def unknown_sign_ins(request: Request, me: dict[str, str]) -> Response:
 async def _csv_rows(request: Request, site: str | None, query: AuditQuery) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
+    # The column names (CSV_HEADER) and the times stay English and UTC whatever the reader's
+    # language: the file is data for other programs, not a page.
     # A byte-order mark: spreadsheet programs then read the file as UTF-8 (Persian names).
     out.write("\ufeff")
     writer.writerow(CSV_HEADER)
@@ -160,7 +207,9 @@ async def _csv_rows(request: Request, site: str | None, query: AuditQuery) -> As
 async def _csv(request: Request, me: dict[str, str], site: str | None, name: str) -> Response:
     query, errors = query_of(dict(request.query_params))
     if errors:
-        return render(request, "forbidden.html", {"me": me, "reason": " ".join(errors)}, 400)
+        first = errors[0]
+        reason = msg(first.key, **first.values) if isinstance(first, Problem) else first
+        return render(request, "forbidden.html", {"me": me, "reason": reason}, 400)
     stamp = datetime.fromtimestamp(services_of(request).hub.clock() / 1000, UTC)
     filename = f"audit-{name}-{stamp:%Y%m%d-%H%M%S}.csv"
     return StreamingResponse(

@@ -5,14 +5,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from console.admin_forms import when_utc
+from console.admin_forms import Problem, when_utc
 from console.common import CHANGE_ROLES, render, services_of, templates
+from console.i18n import Message, msg, t
 
 templates.env.filters["when"] = when_utc
+
+
+@pass_context
+def problem_text(ctx: Context, error: object) -> str:
+    """An admin form's message in the page's language (``{{ problem(e) }}``): a Problem
+    (console.admin_forms) with its values translated too, a Message, or a plain string as
+    it is (a store's or a library's message)."""
+    if isinstance(error, Problem):
+        if getattr(ctx.get("i18n"), "locale", "en") == "en":
+            return str(error)  # its English text, exactly as built
+        values = {
+            k: problem_text(ctx, v) if isinstance(v, Problem) else v
+            for k, v in error.values.items()
+        }
+        return str(t(ctx, msg(error.key, **values)))
+    if isinstance(error, Message):
+        return str(t(ctx, error))
+    return str(error)
+
+
+@pass_context
+def t_markup(ctx: Context, key: str, **values: Any) -> Markup:
+    """``t()`` for a sentence with markup in it (a link, a ``<code>``): the catalogue's text
+    is escaped, and each placeholder given Markup (``{% set link %}<a …>…</a>{% endset %}``)
+    is written as that markup; other values are filled in as ``t()`` does, escaped."""
+    marks = {k: f"\x00{i}\x00" for i, k in enumerate(values) if isinstance(values[k], Markup)}
+    plain = {k: v for k, v in values.items() if k not in marks}
+    text = str(escape(t(ctx, key, **plain, **marks)))
+    for k, mark in marks.items():
+        text = text.replace(mark, str(values[k]))
+    return Markup(text)
+
+
+templates.env.globals["problem"] = problem_text
+templates.env.globals["t_markup"] = t_markup
 
 # A new API key or signing secret is shown once, on the page the admin is sent to after
 # creating it (so a reload neither shows it again nor creates a second one). The store keeps
@@ -57,7 +96,7 @@ async def site_or_404(
     site_id = request.path_params["site"]
     settings = await services_of(request).store.get_site(site_id)
     if settings is None:
-        return not_found(request, me, "No such site.")
+        return not_found(request, me, "admin.no_such_site")
     return site_id, settings
 
 

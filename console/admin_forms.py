@@ -24,6 +24,7 @@ from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
 from chatserver.feed import FeedEvent
 from chatserver.identity import REQUIRE_SETTING
 from chatserver.protocol import valid_email
+from console.i18n import translate
 
 MAX_CAPACITY = 50
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -33,9 +34,51 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _DEPARTMENT = re.compile(r"^[^,]{1,40}$")
 _SPAN = re.compile(r"^(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})$")
 DAY_LABELS = dict(zip(DAY_NAMES, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
+# The catalogue keys of the days and of the policy fields (the pages show these; DAY_LABELS
+# and SitePolicy.labels() stay the English names the messages below are built from).
+DAY_KEYS = {
+    "mon": "admin.day_mon",
+    "tue": "admin.day_tue",
+    "wed": "admin.day_wed",
+    "thu": "admin.day_thu",
+    "fri": "admin.day_fri",
+    "sat": "admin.day_sat",
+    "sun": "admin.day_sun",
+}
+POLICY_KEYS = {
+    "sla_first_response_s": "admin.policy_sla_first_response_s",
+    "sla_next_response_s": "admin.policy_sla_next_response_s",
+    "sla_breach_reassign_s": "admin.policy_sla_breach_reassign_s",
+    "agent_grace_s": "admin.policy_agent_grace_s",
+    "assign_timeout_s": "admin.policy_assign_timeout_s",
+    "queue_timeout_s": "admin.policy_queue_timeout_s",
+    "follow_up_after_s": "admin.policy_follow_up_after_s",
+    "nudge_after_s": "admin.policy_nudge_after_s",
+    "park_after_s": "admin.policy_park_after_s",
+    "visitor_grace_s": "admin.policy_visitor_grace_s",
+    "keep_place_s": "admin.policy_keep_place_s",
+    "abandon_after_s": "admin.policy_abandon_after_s",
+    "reopen_window_s": "admin.policy_reopen_window_s",
+}
 POLICY_FIELDS = tuple(f.name for f in fields(SitePolicy))
 
 Form = Mapping[str, str]
+
+
+class Problem(str):
+    """A message for the admin: its English text (what logs, tests and English pages read)
+    that also knows its catalogue key and values, so a page shows it in the reader's language
+    (``{{ problem(e) }}``, console.admin_common). A value may itself be a Problem."""
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, **values: object) -> Problem:
+        english = translate("en", key, **{k: str(v) for k, v in values.items()})
+        self = super().__new__(cls, english)
+        self.key = key
+        self.values = values
+        return self
 
 
 def _text(form: Form, name: str, limit: int) -> str:
@@ -45,7 +88,9 @@ def _text(form: Form, name: str, limit: int) -> str:
 def departments_list(raw: str) -> tuple[list[str], list[str]]:
     names = parse_departments(raw)
     bad = [d for d in names if not _DEPARTMENT.match(d)]
-    errors = [f"Department names are at most 40 characters: {bad[0][:50]!r}"] if bad else []
+    errors: list[str] = (
+        [Problem("admin.err_department_long", name=repr(bad[0][:50]))] if bad else []
+    )
     return names, errors
 
 
@@ -54,17 +99,17 @@ def agent_fields(form: Form, creating: bool) -> tuple[dict[str, str], list[str]]
     errors: list[str] = []
     out: dict[str, str] = {"name": _text(form, "name", 100)}
     if not out["name"]:
-        errors.append("Give the agent a name.")
+        errors.append(Problem("admin.err_agent_name"))
     role = _text(form, "role", 20)
     if role not in ROLES:
-        errors.append(f"Role must be one of {', '.join(ROLES)}.")
+        errors.append(Problem("admin.err_role", roles=", ".join(ROLES)))
     out["role"] = role
     try:
         capacity = int(_text(form, "capacity", 4) or "0")
     except ValueError:
         capacity = -1
     if not 0 <= capacity <= MAX_CAPACITY:
-        errors.append(f"Capacity is a whole number from 0 to {MAX_CAPACITY}.")
+        errors.append(Problem("admin.err_capacity", max=MAX_CAPACITY))
     out["capacity"] = str(capacity)
     depts, dept_errors = departments_list(_text(form, "departments", 1000))
     errors += dept_errors
@@ -73,9 +118,9 @@ def agent_fields(form: Form, creating: bool) -> tuple[dict[str, str], list[str]]
     if creating:
         out["email"] = _text(form, "email", 254).lower()
         if not _EMAIL.match(out["email"]):
-            errors.append("Enter a valid email address.")
+            errors.append(Problem("admin.err_email"))
     if (creating or password) and len(password) < 10:
-        errors.append("The password needs at least 10 characters.")
+        errors.append(Problem("admin.err_password", n=10))
     if password:
         out["password"] = password[:1024]
     return out, errors
@@ -92,7 +137,9 @@ def office_hours_json(form: Form) -> tuple[str, list[str]]:
         for part in (p.strip() for p in raw.split(",") if p.strip()):
             match = _SPAN.match(part)
             if match is None:
-                errors.append(f"{DAY_LABELS[day]}: write hours like 09:00-17:00, not {part!r}.")
+                errors.append(
+                    Problem("admin.err_hours", day=Problem(DAY_KEYS[day]), typed=repr(part))
+                )
                 continue
             spans.append([match[1].zfill(5), match[2].zfill(5)])
         if spans:
@@ -103,7 +150,7 @@ def office_hours_json(form: Form) -> tuple[str, list[str]]:
     try:
         parse_office_hours(value)
     except ValueError as exc:
-        return "", [f"Office hours: {exc}."]
+        return "", [Problem("admin.err_office_hours", detail=str(exc))]
     return value, []
 
 
@@ -147,9 +194,11 @@ def department_hours_json(form: Form, departments: Sequence[str]) -> tuple[str, 
         if name not in departments or form.get(f"{DEPT_PREFIX}{i}_mode") != "own":
             continue
         value, hour_errors = office_hours_json(_department_form(form, i))
-        errors += [f"{name}: {e}" for e in hour_errors]
+        errors += [Problem("admin.err_in_department", name=name, problem=e) for e in hour_errors]
         if not hour_errors and not value:
-            errors.append(f"{name}: give its hours at least one day, or use the site's hours.")
+            errors.append(
+                Problem("admin.err_in_department", name=name, problem=Problem("admin.err_no_day"))
+            )
         if value:
             own[name] = orjson.loads(value)
     if errors or not own:
@@ -158,7 +207,7 @@ def department_hours_json(form: Form, departments: Sequence[str]) -> tuple[str, 
     try:
         parse_department_hours(text)
     except ValueError as exc:
-        return "", [f"Department hours: {exc}."]
+        return "", [Problem("admin.err_department_hours", detail=str(exc))]
     return text, []
 
 
@@ -195,10 +244,7 @@ def department_hours_problem(stored: str) -> str:
     try:
         parse_department_hours(stored)
     except ValueError as exc:
-        return (
-            f"The stored department hours cannot be read ({exc}); until they are saved again,"
-            " the departments they cannot be read for use the site's hours."
-        )
+        return Problem("admin.err_stored_department_hours", detail=str(exc))
     return ""
 
 
@@ -214,21 +260,21 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
         REQUIRE_TWO_FACTOR: "1" if form.get(REQUIRE_TWO_FACTOR) else "0",
     }
     if not out["name"]:
-        errors.append("Give the site a name.")
+        errors.append(Problem("admin.err_site_name"))
     out["team_email"] = _text(form, "team_email", 254)
     if out["team_email"] and not valid_email(out["team_email"]):
-        errors.append("The team e-mail address looks like support@example.com.")
+        errors.append(Problem("admin.err_team_email"))
     out["transcript_auto"] = "1" if form.get("transcript_auto") else "0"
     origins = _text(form, "allowed_origins", 2000).replace(",", " ").split()
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o.rstrip("/"))]
     if bad:
-        errors.append(f"Origins look like https://shop.example.com; {bad[0][:80]!r} does not.")
+        errors.append(Problem("admin.err_origin", typed=repr(bad[0][:80])))
     if not origins:
-        errors.append("List the origins allowed to embed the chat, or * for any.")
+        errors.append(Problem("admin.err_no_origins"))
     out["allowed_origins"] = " ".join(o.rstrip("/") for o in origins)
     color = _text(form, "color", 7)
     if color and not _COLOR.match(color):
-        errors.append("Colour is a hex value like #2563eb.")
+        errors.append(Problem("admin.err_color"))
     out["color"] = color
     depts, dept_errors = departments_list(_text(form, "departments", 1000))
     errors += dept_errors
@@ -237,11 +283,11 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     errors += hour_errors
     out[DEPARTMENT_HOURS], dept_hour_errors = department_hours_json(form, depts)
     errors += dept_hour_errors
-    labels = SitePolicy.labels()
     for name in POLICY_FIELDS:
         raw = _text(form, name, 9)
         if not raw.isdigit():
-            errors.append(f"{labels.get(name, name)}: whole seconds, 0 or more.")
+            label = Problem(POLICY_KEYS[name]) if name in POLICY_KEYS else name
+            errors.append(Problem("admin.err_seconds", field=label))
         out[name] = raw
     return out, errors
 
@@ -249,20 +295,20 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
 def canned_fields(form: Form) -> tuple[str, str, list[str]]:
     shortcut = _text(form, "shortcut", 40).lstrip("/").lower()
     text = str(form.get("text", "")).strip()
-    errors = []
+    errors: list[str] = []
     if not SHORTCUT.match(shortcut):
-        errors.append("Shortcuts are 1-32 lowercase letters, digits, - or _.")
+        errors.append(Problem("admin.err_shortcut"))
     if not text or len(text) > 4000:
-        errors.append("The text is 1-4000 characters.")
+        errors.append(Problem("admin.err_canned_text"))
     return shortcut, text, errors
 
 
 def api_key_fields(form: Form) -> tuple[str, str, list[str]]:
     """The name and scope of a new API key."""
     name, scope = _text(form, "name", 100), _text(form, "scope", 10)
-    errors = [] if name else ["Give the key a name, like the system that will use it."]
+    errors: list[str] = [] if name else [Problem("admin.err_key_name")]
     if scope not in SCOPES:
-        errors.append(f"Scope must be one of {', '.join(SCOPES)}.")
+        errors.append(Problem("admin.err_scope", scopes=", ".join(SCOPES)))
     return name, scope, errors
 
 
@@ -274,14 +320,12 @@ def webhook_fields(
 ) -> tuple[dict[str, str], list[str], list[str]]:
     """A new endpoint's url and description, and its event types (none: every type)."""
     out = {"url": _text(form, "url", 2000), "description": _text(form, "description", 200)}
-    errors = []
+    errors: list[str] = []
     if not valid_url(out["url"]):
-        errors.append(
-            "The URL is an http:// or https:// address, like https://crm.example.com/chat."
-        )
+        errors.append(Problem("admin.err_url"))
     unknown = [e for e in events if e not in EVENT_TYPES]
     if unknown:
-        errors.append(f"No such event type: {unknown[0][:40]!r}.")
+        errors.append(Problem("admin.err_event_type", typed=repr(unknown[0][:40])))
     return out, list(dict.fromkeys(events)), errors
 
 
@@ -290,13 +334,13 @@ def replay_since(form: Form, now_ms: int) -> tuple[int, list[str]]:
     try:
         when = datetime.fromisoformat(_text(form, "since", 40))
     except ValueError:
-        return 0, ["Give the time to replay from, like 2026-12-01 09:30 (UTC)."]
+        return 0, [Problem("admin.err_replay_since")]
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     ms = int(when.timestamp() * 1000)
     # A time to come has nothing to deliver again: say so, rather than appear to replay.
     if ms > now_ms:
-        return 0, ["That time has not come yet; choose one in the past."]
+        return 0, [Problem("admin.err_replay_future")]
     return ms, []
 
 

@@ -17,6 +17,7 @@ from chatserver.mail.queue import Mail, queue_mail
 from chatserver.protocol import valid_email
 from chatserver.sessions import VIEW_ROLES
 from console.admin_common import back, form_fields, not_found, now_ms, page_context, site_or_404
+from console.admin_forms import Problem
 from console.common import CHANGE_ROLES, page, render, services_of
 
 SHOWN = 200  # newest mails the page lists (the store keeps the newest 1000)
@@ -69,7 +70,7 @@ async def outbox_mail(request: Request, me: dict[str, str]) -> Response:
     site_id = found[0]
     mail = await services_of(request).store.mail(site_id, request.path_params["mail_id"])
     if mail is None:
-        return not_found(request, me, "No such mail (it may have expired).")
+        return not_found(request, me, "admin.no_such_mail")
     return render(
         request, "admin_outbox_mail.html", page_context(request, me, site_id=site_id, mail=mail)
     )
@@ -84,8 +85,9 @@ async def outbox_test(request: Request, me: dict[str, str]) -> Response:
     site_id = found[0]
     to = form_fields(await request.form()).get("to", "").strip()
     if not to or not valid_email(to):
-        return await _outbox_page(request, me, site_id, 400, errors=["Enter an e-mail address."])
+        return await _outbox_page(request, me, site_id, 400, errors=[Problem("admin.err_test_to")])
     services = services_of(request)
+    # The test mail itself is in English: it goes to a mailbox, not to a console page.
     text = (
         f"This is a test mail from the chat server's site {site_id}, sent by {me.get('name')}.\n"
         "If you read this, the server's mail settings work.\n"

@@ -11,13 +11,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chatserver.core.retention import parse_retention_days, retention_days
+from chatserver.core.retention import MAX_RETENTION_DAYS, parse_retention_days, retention_days
 from chatserver.privacy import Person, erase_person, export_person, find
 from chatserver.store import StoreError
 from console.admin_common import back, form_fields, now_ms, page_context, site_or_404
+from console.admin_forms import Problem
 from console.common import CHANGE_ROLES, page, render, services_of
 
 CONFIRM_WORD = "erase"
+# chatserver.privacy's problems with a query, as the page says them.
+_PERSON_PROBLEMS = {
+    "give a visitor_id, an email or a user_id": "admin.err_person_missing",
+    "a visitor_id, email or user_id is at most 254 characters": "admin.err_person_long",
+}
+
+
+def _problem(person: Person) -> str:
+    """What is wrong with the query ('' when nothing), in the page's words."""
+    text = person.problem()
+    return Problem(_PERSON_PROBLEMS[text]) if text in _PERSON_PROBLEMS else text
 
 
 def _url(site_id: str) -> str:
@@ -81,8 +93,9 @@ async def retention_save(request: Request, me: dict[str, str]) -> Response:
     fields = form_fields(await request.form())
     try:
         days = parse_retention_days(fields.get("retention_days", ""))
-    except ValueError as exc:
-        return await _privacy_page(request, me, site_id, settings, 400, errors=[str(exc)])
+    except ValueError:
+        problem = Problem("admin.err_retention", max=MAX_RETENTION_DAYS)
+        return await _privacy_page(request, me, site_id, settings, 400, errors=[problem])
     store = services_of(request).store
     await store.update_site(site_id, {"retention_days": str(days)})
     await store.audit(site_id, "site_settings", *_by(me), now_ms(request), f"retention_days={days}")
@@ -97,7 +110,7 @@ async def export(request: Request, me: dict[str, str]) -> Response:
     site_id, settings = site
     person = _person(form_fields(await request.form()))
     if person.problem():
-        return await _privacy_page(request, me, site_id, settings, 400, errors=[person.problem()])
+        return await _privacy_page(request, me, site_id, settings, 400, errors=[_problem(person)])
     doc = await export_person(services_of(request).store, site_id, person, _by(me), now_ms(request))
     name = f"chatserver-export-{site_id}-{now_ms(request)}.json"
     return Response(
@@ -115,9 +128,9 @@ async def erase(request: Request, me: dict[str, str]) -> Response:
     site_id, settings = site
     fields = form_fields(await request.form())
     person = _person(fields)
-    problem = person.problem()
+    problem = _problem(person)
     if not problem and fields.get("confirm", "").strip().lower() != CONFIRM_WORD:
-        problem = f"type {CONFIRM_WORD} to confirm: an erasure cannot be undone"
+        problem = Problem("admin.err_confirm", word=CONFIRM_WORD)
     if problem:
         return await _privacy_page(
             request, me, site_id, settings, 400, errors=[problem], person=person
@@ -137,7 +150,7 @@ async def erase(request: Request, me: dict[str, str]) -> Response:
             request, me, site_id, settings, 409, errors=[exc.detail or exc.code], person=person
         )
     return await _privacy_page(
-        request, me, site_id, settings, erased=done, person=Person(), erased_who=person.describe()
+        request, me, site_id, settings, erased=done, person=Person(), erased_who=person
     )
 
 

@@ -39,7 +39,10 @@ from console.admin_common import (
     site_or_404,
 )
 from console.admin_forms import (
+    DAY_KEYS,
     DAY_LABELS,
+    POLICY_KEYS,
+    Problem,
     agent_fields,
     api_key_fields,
     canned_fields,
@@ -63,7 +66,9 @@ async def _agents_page(
         account["load"] = str(
             len(await store.agent_conversation_ids(account["site"], account["id"]))
         )
-    ctx = page_context(request, me, accounts=accounts, sites=await store.list_sites(), roles=ROLES)
+    ctx = page_context(
+        request, me, accounts=accounts, sites=await store.list_sites(fresh=True), roles=ROLES
+    )
     ctx.update(extra)
     return render(request, "admin_agents.html", ctx, status)
 
@@ -79,8 +84,8 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
     form = form_fields(await request.form())
     fields, errors = agent_fields(form, creating=True)
     site = form.get("site", "")
-    if site not in await store.list_sites():
-        errors.append("Choose a site.")
+    if site not in await store.list_sites(fresh=True):
+        errors.append(Problem("admin.err_choose_site"))
     if not errors:
         try:
             await store.create_agent(
@@ -93,7 +98,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
                 departments=parse_departments(fields["departments"]),
             )
         except StoreError:
-            errors.append(f"An agent with the email {fields['email']} exists already.")
+            errors.append(Problem("admin.err_agent_exists", email=fields["email"]))
     if errors:
         form.pop("password", None)
         return await _agents_page(request, me, 400, errors=errors, new=form)
@@ -104,7 +109,7 @@ async def agent_create(request: Request, me: dict[str, str]) -> Response:
 async def _account_or_404(request: Request, me: dict[str, str]) -> dict[str, str] | Response:
     account = await services_of(request).store.get_account(request.path_params["agent_id"])
     if account is None:
-        return render(request, "forbidden.html", {"me": me, "reason": "No such agent."}, 404)
+        return render(request, "forbidden.html", {"me": me, "reason": "admin.no_such_agent"}, 404)
     return account
 
 
@@ -134,7 +139,7 @@ async def agent_update(request: Request, me: dict[str, str]) -> Response:
     form = form_fields(await request.form())
     fields, errors = agent_fields(form, creating=False)
     if account["id"] == me["id"] and fields["role"] != me.get("role"):
-        errors.append("You cannot change your own role.")
+        errors.append(Problem("admin.err_own_role"))
     if errors:
         shown = {**account, **{k: v for k, v in fields.items() if k != "password"}}
         ctx = page_context(request, me, agent=shown, roles=ROLES, errors=errors)
@@ -178,7 +183,7 @@ async def _set_active(request: Request, me: dict[str, str], active: bool) -> Res
         return account
     if account["id"] == me["id"]:
         ctx = page_context(request, me, agent=account, roles=ROLES)
-        ctx["errors"] = ["You cannot deactivate yourself."]
+        ctx["errors"] = [Problem("admin.err_deactivate_self")]
         return render(request, "admin_agent.html", ctx, 400)
     await store.update_account(account["id"], {"active": "1" if active else "0"})
     if not active:
@@ -203,7 +208,9 @@ async def agent_reactivate(request: Request, me: dict[str, str]) -> Response:
 @page(VIEW_ROLES)
 async def sites(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
-    rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
+    rows = [
+        {"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites(fresh=True)
+    ]
     return render(request, "admin_sites.html", page_context(request, me, sites=rows))
 
 
@@ -212,13 +219,15 @@ async def site_create(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
     form = form_fields(await request.form())
     site_id = form.get("id", "").strip().lower()
-    errors = []
+    errors: list[str] = []
     if not valid_site_name(site_id):
-        errors.append("A site id is 1-40 lowercase letters, digits, - or _.")
-    elif site_id in await store.list_sites():
-        errors.append(f"The site {site_id} exists already.")
+        errors.append(Problem("admin.err_site_id"))
+    elif site_id in await store.list_sites(fresh=True):
+        errors.append(Problem("admin.err_site_exists", site=site_id))
     if errors:
-        rows = [{"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites()]
+        rows = [
+            {"id": s, **(await store.get_site(s) or {})} for s in await store.list_sites(fresh=True)
+        ]
         return render(
             request, "admin_sites.html", page_context(request, me, sites=rows, errors=errors), 400
         )
@@ -251,9 +260,9 @@ async def _site_page(
             parse_departments(values.get("departments")), stored_dept_hours, typed
         ),
         dept_hours_problem="" if typed else department_hours_problem(stored_dept_hours),
-        day_labels=DAY_LABELS,
+        day_labels=DAY_KEYS,
         policy=[
-            (name, label, values.get(name) or getattr(policy, name))
+            (name, POLICY_KEYS.get(name, label), values.get(name) or getattr(policy, name))
             for name, label in SitePolicy.labels().items()
         ],
         keys=await services_of(request).store.site_api_keys(site_id),
@@ -368,7 +377,7 @@ async def canned_save(request: Request, me: dict[str, str]) -> Response:
             meta = await canned_files.attach(services.files, found[0], shortcut, text, *chosen)
             detail += f" with file {meta['name']!r}"
     except Refused as exc:
-        problem = f"The file was refused ({exc.code}): {exc.message}."
+        problem = Problem("admin.err_file_refused", code=exc.code, detail=exc.message)
         return await _canned_page(request, me, found[0], exc.status, errors=[problem], new=form)
     await record(request, me, found[0], "canned_saved", detail)
     return back(f"/admin/sites/{found[0]}/canned")
@@ -433,7 +442,7 @@ async def key_revoke(request: Request, me: dict[str, str]) -> Response:
     store = services_of(request).store
     stored = await store.api_key(request.path_params["key_id"])
     if stored is None or stored[0].site != found[0]:
-        return not_found(request, me, "No such API key.")
+        return not_found(request, me, "admin.no_such_key")
     await store.revoke_api_key(stored[0].id, now_ms(request))
     await record(request, me, found[0], "api_key_revoked", f"{stored[0].id} {stored[0].name!r}")
     return back(f"/admin/sites/{found[0]}", "revoked", "#api-keys")

@@ -70,7 +70,7 @@ async def _site_hook(request: Request, me: dict[str, str]) -> tuple[str, Webhook
         return found
     hook = await services_of(request).store.webhook(found[0], request.path_params["hook_id"])
     if hook is None:
-        return not_found(request, me, "No such webhook endpoint.")
+        return not_found(request, me, "admin.no_such_webhook")
     return found[0], hook
 
 
