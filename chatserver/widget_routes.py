@@ -70,7 +70,11 @@ def compact(name: str, text: str) -> str:
     """
     if name.endswith(".css"):
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-        return re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", text)).strip()
+        text = re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", text)).strip()
+        # "color: red;}" -> "color:red}": only right after a property name (never in a
+        # selector such as a:hover, never in a string).
+        text = re.sub(r"(?<=[{;])([a-z-]+):\s+", r"\1:", text)
+        return text.replace(";}", "}")
     lines = text.splitlines()
     if any(line.count("`") % 2 for line in lines):
         return text

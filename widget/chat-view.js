@@ -64,19 +64,21 @@
       return false;
     }
     const li = buildMessage(msg);
-    li.dataset.id = msg.id;
-    setDelivery(li, delivered(msg.id));
-    state.byId.set(msg.id, li);
+    mark(li, msg.id);
     if (msg.from === "visitor" && msg.client_id) state.byClientId.set(msg.client_id, li);
     place(li);
     remember(msg);
     return true;
   }
 
+  function mark(li, id) {
+    li.dataset.id = id;
+    state.byId.set(id, li);
+    setDelivery(li, delivered(id));
+  }
+
   function confirmOwn(li, msg) {
-    li.dataset.id = msg.id;
-    state.byId.set(msg.id, li);
-    setDelivery(li, delivered(msg.id));
+    mark(li, msg.id);
     li.remove();
     place(li);
     P.dropFromOutbox(msg.client_id);
@@ -207,6 +209,8 @@
   };
   cards.email.append(el("p", {}, t("ask_email")), emailForm("email-form", () => render()));
 
+  const when = (ms) => new Date(ms).toLocaleString(LOCALE, { weekday: "long", hour: "2-digit", minute: "2-digit" });
+
   function renderQueueCard() {
     const show = Boolean(state.conversationId) && state.status === "queued" &&
       [...state.byClientId.values()].some((li) => li.dataset.id);
@@ -214,10 +218,13 @@
     if (!show) return;
     const lines = [el("strong", { className: "receipt" }, t("receipt"))];
     const queue = state.queue;
-    if (queue && queue.agents_online === 0) lines.push(el("span", {}, t("queue_nobody")));
-    else if (queue && queue.position) {
+    // opens_at: the wait runs past closing time (or the team is closed): say when it is back.
+    const back = queue?.opens_at && t("back_at", { when: when(queue.opens_at) });
+    if (queue?.agents_online === 0) lines.push(el("span", {}, back || t("queue_nobody")));
+    else if (queue?.position) {
       let text = t("queue_position", { n: queue.position });
-      if (queue.estimated_wait != null) text += ` · ${t("queue_wait", { n: Math.max(1, Math.ceil(queue.estimated_wait / 60)) })}`;
+      if (back) text += ` · ${back}`;
+      else if (queue.estimated_wait != null) text += ` · ${t("queue_wait", { n: Math.max(1, Math.ceil(queue.estimated_wait / 60)) })}`;
       lines.push(el("span", { testid: "queue-position" }, text));
     }
     if (state.profile.email) lines.push(el("span", { dir: "auto" }, t("email_saved", { email: state.profile.email })));
@@ -334,8 +341,7 @@
     ui.start.dataset.kind = kind;
     let intro = kind === "offline" ? t("offline_intro") : t("prechat_intro");
     if (kind === "offline" && config.next_open) {
-      const when = new Date(config.next_open).toLocaleString(LOCALE, { weekday: "long", hour: "2-digit", minute: "2-digit" });
-      intro += ` ${t("back_at", { when })}`;
+      intro += ` ${t("back_at", { when: when(config.next_open) })}`;
     }
     ui.startIntro.textContent = intro;
     ui.startSubmit.textContent = kind === "offline" ? t("send_message") : t("start_chat");

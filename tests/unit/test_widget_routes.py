@@ -69,7 +69,7 @@ def test_compact_keeps_lines_and_code_but_not_comments() -> None:
     spanning = "const s = `one\n  two`;\n"
     assert compact("x.js", spanning) == spanning  # a template literal's lines are content
     css = "/* note */\n.a :focus-visible,\n.b > .c {\n  color: red;\n  margin: 0 auto;\n}\n"
-    assert compact("x.css", css) == ".a :focus-visible,.b > .c{color: red;margin: 0 auto;}"
+    assert compact("x.css", css) == ".a :focus-visible,.b > .c{color:red;margin:0 auto}"
 
 
 def test_the_served_panel_holds_the_open_states_of_python() -> None:
