@@ -7,6 +7,7 @@ handler sees it, so handlers can trust their input.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ class ProtocolError(Exception):
         if self.ref is not None:
             out["ref"] = self.ref
         if self.retry_after is not None:
-            out["retry_after"] = round(self.retry_after, 3)
+            # Rounded up to the millisecond: a bucket a hair short of a token must not say
+            # "retry after 0" (a client honouring it would be refused again at once).
+            out["retry_after"] = max(0.001, math.ceil(self.retry_after * 1000) / 1000)
         return out
 
 
