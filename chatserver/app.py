@@ -32,6 +32,7 @@ from chatserver.mail.requests import routes as mail_routes
 from chatserver.mail.sender import MailSender
 from chatserver.prometheus import metrics_endpoint
 from chatserver.redis_supervisor import RedisSupervisor
+from chatserver.search import SearchIndexer
 from chatserver.security_headers import SecurityHeaders
 from chatserver.services import Services
 from chatserver.visitor_ws import visitor_endpoint
@@ -96,6 +97,7 @@ def create_app(
     webhooks = WebhookDelivery(
         services.store, settings, services.hub.lifecycle.node, services.hub.clock
     )
+    indexer = SearchIndexer(services.store, services.hub.lifecycle.node, services.hub.clock)
     mail = MailSender(services.store, settings, services.hub.lifecycle.node, services.hub.clock)
     mail_steps = MailSteps(services.store, settings, services.hub.clock, mail.wake)
     services.hub.lifecycle.timers.on_mail = mail_steps.fire
@@ -138,6 +140,7 @@ def create_app(
         await services.hub.start()
         await dashboards.start()
         await webhooks.start()
+        indexer.start()
         await mail.start()
         unused_uploads.start()
         log.info("hub_started", redis=_redact(redis_url), node=services.hub.lifecycle.node)
@@ -147,6 +150,7 @@ def create_app(
             await unused_uploads.stop()
             await mail.stop()
             await mail_steps.replies.stop()
+            await indexer.stop()
             await webhooks.stop()
             await dashboards.stop()
             await services.hub.stop()
@@ -179,6 +183,7 @@ def create_app(
     app.state.services = services
     app.state.dashboards = dashboards
     app.state.webhooks = webhooks
+    app.state.search_indexer = indexer
     app.state.mail = mail
     app.state.mail_steps = mail_steps
     app.state.redis_supervisor = supervisor

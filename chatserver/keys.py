@@ -300,3 +300,37 @@ class Keys:
         file storage under its own id; no conversation's deletion touches them
         (chatserver/files/canned.py)."""
         return f"{self._s(site)}:canned:files"
+
+    # --- conversation search (chatserver/search.py, store/search.py) -------------------------
+    def search_todo(self, site: str) -> str:
+        """Sorted set conv_id -> when a message was last stored in it (ms): conversations
+        whose newest messages are not indexed yet. The scripts that store a message add to it
+        in the same step, so a node that dies before indexing loses nothing."""
+        return f"{self._s(site)}:ix:todo"
+
+    def search_doc(self, site: str, conv_id: str) -> str:
+        """String '<last indexed message id> <token> <token> ...': how far the conversation
+        is indexed and every token it is posted under (what unindexing removes)."""
+        return f"{self._s(site)}:ix:doc:{conv_id}"
+
+    def search_postings_prefix(self, site: str) -> str:
+        """What :meth:`search_postings` puts before the token (scripts that unindex a
+        conversation build the names of its postings from the tokens they read)."""
+        return f"{self._s(site)}:ix:t:"
+
+    def search_postings(self, site: str, token: str) -> str:
+        """Sorted set conv_id -> created_at (ms) of the conversations that hold ``token``."""
+        return self.search_postings_prefix(site) + token
+
+    def search_vocab(self, site: str) -> str:
+        """Sorted set (all scores 0) of every token with postings: a last word's prefix
+        expands through it (ZRANGEBYLEX)."""
+        return f"{self._s(site)}:ix:vocab"
+
+    def search_state(self, site: str) -> str:
+        """Hash: the backfill's ``cursor`` over the conversation index and ``backfilled``."""
+        return f"{self._s(site)}:ix:state"
+
+    def search_lease(self, site: str) -> str:
+        """String with a TTL: the node indexing the site now."""
+        return f"{self._s(site)}:ix:lease"

@@ -99,6 +99,10 @@ SCRIPT_NAMES = (
     # a canned response's text and its file (chatserver/files/canned.py)
     "canned_save",
     "canned_delete",
+    # conversation search (chatserver/search.py): index a conversation, query, the lease
+    "search_index",
+    "search_query",
+    "search_lease",
 )
 
 Arg = str | int | float | bytes

@@ -50,7 +50,7 @@ _templates = Environment(
 _ALL_STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
 # Strings of the lazily loaded modules (widget/transcript.js) travel in those modules, not in
 # the frame every visitor downloads before the panel opens (its weight is at the budget).
-LAZY_PREFIX = ("transcript_", "file_")
+LAZY_PREFIX = ("transcript_", "file_", "emoji_")
 STRINGS = {
     loc: {k: v for k, v in d.items() if not k.startswith(LAZY_PREFIX)}
     for loc, d in _ALL_STRINGS.items()
@@ -161,6 +161,11 @@ ASSETS = {
         values={"/*FILES_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
     ),
     "files.css": Asset.load("files.css", "text/css"),
+    "emoji.js": Asset.load(
+        "emoji.js",
+        "text/javascript",
+        values={"/*EMOJI_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
+    ),
     "transcript.js": Asset.load(
         "transcript.js",
         "text/javascript",

@@ -14,12 +14,14 @@ from console import (
     auth_routes,
     dashboard_routes,
     file_routes,
+    search_routes,
 )
 from console.common import templates
 
 routes = [
     *auth_routes.routes,
     *api_routes.routes,
+    *search_routes.routes,
     *file_routes.routes,
     *admin_routes.routes,
     *admin_mail.routes,

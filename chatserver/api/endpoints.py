@@ -99,6 +99,14 @@ ENDPOINTS: list[Endpoint] = [
             Param("department", "query", {"type": "string", "maxLength": 40}),
             Param("agent_id", "query", ID, "held (or last held) by this agent"),
             Param("visitor_id", "query", ID),
+            Param(
+                "q",
+                "query",
+                {"type": "string", "maxLength": 200},
+                "words of the messages (notes included), the visitor's name or e-mail; all "
+                "must match, the last one as a prefix; Persian and Arabic letters and digits "
+                "match however they were typed",
+            ),
             Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100}),
             Param("cursor", "query", {"type": "string"}, "`next_cursor` of the page before"),
         ),
@@ -106,7 +114,8 @@ ENDPOINTS: list[Endpoint] = [
         description=(
             "Pages by creation time: pass `next_cursor` to get the next page; `null` means "
             "there is no more. A filter that matches little may return a short page with a "
-            "cursor: keep going until `next_cursor` is null."
+            "cursor: keep going until `next_cursor` is null. With `q` the site's search index "
+            "answers, as in the console: every conversation of the site, not a bounded scan."
         ),
         handler=list_conversations,
     ),

@@ -9,6 +9,7 @@ from typing import Any
 from chatserver.agent_actions import site_departments, team_members
 from chatserver.api.context import ApiError, Ctx
 from chatserver.core.audit import AuditQuery
+from chatserver.core.search import parse_query
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
 from chatserver.files.canned import canned_items
@@ -16,6 +17,8 @@ from chatserver.frames import conversation_summary, stored_frame, visitor_summar
 from chatserver.identity import text_problem
 from chatserver.messages import Outgoing
 from chatserver.protocol import STREAM_ID, valid_email
+from chatserver.search import catch_up
+from chatserver.store.search import Filters, Viewer
 
 
 async def _agent(ctx: Ctx, agent_id: str, field: str = "agent_id") -> dict[str, str]:
@@ -69,9 +72,15 @@ async def list_conversations(
     department: str | None = None,
     agent_id: str | None = None,
     visitor_id: str | None = None,
+    q: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
+    if q and q.strip():
+        return await _search_conversations(
+            ctx, q, status, department, agent_id, visitor_id, limit, cursor
+        )
+
     def keep(c: dict[str, str]) -> bool:
         st = c.get("status", "")
         if status == "open" and st not in OPEN_STATUSES:
@@ -90,6 +99,38 @@ async def list_conversations(
     return {
         "items": [_summary(c, v) for c, v in zip(convs, visitors, strict=True)],
         "next_cursor": f"{position[0]}.{position[1]}" if position else None,
+    }
+
+
+async def _search_conversations(
+    ctx: Ctx,
+    q: str,
+    status: str | None,
+    department: str | None,
+    agent_id: str | None,
+    visitor_id: str | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """``GET /conversations?q=``: the search index (chatserver/search.py) with the whole
+    site's view; department and visitor narrow the page afterwards (a short page then keeps
+    its cursor, as the unsearched list does)."""
+    store = ctx.services.store
+    filters = Filters(agent=agent_id or "", status=status or "")
+    await catch_up(store, ctx.site)
+    hits = await store.search_hits(
+        ctx.site, parse_query(q), filters, Viewer(), _cursor(cursor), limit
+    )
+    convs = [
+        c
+        for c in await store.get_conversations(ctx.site, hits.ids)
+        if (department is None or c.get("department", "") == department)
+        and (visitor_id is None or c.get("visitor", "") == visitor_id)
+    ]
+    visitors = await store.load_visitors(ctx.site, [c.get("visitor", "") for c in convs])
+    return {
+        "items": [_summary(c, v) for c, v in zip(convs, visitors, strict=True)],
+        "next_cursor": f"{hits.next[0]}.{hits.next[1]}" if hits.next else None,
     }
 
 

@@ -7,12 +7,36 @@
 -- and strips the conversation's personal fields in the same step, so an entry that arrived
 -- between calls is erased too.
 -- KEYS: 1 conversation hash, 2 messages stream, 3 the copy being built (this run's own scratch
---       stream, which expires an hour after the last call if the run dies)
+--       stream, which expires an hour after the last call if the run dies), 4 its search
+--       entry (string), 5 search to-index zset, 6 search vocabulary zset
 -- ARGV: 1 the visitor id, 2 the last entry id copied so far ('0-0' at first; '' to mark
---       only), 3 batch size, 4 now (ms)
+--       only), 3 batch size, 4 now (ms), 5 the search postings' key prefix
+--       (keys.search_postings_prefix: the postings are named by the entry's tokens),
+--       6 the conversation id
+-- Once marked, search indexes nothing more of it (lua/search_index.lua); the last call takes
+-- it out of the index.
 -- Returns {'marked'}, {'more', last id copied} or {'done', entries erased in all}.
 local conv_key, stream_key, copy_key = KEYS[1], KEYS[2], KEYS[3]
 local visitor_id, after, batch, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local doc_key, todo_key, vocab_key, postings_prefix = KEYS[4], KEYS[5], KEYS[6], ARGV[5]
+local conv_id = ARGV[6]
+-- Search: the conversation leaves the index (its postings, the tokens only it held, its entry
+-- and its place in the to-index set), in this same step.
+local function unindex()
+  local doc = redis.call('GET', doc_key)
+  if doc then
+    local first = true
+    for tok in string.gmatch(doc, '%S+') do
+      if first then first = false else  -- the first word is the indexed cursor
+        local pk = postings_prefix .. tok
+        redis.call('ZREM', pk, conv_id)
+        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
+      end
+    end
+    redis.call('DEL', doc_key)
+  end
+  redis.call('ZREM', todo_key, conv_id)
+end
 
 if redis.call('HGET', conv_key, 'visitor') ~= visitor_id then return {'done', 0} end
 redis.call('HSETNX', conv_key, 'erased_at', now)
@@ -44,4 +68,5 @@ if redis.call('EXISTS', copy_key) == 1 then
   redis.call('PERSIST', stream_key)
 end
 redis.call('HDEL', conv_key, 'visitor_name', 'rating_comment')
+unindex()
 return {'done', erased}

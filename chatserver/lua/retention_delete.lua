@@ -4,20 +4,42 @@
 -- Re-checked here: a conversation reopened since it was listed is left alone.
 -- KEYS: 1 ended zset, 2 conversation index zset, 3 conversation hash, 4 messages stream,
 --       5 client ids hash, 6 visitor hash, 7 visitor's conversations zset, 8 visitor presence
---       hash, 9 verified users hash, 10 e-mail index hash, 11 timers zset
+--       hash, 9 verified users hash, 10 e-mail index hash, 11 timers zset, 12 its search
+--       entry (string), 13 search to-index zset, 14 search vocabulary zset
 -- ARGV: 1 conversation id, 2 its visitor id as the caller read it, 3 cutoff (ms: ended at or
---       before it goes), 4 now (ms), 5 the site's retention (ms)
+--       before it goes), 4 now (ms), 5 the site's retention (ms), 6 the search postings' key
+--       prefix (keys.search_postings_prefix: the postings are named by the entry's tokens)
 -- Returns {'deleted', visitor_deleted 0|1}, {'later'}, {'open'}, {'gone'} or {'retry', visitor}.
 local ended_key, index_key, conv_key, stream_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cids_key, visitor_key, vconvs_key, presence_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local users_key, emails_key, timers_key = KEYS[9], KEYS[10], KEYS[11]
+local doc_key, todo_key, vocab_key = KEYS[12], KEYS[13], KEYS[14]
 local conv_id, visitor_id = ARGV[1], ARGV[2]
 local cutoff, now, keep_ms = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local postings_prefix = ARGV[6]
+-- Search: the conversation leaves the index (its postings, the tokens only it held, its entry
+-- and its place in the to-index set), in this same step.
+local function unindex()
+  local doc = redis.call('GET', doc_key)
+  if doc then
+    local first = true
+    for tok in string.gmatch(doc, '%S+') do
+      if first then first = false else  -- the first word is the indexed cursor
+        local pk = postings_prefix .. tok
+        redis.call('ZREM', pk, conv_id)
+        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
+      end
+    end
+    redis.call('DEL', doc_key)
+  end
+  redis.call('ZREM', todo_key, conv_id)
+end
 
 local c = redis.call('HMGET', conv_key, 'status', 'ended_at', 'visitor')
 if not c[1] then
   redis.call('ZREM', ended_key, conv_id)
   redis.call('ZREM', index_key, conv_id)
+  unindex()
   return {'gone'}
 end
 if (c[3] or '') ~= visitor_id then return {'retry', c[3] or ''} end
@@ -33,6 +55,7 @@ end
 redis.call('DEL', conv_key, stream_key, cids_key)
 redis.call('ZREM', ended_key, conv_id)
 redis.call('ZREM', index_key, conv_id)
+unindex()
 for _, kind in ipairs(TIMER_KINDS) do redis.call('ZREM', timers_key, kind .. '|' .. conv_id) end
 if visitor_id == '' then return {'deleted', 0} end
 redis.call('ZREM', vconvs_key, conv_id)

@@ -2,25 +2,25 @@
 -- and the timers that watch them move in the same step.
 -- KEYS: 1 conversation hash, 2 messages stream, 3 client-id hash, 4 timers zset,
 --       5 latency stream, 6 the site's message counters (hash, for /metrics), 7 site hash,
---       8 feed stream
+--       8 feed stream, 9 the site's search to-index zset
 -- ARGV: 1 kind (visitor|agent), 2 sender id, 3 sender name, 4 client id, 5 text, 6 now (ms),
 --       7 channel, 8 conversation id, 9 transition map of this kind's message event,
 --       10 preview, 11 first-response delay (ms to the target's deadline in business time,
 --       0 off), 12 next-response delay (ms, likewise),
---       13 nudge delay (ms); with KEYS[9] (the sender's message leases, an abuse limit):
---       14 most messages, 15 in how many ms ('' both without KEYS[9]);
+--       13 nudge delay (ms); with KEYS[10] (the sender's message leases, an abuse limit):
+--       14 most messages, 15 in how many ms ('' both without KEYS[10]);
 --       16 file id ('' none), 17 its metadata (JSON, kept in the entry's 'f' field): with
 --       a file the last three KEYS are its record, the conversation's file set and the
 --       site's pending uploads (chatserver/files/)
 local conv_key, stream_key, client_ids_key, timers_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local latency_key, counters_key = KEYS[5], KEYS[6]
+local latency_key, counters_key, todo_key = KEYS[5], KEYS[6], KEYS[9]
 local file_id, file_meta = ARGV[16] or '', ARGV[17] or ''
 local nkeys, file_key, conv_files_key, pending_key = #KEYS, nil, nil, nil
 if file_id ~= '' then
   file_key, conv_files_key, pending_key = KEYS[nkeys - 2], KEYS[nkeys - 1], KEYS[nkeys]
   nkeys = nkeys - 3
 end
-local leases_key = nkeys >= 9 and KEYS[9] or nil
+local leases_key = nkeys >= 10 and KEYS[10] or nil
 local fk = {site = KEYS[7], feed = KEYS[8]}
 local kind, sender, sender_name, client_id, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, channel, conv_id, message_map, preview = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
@@ -70,6 +70,7 @@ else
 end
 redis.call('HSET', client_ids_key, client_id, id .. ' ' .. now)
 redis.call('HINCRBY', counters_key, kind, 1)
+redis.call('ZADD', todo_key, now, conv_id)  -- search indexes it (chatserver/search.py)
 local response_ms = ''
 local unanswered = c[5] and c[5] ~= ''
 if kind == 'visitor' then

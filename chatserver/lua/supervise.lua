@@ -2,11 +2,13 @@
 -- monitor, unmonitor, whisper, join or leave. Each is checked against the conversation's
 -- state here, leaves its mark in the conversation's stream (agent-only, except joined and
 -- left, which the visitor sees) and a line in the site's audit log, in one step.
--- KEYS: 1 conversation hash, 2 messages stream, 3 client-id hash, 4 audit stream
+-- KEYS: 1 conversation hash, 2 messages stream, 3 client-id hash, 4 audit stream,
+--       5 search to-index zset
 -- ARGV: 1 action (monitor|unmonitor|whisper|join|leave), 2 supervisor id, 3 supervisor name,
 --       4 now (ms), 5 channel, 6 conversation id, 7 client id (whisper), 8 text (whisper),
 --       9 audit log length (entries kept)
 local conv_key, stream_key, client_ids_key, audit_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local todo_key = KEYS[5]
 local action, actor, actor_name, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local channel, conv_id, client_id, text, audit_len = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local c = redis.call('HMGET', conv_key, 'status', 'agent', 'joined', 'monitors', 'last_id')
@@ -56,6 +58,7 @@ if action == 'whisper' then
   if seen then return {'dup', seen} end
   local id = append_entry(conv_key, stream_key, client_ids_key, channel, conv_id,
     c[5] or '0-0', 'whisper', actor, actor_name, client_id, text, now)
+  redis.call('ZADD', todo_key, now, conv_id)  -- search indexes it (chatserver/search.py)
   audit(id)
   return {'ok', id}
 elseif action == 'join' then

@@ -16,6 +16,7 @@ from chatserver.store.base import MAPS, StoreError, new_id, now_ms
 from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.dashboard import DashboardStore
+from chatserver.store.exports import ExportStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.files import FileStore
 from chatserver.store.identity import IdentityStore
@@ -24,6 +25,7 @@ from chatserver.store.limits import LimitStore
 from chatserver.store.mail import MailStore
 from chatserver.store.privacy import PrivacyStore
 from chatserver.store.retention import RetentionStore
+from chatserver.store.search import SearchStore
 from chatserver.store.sites import SiteStore
 from chatserver.store.supervision import SupervisionStore
 from chatserver.store.webhooks import WebhookStore
@@ -32,6 +34,7 @@ __all__ = ["MAPS", "Store", "StoreError", "new_id", "now_ms"]
 
 
 class Store(
+    ExportStore,
     DashboardStore,
     ConsoleStore,
     AdminStore,
@@ -51,5 +54,6 @@ class Store(
     RetentionStore,
     PrivacyStore,
     FileStore,
+    SearchStore,
 ):
     """Every Redis operation the server performs."""

@@ -40,6 +40,7 @@ class ConsoleStore(ConversationStore):
                 k.messages(site, conv_id),
                 k.client_ids(site, conv_id),
                 *k.feed_keys(site),
+                k.search_todo(site),
             ],
             [
                 note.sender_id,

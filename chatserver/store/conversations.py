@@ -113,6 +113,7 @@ class ConversationStore(StoreBase):
             k.latency(site),
             k.message_counts(site),
             *k.feed_keys(site),
+            k.search_todo(site),
         ]
         args: list[Arg] = [
             msg.kind,
@@ -175,6 +176,7 @@ class ConversationStore(StoreBase):
                 k.client_ids(site, conv_id),
                 k.message_counts(site),
                 *k.feed_keys(site),
+                k.search_todo(site),
             ],
             [
                 msg.sender_id,

@@ -18,7 +18,6 @@ import msgpack
 
 from chatserver.core.departments import parse_departments
 from chatserver.core.paging import Cursor, Entry, last_cursor
-from chatserver.core.text import fold
 from chatserver.core.window_figures import Record, histogram_increments, hour_of
 from chatserver.store.base import StoreBase
 from chatserver.store.paged import holders, zpage
@@ -58,14 +57,6 @@ class LiveState:
     agents: list[dict[str, Any]]
     # Open conversations with neither an owner nor a queue entry (should always be empty).
     unowned: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    items: list[dict[str, str]]
-    scanned: int  # conversations of the date range looked at
-    text_scanned: int  # conversations whose messages were searched
-    truncated: bool  # the range held more than the scan bound
 
 
 class DashboardStore(StoreBase):
@@ -272,80 +263,6 @@ class DashboardStore(StoreBase):
             if await self.scripts.run("unowned", keys, args):
                 unowned.append(cid)
         return unowned
-
-    # --- search ---------------------------------------------------------------------------
-    async def search_conversations(
-        self,
-        site: str,
-        start: int,
-        end: int,
-        *,
-        visitor: str = "",
-        agent: str = "",
-        status: str = "",
-        text: str = "",
-        limit: int = 50,
-        scan: int = 2000,
-        text_scan: int = 200,
-        messages_each: int = 500,
-    ) -> SearchResult:
-        """Conversations created in ``[start, end)``, newest first, that match every filter.
-
-        Bounded: at most ``scan`` conversations of the range are looked at (newest first),
-        and the text of at most ``text_scan`` of those that pass the other filters is
-        searched, ``messages_each`` messages each (notes included). ``visitor`` matches the
-        visitor's id, or a part of their name or email; ``agent`` the agent's id or a part of
-        their name; ``text`` a part of a message; all ignore case and how Persian letters and
-        digits were typed (chatserver.core.text.fold).
-        """
-        k = self.k
-        ids: list[str] = await self.r.zrevrangebyscore(
-            k.conversation_index(site), f"({end}", start, start=0, num=scan + 1
-        )
-        truncated = len(ids) > scan
-        convs = await self._conv_rows(site, ids[:scan])
-        if status:
-            convs = [c for c in convs if c.get("status") == status]
-        if agent:
-            needle = fold(agent)
-            convs = [
-                c
-                for c in convs
-                if c.get("agent") == agent or needle in fold(c.get("agent_name", ""))
-            ]
-        if visitor:
-            needle = fold(visitor)
-            emails = await self._visitor_emails(site, [c.get("visitor", "") for c in convs])
-            convs = [
-                c
-                for c, email in zip(convs, emails, strict=True)
-                if c.get("visitor") == visitor
-                or needle in fold(c.get("visitor_name", ""))
-                or needle in fold(email)
-            ]
-        text_scanned = 0
-        if text:
-            needle = fold(text)
-            candidates = convs[:text_scan]
-            text_scanned = len(candidates)
-            pipe = self.r.pipeline(transaction=False)
-            for c in candidates:
-                pipe.xrange(k.messages(site, c["id"]), count=messages_each)
-            streams = await pipe.execute() if candidates else []
-            convs = []
-            for c, entries in zip(candidates, streams, strict=True):
-                hit = next(
-                    (
-                        f.get("t", "")
-                        for _, f in entries
-                        if f.get("k") in ("visitor", "agent", "bot", "note")
-                        and needle in fold(f.get("t", ""))
-                    ),
-                    None,
-                )
-                if hit is not None:
-                    convs.append({**c, "match": hit[:200]})
-        return SearchResult(convs[:limit], min(len(ids), scan), text_scanned, truncated)
 
     async def _visitor_emails(self, site: str, visitor_ids: Sequence[str]) -> list[str]:
         return await self._hget_many([self.k.visitor(site, vid) for vid in visitor_ids], "email")

@@ -61,8 +61,9 @@ class PrivacyStore(StoreBase):
                 k.conversation(site, conv_id),
                 k.messages(site, conv_id),
                 k.erase_scratch(site, conv_id, "mark"),
+                *self._search_keys(site, conv_id),
             ],
-            [visitor_id, "", 0, now],
+            [visitor_id, "", 0, now, k.search_postings_prefix(site), conv_id],
         )
 
     async def erase_conversation(self, site: str, conv_id: str, visitor_id: str, now: int) -> int:
@@ -74,12 +75,22 @@ class PrivacyStore(StoreBase):
         while True:
             res = await self.scripts.run(
                 "erase_conversation",
-                [k.conversation(site, conv_id), k.messages(site, conv_id), scratch],
-                [visitor_id, cursor, ERASE_BATCH, now],
+                [
+                    k.conversation(site, conv_id),
+                    k.messages(site, conv_id),
+                    scratch,
+                    *self._search_keys(site, conv_id),
+                ],
+                [visitor_id, cursor, ERASE_BATCH, now, k.search_postings_prefix(site), conv_id],
             )
             if res[0] == "done":
                 return int(res[1])
             cursor = str(res[1])
+
+    def _search_keys(self, site: str, conv_id: str) -> list[str]:
+        """The search index's keys that erasing a conversation removes it from."""
+        k = self.k
+        return [k.search_doc(site, conv_id), k.search_todo(site), k.search_vocab(site)]
 
     async def erase_visitor(self, site: str, visitor_id: str, erased: list[str]) -> str:
         """Delete the visitor's record and what points at it, once their conversations

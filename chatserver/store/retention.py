@@ -77,8 +77,11 @@ class RetentionStore(StoreBase):
                     k.verified_users(site),
                     k.visitor_emails(site),
                     k.timers(site),
+                    k.search_doc(site, conv_id),
+                    k.search_todo(site),
+                    k.search_vocab(site),
                 ],
-                [conv_id, visitor, cutoff, now, keep_ms],
+                [conv_id, visitor, cutoff, now, keep_ms, k.search_postings_prefix(site)],
             )
             if res[0] != "retry":
                 return str(res[0]), len(res) > 1 and int(res[1]) == 1

@@ -72,6 +72,7 @@ class SupervisionStore(StoreBase):
                 k.messages(site, conv_id),
                 k.client_ids(site, conv_id),
                 k.audit(site),
+                k.search_todo(site),
             ],
             [
                 action,

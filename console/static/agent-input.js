@@ -27,6 +27,26 @@ window.AgentInput = (() => {
   function create(app) {
     const { ui, state, CLOSED, send, say, canned, transfer } = app;
     const selected = () => state.convs.get(state.selected);
+    // The server takes up to MAX characters (code points, after trimming). No maxlength on
+    // the text box, which would cut a long paste silently: a longer text stays as it was
+    // pasted or typed, a line under it says how much is over, and it is not sent.
+    const MAX = Number(ui.composer.getAttribute("maxlength")) || 4000;
+    ui.composer.removeAttribute("maxlength");
+    const limitNote = document.createElement("p");
+    limitNote.className = "too-long";
+    limitNote.dataset.testid = "too-long";
+    limitNote.setAttribute("role", "alert");
+    limitNote.hidden = true;
+    ui.composer.closest(".composer-row").after(limitNote);
+
+    function tooLong() {
+      const over = [...ui.composer.value.trim()].length - MAX;
+      limitNote.hidden = over <= 0;
+      if (over > 0) limitNote.textContent = t("tools.too_long", { n: over, max: MAX });
+      ui.composer.setAttribute("aria-invalid", String(over > 0));
+      ui.send.disabled = over > 0;
+      return over > 0;
+    }
 
     function transmit(item) {
       // The next welcome flushes the outbox; a file's message waits for its upload.
@@ -61,7 +81,7 @@ window.AgentInput = (() => {
     function submit() {
       const conv = selected();
       const text = ui.composer.value.trim();
-      if (!conv || !text || CLOSED.has(conv.status)) return;
+      if (!conv || !text || CLOSED.has(conv.status) || tooLong()) return;
       const kind = state.mode;
       if (!FRAME[kind]) return;
       const item = { client_id: newClientId(), conversation_id: conv.id, text, kind, ts: Date.now() };
@@ -103,6 +123,7 @@ window.AgentInput = (() => {
     const typing = { lastSent: 0, conv: null };
 
     function onInput() {
+      tooLong();
       canned.update();
       const conv = selected();
       if (state.mode !== "reply" || !ui.composer.value.trim() || !conv || CLOSED.has(conv.status)) return stopTyping();
@@ -141,6 +162,8 @@ window.AgentInput = (() => {
     });
     ui.composer.addEventListener("input", onInput);
     ui.composer.addEventListener("blur", stopTyping);
+    // Another chat's draft is put in the box without an input event: check it when it is met.
+    ui.composer.addEventListener("focus", tooLong);
     ui.modeReply.addEventListener("click", () => { setMode("reply"); ui.composer.focus(); });
     ui.modeNote.addEventListener("click", () => { setMode("note"); ui.composer.focus(); });
     // (the whisper button is agent-supervise.js's)
@@ -198,7 +221,7 @@ window.AgentInput = (() => {
     });
 
     return {
-      setMode, onInput, stopTyping, renderStatus, unsent, transmit,
+      setMode, onInput, stopTyping, renderStatus, unsent, transmit, tooLong,
       // After a welcome: send what is still waiting for its ack.
       flush() { for (const item of state.outbox.values()) transmit(item); },
       // The socket is gone: a typing "false" cannot be sent, and the server clears it anyway.

@@ -231,6 +231,8 @@
   $("department").addEventListener("change", (event) => {
     state.department = event.target.value;
     socket.send(watch());
+    // The CSV exports follow the department picked above (console/export_routes.py).
+    for (const input of document.querySelectorAll("[data-export-department]")) input.value = state.department;
   });
 
   // --- search ------------------------------------------------------------------------------

@@ -116,6 +116,15 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     page = await api("GET", "/api/v1/conversations?status=queued&limit=10")
     assert [c["id"] for c in page["items"]] == [conv]
     assert page["items"][0]["preview"] == "سلام، سفارشم کجاست؟"
+    # Search (q): the server's indexer picks the message up within a turn or two; typed on an
+    # Arabic keyboard (ك) the word still matches.
+    for _ in range(50):
+        found = await api("GET", "/api/v1/conversations?q=%D9%83%D8%AC%D8%A7%D8%B3%D8%AA")
+        if found["items"]:
+            break
+        await asyncio.sleep(0.1)
+    assert [c["id"] for c in found["items"]] == [conv]
+    assert (await api("GET", "/api/v1/conversations?q=nothing-like-it"))["items"] == []
     assert (await api("GET", f"/api/v1/conversations/{conv}"))["status"] == "queued"
 
     await api("POST", f"/api/v1/conversations/{conv}/assign", {"agent_id": ann})
