@@ -34,6 +34,7 @@ from chatserver.hub import Hub
 from chatserver.log import configure_logging, get_logger
 from chatserver.privacy import Erased, Person, erase_person, export_person
 from chatserver.store import Store, StoreError, now_ms
+from chatserver.ws_protocol import uvicorn_ws_options
 
 log = get_logger("chatserver.cli")
 T = TypeVar("T")
@@ -192,9 +193,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _say(f"  durability: {settings.durability} asked; the log and /readyz say what holds")
         config = uvicorn.Config(
             app,
-            ws="websockets-sansio",
-            ws_per_message_deflate=False,
-            ws_max_size=settings.max_frame_bytes * 4,
+            **uvicorn_ws_options(settings.max_frame_bytes),
             log_config=None,
             access_log=False,
             lifespan="on",

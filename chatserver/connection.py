@@ -1,7 +1,9 @@
 """One client WebSocket: a bounded outbound queue and a cursor per conversation.
 
 The hub never awaits a client for live events: it appends encoded frames to the
-connection's queue and a writer task drains it. A client too slow for its queue is closed
+connection's queue, and everything queued in one loop turn is written at once, in one
+system call (chatserver/ws_protocol.py), or, while the client is behind, by a writer task
+that waits for the transport. A client too slow for its queue is closed
 (4009) and recovers by resuming from its cursors, so one slow reader never slows anybody
 else. A replay is different: it is paced by the socket (:meth:`Connection.send_paced` waits
 while the queue is full), so a conversation of any length replays to a reader of any speed.
@@ -23,6 +25,7 @@ from chatserver.core.flood import Flood
 from chatserver.core.follow import Follow, Live, parse_id
 from chatserver.log import get_logger
 from chatserver.protocol import OutFrame
+from chatserver.ws_protocol import frame_writer
 
 log = get_logger(__name__)
 
@@ -48,6 +51,9 @@ class Connection:
         self.max_queue = max_queue
         self.out: deque[str | bytes] = deque()
         self.writer: asyncio.Task[None] | None = None
+        # uvicorn's protocol object when it offers direct writes (None: ASGI send only).
+        self._direct = frame_writer(ws.scope)
+        self._flush_pending = False
         self._closing: asyncio.Task[None] | None = None
         self.closed = False
         self.removed = False  # the hub has forgotten it
@@ -72,8 +78,35 @@ class Connection:
         if isinstance(frame, dict):
             frame = OutFrame(frame)
         self.out.append(frame.encoded(self.fmt))
-        if self.writer is None:
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self.writer is not None or self._flush_pending:
+            return
+        loop = asyncio.get_running_loop()
+        if self._direct is not None:
+            # At the end of this loop turn: the frames queued meanwhile go out together.
+            self._flush_pending = True
+            loop.call_soon(self._flush_now)
+        else:
+            self.writer = loop.create_task(self._drain())
+
+    def _flush_now(self) -> None:
+        self._flush_pending = False
+        proto = self._direct
+        if self.closed or not self.out or self.writer is not None or proto is None:
+            return
+        if not proto.frames_writable():  # the client is behind: wait for the transport
             self.writer = asyncio.get_running_loop().create_task(self._drain())
+            return
+        frames = list(self.out)
+        self.out.clear()
+        try:
+            proto.write_frames(frames)
+        except Exception:
+            self.closed = True  # gone under us; the endpoint's receive loop cleans up
+        if self._room is not None:
+            self._room.set()
 
     def _replay_high(self) -> int:
         return max(1, min(REPLAY_HIGH_WATER, self.max_queue // 2))
@@ -93,8 +126,7 @@ class Connection:
         if self.closed:
             return False
         self.out.append(frame.encoded(self.fmt))
-        if self.writer is None:
-            self.writer = asyncio.get_running_loop().create_task(self._drain())
+        self._wake_writer()
         return True
 
     async def _drain(self) -> None:
@@ -118,6 +150,8 @@ class Connection:
 
     async def flush(self, timeout: float = 2.0) -> None:
         """Wait until queued frames are written (used before a deliberate close)."""
+        if self._flush_pending:
+            self._flush_now()
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self.writer), timeout)

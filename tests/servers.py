@@ -232,8 +232,12 @@ def in_process_server(app: Any) -> Iterator[str]:
     from chatserver.embedded_redis import free_port
 
     port = free_port()
+    from chatserver.config import Settings
+    from chatserver.ws_protocol import uvicorn_ws_options
+
+    ws = uvicorn_ws_options(Settings().max_frame_bytes)  # as `chatserver serve` runs it
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **ws)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
