@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     p.add_argument("--rate", type=float, default=4000.0, help="steady: target msg/s")
     p.add_argument("--seconds", type=int, default=15, help="how long to sample")
+    p.add_argument("--delay", type=float, default=8.0, help="seconds before sampling starts")
     p.add_argument("--visitors", type=int, default=200, help="steady: visitors")
     p.add_argument("--agents", type=int, default=20, help="steady: agents")
     p.add_argument(
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(spy).exists():
         sys.stderr.write("py-spy is not installed: pip install -e '.[bench]'\n")
         return 2
-    duration = args.seconds + 15
+    duration = args.seconds + args.delay + 7
     bench = subprocess.Popen(
         [
             sys.executable,
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if not pids:
             sys.stderr.write("the steady scenario started no server\n")
             return 1
-        time.sleep(8)  # connections, warm-up, the pacer at full rate
+        time.sleep(args.delay)  # connections, warm-up, the pacer at full rate
         args.out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
