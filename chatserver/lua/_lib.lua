@@ -242,3 +242,23 @@ local function change_department(conv_key, timers_key, conv_id, department, now)
   redis.call('HSET', conv_key, 'department', department,
     'department_changes', #log > 0 and cjson.encode(log) or '')
 end
+
+-- Search (chatserver/search.py): take a conversation out of the index in the caller's step:
+-- its postings, the words only it held (from the vocabulary), its entry (whose first word is
+-- the indexed cursor, the rest its words) and its place in the to-index set. Every key is the
+-- site's (one Cluster slot); the postings' names are built from its words.
+local function unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
+  local doc = redis.call('GET', doc_key)
+  if doc then
+    local first = true
+    for tok in string.gmatch(doc, '%S+') do
+      if first then first = false else
+        local pk = postings_prefix .. tok
+        redis.call('ZREM', pk, conv_id)
+        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
+      end
+    end
+    redis.call('DEL', doc_key)
+  end
+  redis.call('ZREM', todo_key, conv_id)
+end

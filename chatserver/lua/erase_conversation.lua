@@ -20,23 +20,6 @@ local conv_key, stream_key, copy_key = KEYS[1], KEYS[2], KEYS[3]
 local visitor_id, after, batch, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local doc_key, todo_key, vocab_key, postings_prefix = KEYS[4], KEYS[5], KEYS[6], ARGV[5]
 local conv_id = ARGV[6]
--- Search: the conversation leaves the index (its postings, the tokens only it held, its entry
--- and its place in the to-index set), in this same step.
-local function unindex()
-  local doc = redis.call('GET', doc_key)
-  if doc then
-    local first = true
-    for tok in string.gmatch(doc, '%S+') do
-      if first then first = false else  -- the first word is the indexed cursor
-        local pk = postings_prefix .. tok
-        redis.call('ZREM', pk, conv_id)
-        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
-      end
-    end
-    redis.call('DEL', doc_key)
-  end
-  redis.call('ZREM', todo_key, conv_id)
-end
 
 if redis.call('HGET', conv_key, 'visitor') ~= visitor_id then return {'done', 0} end
 redis.call('HSETNX', conv_key, 'erased_at', now)
@@ -68,5 +51,5 @@ if redis.call('EXISTS', copy_key) == 1 then
   redis.call('PERSIST', stream_key)
 end
 redis.call('HDEL', conv_key, 'visitor_name', 'rating_comment')
-unindex()
+unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
 return {'done', erased}

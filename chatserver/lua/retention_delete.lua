@@ -17,29 +17,12 @@ local doc_key, todo_key, vocab_key = KEYS[12], KEYS[13], KEYS[14]
 local conv_id, visitor_id = ARGV[1], ARGV[2]
 local cutoff, now, keep_ms = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local postings_prefix = ARGV[6]
--- Search: the conversation leaves the index (its postings, the tokens only it held, its entry
--- and its place in the to-index set), in this same step.
-local function unindex()
-  local doc = redis.call('GET', doc_key)
-  if doc then
-    local first = true
-    for tok in string.gmatch(doc, '%S+') do
-      if first then first = false else  -- the first word is the indexed cursor
-        local pk = postings_prefix .. tok
-        redis.call('ZREM', pk, conv_id)
-        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
-      end
-    end
-    redis.call('DEL', doc_key)
-  end
-  redis.call('ZREM', todo_key, conv_id)
-end
 
 local c = redis.call('HMGET', conv_key, 'status', 'ended_at', 'visitor')
 if not c[1] then
   redis.call('ZREM', ended_key, conv_id)
   redis.call('ZREM', index_key, conv_id)
-  unindex()
+  unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
   return {'gone'}
 end
 if (c[3] or '') ~= visitor_id then return {'retry', c[3] or ''} end
@@ -55,7 +38,7 @@ end
 redis.call('DEL', conv_key, stream_key, cids_key)
 redis.call('ZREM', ended_key, conv_id)
 redis.call('ZREM', index_key, conv_id)
-unindex()
+unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
 for _, kind in ipairs(TIMER_KINDS) do redis.call('ZREM', timers_key, kind .. '|' .. conv_id) end
 if visitor_id == '' then return {'deleted', 0} end
 redis.call('ZREM', vconvs_key, conv_id)

@@ -16,19 +16,8 @@ local postings_prefix = ARGV[5]
 
 local doc = redis.call('GET', doc_key)
 local c = redis.call('HMGET', conv_key, 'created_at', 'erased_at')
-if not c[1] or c[2] then
-  if doc then
-    local first = true
-    for tok in string.gmatch(doc, '%S+') do
-      if first then first = false else
-        local pk = postings_prefix .. tok
-        redis.call('ZREM', pk, conv_id)
-        if redis.call('EXISTS', pk) == 0 then redis.call('ZREM', vocab_key, tok) end
-      end
-    end
-    redis.call('DEL', doc_key)
-  end
-  redis.call('ZREM', todo_key, conv_id)
+if not c[1] or c[2] then  -- gone, or being erased: out of the index
+  unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
   return c[1] and 'erased' or 'gone'
 end
 local cursor = doc and string.match(doc, '^%S+') or ''
