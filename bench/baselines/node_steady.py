@@ -9,15 +9,12 @@ packages from the registry (``npm ci`` in node_relay/, pinned by package-lock.js
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-
-from bench.baselines.socketio_steady import SocketIORig
-from bench.cluster import HOST, BenchError, Cluster, ServerNode
+from bench.baselines.socketio_steady import RelayCluster, SocketIORig
+from bench.cluster import HOST, BenchError, ServerNode
 
 RELAY_DIR = Path(__file__).with_name("node_relay")
 # The adapter's request channel: every relay process subscribes to it at start-up.
@@ -53,28 +50,15 @@ class NodeRelayNode(ServerNode):
         ]
 
 
-class NodeRelayCluster(Cluster):
+class NodeRelayCluster(RelayCluster):
     """redis-server (configured as for chatserver) plus N Node relay processes."""
 
     node_class = NodeRelayNode
+    channel = REQUEST_CHANNEL
 
     def start(self) -> None:
         node_binary()  # fail before anything starts
         super().start()
-        asyncio.run(self._wait_subscribed())
-
-    async def _wait_subscribed(self, timeout: float = 10.0) -> None:
-        """Every process's adapter listens before any client connects."""
-        client = aioredis.Redis.from_url(self.redis.url)
-        try:
-            for _ in range(int(timeout / 0.05)):
-                counts = dict(await client.pubsub_numsub(REQUEST_CHANNEL))
-                if counts.get(REQUEST_CHANNEL.encode(), 0) >= len(self.nodes):
-                    return
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-        raise RuntimeError("the Node relay processes did not subscribe to Redis")
 
 
 class NodeRig(SocketIORig):

@@ -46,7 +46,9 @@ class RelayNode(ServerNode):
 class RelayCluster(Cluster):
     """redis-server (configured as for chatserver) plus N baseline relay processes."""
 
-    node_class = RelayNode
+    node_class: type[ServerNode] = RelayNode
+    # The channel every relay process subscribes to at start-up.
+    channel = socketio_relay.CHANNEL
 
     def start(self) -> None:
         super().start()
@@ -57,8 +59,8 @@ class RelayCluster(Cluster):
         client = aioredis.Redis.from_url(self.redis.url)
         try:
             for _ in range(int(timeout / 0.05)):
-                counts = dict(await client.pubsub_numsub(socketio_relay.CHANNEL))
-                if counts.get(socketio_relay.CHANNEL.encode(), 0) >= len(self.nodes):
+                counts = dict(await client.pubsub_numsub(self.channel))
+                if counts.get(self.channel.encode(), 0) >= len(self.nodes):
                     return
                 await asyncio.sleep(0.05)
         finally:
