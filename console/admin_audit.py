@@ -61,6 +61,7 @@ ACTION_KEYS = {
     "take_over": "admin.action_take_over",
     "export": "admin.action_export",
     "erase": "admin.action_erase",
+    "csv_export": "admin.action_csv_export",
 }
 GROUP_KEYS = {
     "Sign-in": "admin.group_sign_in",

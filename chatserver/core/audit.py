@@ -42,7 +42,7 @@ ACTION_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "API": ("api_key_used",),
     "Supervision": ("monitor", "unmonitor", "whisper", "join", "leave", "take_over"),
-    "Privacy": ("export", "erase"),
+    "Privacy": ("export", "erase", "csv_export"),
 }
 ACTIONS: tuple[str, ...] = tuple(a for group in ACTION_GROUPS.values() for a in group)
 
