@@ -140,10 +140,14 @@ class AgentSession:
 
     async def hello(self, f: dict[str, Any]) -> None:
         conn, store, hub = self.conn, self.s.store, self.s.hub
-        await hub.add_agent(conn)
         # Supervisors and admins take chats only when they say so: they come to watch.
         default = "online" if conn.account.get("role", "agent") == "agent" else "away"
-        await self.set_status(f.get("status", default))
+        status = f.get("status", default)
+        # Before the hub knows the socket: a heartbeat in between records conn.status, which
+        # must already be what the agent asked for (a supervisor once landed online so).
+        conn.status = status
+        await hub.add_agent(conn)
+        await self.set_status(status)
         conv_ids = await store.agent_conversation_ids(conn.site, conn.agent_id)
         convs = await store.get_conversations(conn.site, conv_ids)
         visitors = await asyncio.gather(

@@ -259,14 +259,18 @@ class Hub(QueueUpdates, SiteEvents):
                         conn.log.info("gap_filled", conversation=conv_id)
                         self.spawn(self.resync(conn, conv_id))
 
-    async def record_agent(self, conn: AgentConn, status: str, announce: bool = True) -> None:
-        """Store the agent's state and presence from its account; ``announce`` rings the bell."""
+    async def record_agent(
+        self, conn: AgentConn, status: str | None, announce: bool = True
+    ) -> None:
+        """Store the agent's state and presence from its account; ``announce`` rings the bell.
+        ``status`` None: the socket's status when the call runs (a heartbeat's coroutines are
+        made before they run, and the agent may change status in between)."""
         await self.store.set_agent_status(
             conn.site,
             conn.agent_id,
             conn.name,
             int(conn.account.get("capacity", "3")),
-            status,
+            conn.status if status is None else status,
             self.settings.presence_ttl,
             parse_departments(conn.account.get("departments")),
             announce=announce,
@@ -276,7 +280,7 @@ class Hub(QueueUpdates, SiteEvents):
     async def _heartbeat(self) -> None:
         """Keep every connected agent present (one pipelined round trip for all of them)."""
         beats = [
-            self.record_agent(conn, conn.status, announce=False)
+            self.record_agent(conn, None, announce=False)
             for conns in self.agents.values()
             if (conn := next(iter(conns), None)) is not None and conn.account
         ]

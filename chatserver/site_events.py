@@ -74,7 +74,9 @@ class SiteEvents:
     async def resync(self, conn: Connection, conv_id: str) -> None:
         raise NotImplementedError
 
-    async def record_agent(self, conn: AgentConn, status: str, announce: bool = True) -> None:
+    async def record_agent(
+        self, conn: AgentConn, status: str | None, announce: bool = True
+    ) -> None:
         raise NotImplementedError
 
     def on_event(self, site: str, ev: Event) -> None:
