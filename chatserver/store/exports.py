@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from chatserver.core.exports import CONVERSATION_FIELDS
-from chatserver.core.paging import Cursor, Entry, after, first_read, last_cursor, next_read
+from chatserver.core.paging import Cursor, Entry, last_cursor
 from chatserver.store.dashboard import DashboardStore
+from chatserver.store.paged import zpage
 
 EXPORT_PAGE = 500
 
@@ -32,22 +33,7 @@ class ExportStore(DashboardStore):
     ) -> list[Entry]:
         """Up to ``page`` entries of the conversation index after ``cursor``, created before
         ``end`` (ms), in order."""
-        key = self.k.conversation_index(site)
-        read = first_read(cursor, page)
-        while True:
-            got: list[Entry] = await self.r.zrange(
-                key,
-                "-inf" if read.min_score is None else repr(read.min_score),
-                f"({end}",
-                byscore=True,
-                offset=read.offset,
-                num=read.count,
-                withscores=True,
-            )
-            again = next_read(read, got, cursor, page)
-            if again is None:
-                return after(got, cursor)[:page]
-            read = again
+        return await zpage(self.r, self.k.conversation_index(site), cursor, page, f"({end}")
 
     async def conversations_between(
         self, site: str, start: int, end: int, page: int = EXPORT_PAGE

@@ -10,15 +10,18 @@ from chatserver.core.paging import Cursor, Entry, after, first_read, next_read
 from chatserver.keys import Keys
 
 
-async def zpage(r: Any, key: str, cursor: Cursor | None, page: int) -> list[Entry]:
-    """The (at most) ``page`` entries of a sorted set after ``cursor``, in order; fewer only
-    at the end (see :mod:`chatserver.core.paging`)."""
+async def zpage(
+    r: Any, key: str, cursor: Cursor | None, page: int, max_score: str = "+inf"
+) -> list[Entry]:
+    """The (at most) ``page`` entries of a sorted set after ``cursor`` and up to
+    ``max_score`` (a ZRANGE bound: '(N' excludes N), in order; fewer only at the end (see
+    :mod:`chatserver.core.paging`)."""
     read = first_read(cursor, page)
     while True:
         got: list[Entry] = await r.zrange(
             key,
             "-inf" if read.min_score is None else repr(read.min_score),
-            "+inf",
+            max_score,
             byscore=True,
             offset=read.offset,
             num=read.count,
