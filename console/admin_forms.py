@@ -24,6 +24,8 @@ from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
 from chatserver.feed import FeedEvent
 from chatserver.identity import REQUIRE_SETTING
 from chatserver.protocol import valid_email
+from chatserver.mail.alerts import TEAM_LANGUAGE
+from chatserver.mail.render import LANGUAGES as MAIL_LANGUAGES
 from console.i18n import translate
 
 MAX_CAPACITY = 50
@@ -264,6 +266,9 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     out["team_email"] = _text(form, "team_email", 254)
     if out["team_email"] and not valid_email(out["team_email"]):
         errors.append(Problem("admin.err_team_email"))
+    out[TEAM_LANGUAGE] = _text(form, TEAM_LANGUAGE, 8)
+    if out[TEAM_LANGUAGE] not in ("", *MAIL_LANGUAGES):
+        errors.append(Problem("admin.err_team_language"))
     out["transcript_auto"] = "1" if form.get("transcript_auto") else "0"
     origins = _text(form, "allowed_origins", 2000).replace(",", " ").split()
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o.rstrip("/"))]

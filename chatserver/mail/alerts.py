@@ -36,11 +36,9 @@ from chatserver.store import Store
 
 log = get_logger(__name__)
 
-HEADLINES = {
-    "offline": "A visitor left a message for the team",
-    "missed": "A chat was missed: the visitor left before anyone answered",
-    "abandoned": "A visitor left while waiting for an answer",
-}
+# The site setting naming the language of the team's alerts ("en" when unset): the team's,
+# which is not the visitors' (the widget's ``locale``).
+TEAM_LANGUAGE = "team_language"
 
 
 def reasons(conv: dict[str, str], visitor: dict[str, str], site: dict[str, str]) -> list[str]:
@@ -127,26 +125,19 @@ class MailSteps:
         if not team:
             return False
         messages = await self.store.read_messages(site, conv_id, None, 50)
-        site_name = cfg.get("name") or site
-        ctx = {
-            "headline": HEADLINES[reason],
-            "site": site_name,
-            "visitor_name": visitor.get("name", ""),
-            "visitor_email": visitor.get("email", ""),
-            "link": self.console_link(conv_id),
-            "lines": render.lines(messages, "en", visitor.get("name") or "Visitor"),
-        }
-        text, html = render.render("alert", ctx)
-        who = visitor.get("name") or visitor.get("email") or "a visitor"
+        lang = render.language(cfg.get(TEAM_LANGUAGE, ""))
+        subject, text, html = render.alert(
+            cfg.get("name") or site, reason, visitor, self.console_link(conv_id), messages, lang
+        )
         mail = Mail(
             to=team,
-            subject=f"[{site_name}] {HEADLINES[reason]} ({who})",
+            subject=subject,
             text=text,
             html=html,
             kind=f"alert.{reason}",
             conv_id=conv_id,
             reply_to=visitor.get("email", ""),
-            lang="en",
+            lang=lang,
         )
         res, mail_id = await queue_mail(
             self.store,

@@ -50,6 +50,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "ready for you now.",
         "ready_link": "Back to the chat",
         "ready_visit": "Open the site again to continue the chat.",
+        # The team's alerts (chatserver/mail/alerts.py), in the site's team language.
+        "alert_offline": "A visitor left a message for the team",
+        "alert_missed": "A chat was missed: the visitor left before anyone answered",
+        "alert_abandoned": "A visitor left while waiting for an answer",
+        "alert_site": "Site",
+        "alert_visitor": "Visitor",
+        "alert_no_name": "(no name)",
+        "alert_a_visitor": "a visitor",
+        "alert_waits_mail": "They left an e-mail address and wait for a reply by mail.",
+        "alert_no_mail": "They left no e-mail address.",
+        "alert_open": "Open the conversation in the console",
     },
     "fa": {
         "subject": "گفتگوی شما با {site}",
@@ -68,8 +79,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "کارشناسی آماده‌ی پاسخ به شماست.",
         "ready_link": "بازگشت به گفتگو",
         "ready_visit": "برای ادامه‌ی گفتگو، سایت را دوباره باز کنید.",
+        "alert_offline": "بازدیدکننده‌ای برای تیم پیام گذاشت",
+        "alert_missed": "گفتگویی از دست رفت: بازدیدکننده پیش از پاسخ کسی رفت",
+        "alert_abandoned": "بازدیدکننده‌ای در انتظار پاسخ رفت",
+        "alert_site": "سایت",
+        "alert_visitor": "بازدیدکننده",
+        "alert_no_name": "(بی‌نام)",
+        "alert_a_visitor": "یک بازدیدکننده",
+        "alert_waits_mail": "نشانی ایمیل گذاشته و منتظر پاسخ با ایمیل است.",
+        "alert_no_mail": "نشانی ایمیلی نگذاشته است.",
+        "alert_open": "باز کردن گفتگو در میز کار",
     },
 }
+LANGUAGES = tuple(STRINGS)  # what a site's team language (alerts.TEAM_LANGUAGE) may be
 RTL = frozenset({"fa", "ar", "he", "ur"})
 
 
@@ -114,6 +136,37 @@ def render(name: str, context: Mapping[str, object]) -> tuple[str, str]:
         _text.get_template(f"{name}.txt").render(context),
         _html.get_template(f"{name}.html").render(context),
     )
+
+
+ALERT_REASONS = ("offline", "missed", "abandoned")
+
+
+def alert(
+    site_name: str,
+    reason: str,
+    visitor: Mapping[str, str],
+    link: str,
+    messages: Iterable[Stored],
+    lang: str,
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the team's alert for ``reason`` (one of ALERT_REASONS), in
+    ``lang``: the site's team language, not the visitor's."""
+    s = STRINGS[lang]
+    headline = s[f"alert_{reason}"]
+    name, email = visitor.get("name", ""), visitor.get("email", "")
+    ctx = {
+        "s": s,
+        "lang": lang,
+        "dir": "rtl" if lang in RTL else "ltr",
+        "headline": headline,
+        "site": site_name,
+        "visitor_name": name,
+        "visitor_email": email,
+        "link": link,
+        "lines": lines(messages, lang, name or s["alert_visitor"]),
+    }
+    text, html = render("alert", ctx)
+    return f"[{site_name}] {headline} ({name or email or s['alert_a_visitor']})", text, html
 
 
 def transcript(site_name: str, messages: Iterable[Stored], lang: str) -> tuple[str, str, str]:

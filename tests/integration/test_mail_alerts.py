@@ -162,6 +162,27 @@ async def test_each_alert_once_and_the_waiting_mark(live: LiveServer, smtp: Smtp
     assert not node.crashes()
 
 
+async def test_a_persian_team_gets_its_alerts_in_persian(
+    live: LiveServer, smtp: SmtpServer
+) -> None:
+    """The site's team language (admin page, E-mail) is the alerts' language, whatever the
+    visitor's: subject, labels and the HTML's direction."""
+    set_site(live.redis_url, visitor_grace_s=1, keep_place_s=0, team_language="fa")
+    live.start_node({**smtp.env(), **FAST})
+    missed, missed_id = await start_chat(live, "hello?", locale="en")
+    await missed.close()
+    [m] = await mails_for(smtp, missed_id, 1)
+    assert str(m["Subject"]) == (
+        "[Shop] گفتگویی از دست رفت: بازدیدکننده پیش از پاسخ کسی رفت (یک بازدیدکننده)"
+    )
+    text = m.get_body(("plain",)).get_content()
+    assert "سایت: Shop" in text and "بازدیدکننده: (بی‌نام)" in text
+    assert "نشانی ایمیلی نگذاشته است." in text and "hello?" in text
+    html = m.get_body(("html",)).get_content()
+    assert '<html lang="fa" dir="rtl">' in html
+    assert "باز کردن گفتگو در میز کار" in html
+
+
 async def test_a_closed_chat_waiting_for_a_reply_by_mail_reminds_the_supervisors(
     live: LiveServer, smtp: SmtpServer
 ) -> None:
