@@ -17,7 +17,7 @@ from chatserver.protocol import ProtocolError
 from chatserver.services import Services
 from chatserver.store import Store, StoreError
 
-CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen", "snooze"})
+CONSOLE_FRAMES = frozenset({"note", "transfer", "reopen", "snooze", "label"})
 
 # The longest snooze: a chat snoozed for longer is one to resolve.
 MAX_SNOOZE_MS = 30 * 24 * 3600 * 1000
@@ -29,6 +29,7 @@ _REFUSALS = {
     "not_found": "no such conversation",
     "closed": "the conversation is closed",
     "conflict": "only a chat that waits on the visitor can be snoozed",
+    "unknown_label": "the site has no such label",
 }
 
 
@@ -68,6 +69,8 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
             await _transfer(services, conn, f)
         elif ftype == "snooze":
             await _snooze(services, conn, f)
+        elif ftype == "label":
+            await _label(services, conn, f)
         elif ftype == "reopen":
             await services.store.agent_reopen(
                 conn.site, conv_id, conn.agent_id, services.hub.clock()
@@ -78,6 +81,8 @@ async def console_action(services: Services, conn: AgentConn, f: dict[str, Any])
         ref = f.get("client_id") or conv_id
         code = "conversation_closed" if exc.code == "closed" else exc.code
         message = _REFUSALS[exc.code]
+        if exc.code == "unknown_label":
+            raise ProtocolError("invalid_field", message, field="label_id", ref=ref) from None
         if exc.detail == "erased":
             message = "the person's data was erased: the chat cannot be taken up again"
         raise ProtocolError(code, message, ref=ref) from None
@@ -122,6 +127,24 @@ async def _snooze(services: Services, conn: AgentConn, f: dict[str, Any]) -> Non
         if exc.code == "conflict" and exc.detail == "not_snoozed":
             raise ProtocolError("conflict", "that chat is not snoozed", ref=conv_id) from None
         raise
+
+
+async def _label(services: Services, conn: AgentConn, f: dict[str, Any]) -> None:
+    """Add or remove one label. Every agent socket following the chat (this one too) is told
+    through the site's channel when the labels changed; this socket is answered directly when
+    nothing changed or it does not follow the chat. Supervisors and admins label any
+    conversation of the site, agents those they hold or joined."""
+    conv_id = f["conversation_id"]
+    role = conn.account.get("role", "agent")
+    ids, changed = await services.store.change_labels(
+        conn.site,
+        conv_id,
+        f["action"],
+        [f["label_id"]],
+        "" if role in ("supervisor", "admin") else conn.agent_id,
+    )
+    if not changed or conv_id not in conn.follows:
+        conn.send({"type": "labels", "conversation_id": conv_id, "labels": ids})
 
 
 async def require_department(store: Store, site: str, department: str, conv_id: str) -> None:

@@ -267,7 +267,11 @@ class Dashboards:
             "generated_at": now,
             "timezone": str(tz),
             "now": panel,
-            "today": {"start": today_start, **m.window_figures(today)},
+            "today": {
+                "start": today_start,
+                **m.window_figures(today),
+                "labels": await self.store.label_counts(site, today_start, now + 1, dept),
+            },
             "last_hour": {"start": hour_start, **m.window_figures(last_hour)},
             "agents": m.agent_report(agent_records, agents, today_start, now),
             "charts": {

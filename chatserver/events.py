@@ -39,6 +39,7 @@ class EventKind(StrEnum):
     DEACTIVATED = "deactivated"  # an agent account was deactivated
     ACCOUNT = "account"  # an admin changed an agent account
     SIGNED_OUT = "signed_out"  # an agent signed out of one session
+    LABELS = "labels"  # a conversation's labels changed
 
 
 class BadEvent(ValueError):
@@ -180,6 +181,13 @@ class SignedOut:
     session: str  # the session's digest (chatserver.sessions.session_digest)
 
 
+@dataclass(slots=True)
+class LabelsChanged:
+    KIND: ClassVar[EventKind] = EventKind.LABELS
+    conv: str
+    labels: str  # the label ids it holds now, space separated
+
+
 Event = (
     Message
     | Opened
@@ -197,6 +205,7 @@ Event = (
     | Deactivated
     | AccountChanged
     | SignedOut
+    | LabelsChanged
 )
 
 RECORDS: tuple[type[Event], ...] = (
@@ -216,6 +225,7 @@ RECORDS: tuple[type[Event], ...] = (
     Deactivated,
     AccountChanged,
     SignedOut,
+    LabelsChanged,
 )
 
 _TYPES = {"str": str, "int": int, "bool": bool}

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chatserver.core.labels import conversation_label_ids
 from chatserver.messages import SendResult, Stored
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ def visitor_summary(visitor_id: str, v: dict[str, str] | None) -> dict[str, Any]
             "referrer": v.get("referrer", ""),
         },
         "first_seen": _int(v.get("created_at")),
+        # The how-manyth visit this is, and when it started (chatserver/core/visits.py); a
+        # record from before visits were counted is on its first.
+        "visits": _int(v.get("visits")) or (1 if v else 0),
+        "visit_started": _int(v.get("visit_started")),
     }
 
 
@@ -118,6 +123,8 @@ def conversation_summary(
         "last_id": conv.get("last_id", "0-0"),
         "preview": conv.get("preview", ""),
         "participants": participants(conv),
+        # ids: the console shows the site's labels they name (a deleted one's id is skipped)
+        "labels": conversation_label_ids(conv.get("labels")),
         "visitor": visitor_summary(conv.get("visitor", ""), visitor),
     }
 

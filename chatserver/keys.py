@@ -97,6 +97,12 @@ class Keys:
         """Sorted set of all the visitor's conversations by created_at (history)."""
         return f"{self._s(site)}:visitor:{visitor_id}:convs"
 
+    def visitor_pages(self, site: str, visitor_id: str) -> str:
+        """List of the pages of the visitor's current visit, newest first (JSON {url, title,
+        ts}; chatserver/core/visits.py): emptied when a new visit starts, capped, expiring a
+        retention period after its last page, and erased with the visitor."""
+        return f"{self._s(site)}:visitor:{visitor_id}:pages"
+
     def agents(self, site: str) -> str:
         """Set of agent ids that work this site."""
         return f"{self._s(site)}:agents"
@@ -301,6 +307,21 @@ class Keys:
         (chatserver/files/canned.py)."""
         return f"{self._s(site)}:canned:files"
 
+    # --- canned responses: usage and each agent's personal set (store/canned.py) -----------
+    def canned_uses(self, site: str) -> str:
+        """Hash shortcut -> how often agents inserted that shared canned response."""
+        return f"{self._s(site)}:canned:uses"
+
+    def personal_canned(self, agent_id: str) -> str:
+        """Hash shortcut -> text: one agent's own canned responses. Per account, not per
+        site (it follows the agent), hash-tagged with :meth:`personal_canned_uses` so one
+        script changes both in one Redis Cluster slot."""
+        return f"{self.prefix}:{{account:{agent_id}}}:canned"
+
+    def personal_canned_uses(self, agent_id: str) -> str:
+        """Hash shortcut -> how often the agent inserted that personal canned response."""
+        return f"{self.prefix}:{{account:{agent_id}}}:canned:uses"
+
     # --- conversation search (chatserver/search.py, store/search.py) -------------------------
     def search_todo(self, site: str) -> str:
         """Sorted set conv_id -> when a message was last stored in it (ms): conversations
@@ -334,3 +355,13 @@ class Keys:
     def search_lease(self, site: str) -> str:
         """String with a TTL: the node indexing the site now."""
         return f"{self._s(site)}:ix:lease"
+
+    # --- conversation labels (chatserver/store/labels.py) -----------------------------------
+    def labels(self, site: str) -> str:
+        """Hash label id -> JSON {name, color, key}: the site's labels (core/labels.py). A
+        conversation's own labels are its hash's ``labels`` field (space separated ids)."""
+        return f"{self._s(site)}:labels"
+
+    def label_names(self, site: str) -> str:
+        """Hash name key (core/labels.name_key) -> label id: what keeps names unique."""
+        return f"{self._s(site)}:labels:names"

@@ -14,6 +14,7 @@ from chatserver.config import Settings
 from chatserver.core.policy import SitePolicy
 from chatserver.core.sla import SlaPolicy
 from chatserver.core.timers import TimerKind, member
+from chatserver.events import VisitorChanged
 from chatserver.log import get_logger
 from chatserver.retention import Retention
 from chatserver.store import Store, new_id
@@ -74,6 +75,8 @@ class Lifecycle:
         """The visitor's last socket on this node closed."""
         if not conv_id:
             await self.store.visitor_gone(site, visitor_id, self.node)
+            # Their activity ends now (the next hello's visit gap counts from here).
+            await self.store.visitor_page(site, visitor_id, self.clock(), 0)
             return
         policy = await self.policy(site)
         now = self.clock()
@@ -83,6 +86,9 @@ class Lifecycle:
         await self.store.visitor_gone(site, visitor_id, self.node, now, remember)
         due = now + grace
         await self.store.schedule_timer(site, member(TimerKind.VISITOR_GONE, conv_id), due)
+        await self.store.visitor_page(site, visitor_id, now, 0)
+        # Its agents see them gone (or still online, on another node).
+        await self.store.publish(site, VisitorChanged(conv_id, visitor_id))
 
     async def agent_left(self, site: str, agent_id: str, back: Callable[[], bool]) -> None:
         """The agent's last socket on this node closed (or they signed out): they take no

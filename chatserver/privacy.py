@@ -126,6 +126,11 @@ async def export_person(
                     k: v for k, v in sorted(record.items()) if k not in _INTERNAL_VISITOR_FIELDS
                 },
                 "conversations": conversations,
+                # Where they went on the site is about them too (chatserver/core/visits.py).
+                "pages": [
+                    {"url": p["url"], "title": p["title"], "at": _iso(p["ts"])}
+                    for p in (await store.visitor_context(site, [visitor_id], now))[0]["pages"]
+                ],
             }
         )
     detail = f"{person.describe()}: {len(visitors)} visitor records"

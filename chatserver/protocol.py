@@ -63,6 +63,7 @@ _STREAM_ID = STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TIMEZONE = re.compile(r"^[A-Za-z0-9_+\-/]{1,64}$")
 _AGENT_ID = re.compile(r"^a_[A-Za-z0-9_-]{1,40}$")
 _FILE_ID = re.compile(r"^f_[A-Za-z0-9_-]{1,40}$")
+_LABEL_ID = re.compile(r"^l_[A-Za-z0-9_-]{1,40}$")
 # An address a person could receive mail at: no spaces, no markup or quoting characters, a
 # domain of letter-or-digit labels (any script) with at least one dot. Empty clears it.
 _EMAIL = re.compile(
@@ -197,6 +198,11 @@ AGENT_FRAMES: Final[dict[str, dict[str, Field]]] = {
     "snooze": {
         "conversation_id": Field(str, required=True, pattern=_CONV_ID),
         "until": Field(int, required=True, lowest=0, highest=2**53),
+    },
+    "label": {
+        "conversation_id": Field(str, required=True, pattern=_CONV_ID),
+        "label_id": Field(str, required=True, pattern=_LABEL_ID),
+        "action": Field(str, required=True, choices=frozenset({"add", "remove"})),
     },
     # Supervision (supervisors and admins): chatserver/supervision.py
     "monitor": {

@@ -52,6 +52,8 @@ SCRIPT_NAMES = (
     "identity_link",
     # a visitor's hello stores their record (and its expiry while they have no chat)
     "visitor_seen",
+    # a page view of the visitor's current visit, or its end (chatserver/core/visits.py)
+    "visitor_pages",
     # retention (chatserver/retention.py) and a person's erasure (chatserver/privacy.py)
     "retention_delete",
     "index_prune",
@@ -99,10 +101,18 @@ SCRIPT_NAMES = (
     # a canned response's text and its file (chatserver/files/canned.py)
     "canned_save",
     "canned_delete",
+    # each agent's own canned responses (a limit per agent) and usage counts (store/canned.py)
+    "canned_personal_save",
+    "canned_personal_delete",
+    "canned_use",
     # conversation search (chatserver/search.py): index a conversation, query, the lease
     "search_index",
     "search_query",
     "search_lease",
+    # conversation labels (chatserver/store/labels.py): the site's labels, a conversation's
+    "label_save",
+    "label_delete",
+    "label_set",
 )
 
 Arg = str | int | float | bytes

@@ -24,6 +24,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from chatserver.core.departments import parse_departments
+from chatserver.core.labels import conversation_label_ids, resolve_labels
 from chatserver.core.search import INDEXED_KINDS, Query, matches, parse_query, snippet
 from chatserver.log import get_logger
 from chatserver.store import Store
@@ -124,9 +125,17 @@ async def search(
     hits = await store.search_hits(site, query, filters, viewer, before, limit)
     convs = await store.get_conversations(site, hits.ids)
     streams = await store.first_messages(site, [c["id"] for c in convs]) if convs else []
+    site_labels = await store.labels(site) if convs else []
     items = []
     for conv, entries in zip(convs, streams, strict=True):
-        items.append({**summary(conv), "snippet": _snippet(entries, query)})
+        labels = resolve_labels(conversation_label_ids(conv.get("labels")), site_labels)
+        items.append(
+            {
+                **summary(conv),
+                "labels": [lab.as_dict() for lab in labels],
+                "snippet": _snippet(entries, query),
+            }
+        )
     return SearchPage(items, hits.next)
 
 

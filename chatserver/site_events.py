@@ -24,6 +24,7 @@ from chatserver.events import (
     Ended,
     Event,
     FollowUp,
+    LabelsChanged,
     Message,
     Opened,
     Queue,
@@ -257,15 +258,26 @@ class SiteEvents:
         if not conns:
             return
         visitor = await self.store.load_visitor(site, visitor_id)
+        # With what changes live beside the record: online or gone, this visit's pages.
+        (context,) = await self.store.visitor_context(site, [visitor_id], self.clock())
         frame = OutFrame(
             {
                 "type": "visitor",
                 "conversation_id": conv_id,
-                "visitor": visitor_summary(visitor_id, visitor),
+                "visitor": {**visitor_summary(visitor_id, visitor), **context},
             }
         )
         for conn in conns:
             conn.send(frame)
+
+    def _on_labels(self, site: str, ev: LabelsChanged) -> None:
+        """Every agent socket following the conversation (its holder, a monitor, a joined
+        supervisor) is told its label ids (docs/protocol.md, ``labels``)."""
+        ids = [i for i in ev.labels.split(" ") if i]
+        frame = OutFrame({"type": "labels", "conversation_id": ev.conv, "labels": ids})
+        for conn in self.by_conv.get(ev.conv, ()):
+            if conn.role == "agent":
+                conn.send(frame)
 
     # --- agents ---------------------------------------------------------------------------
     def _on_agent_status(self, site: str, ev: AgentStatus) -> None:
@@ -357,4 +369,5 @@ HANDLERS: dict[type[Event], Callable[[SiteEvents, str, Any], None]] = {
     Deactivated: SiteEvents._on_deactivated,
     AccountChanged: SiteEvents._on_account,
     SignedOut: SiteEvents._on_signed_out,
+    LabelsChanged: SiteEvents._on_labels,
 }

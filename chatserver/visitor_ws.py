@@ -155,7 +155,8 @@ class VisitorSession:
         fields.update(details.fields)
         fields.pop("open_conv", None)  # owned by the scripts, never rewritten from here
         keep = retention_ms(retention_days(await self.s.hub.site_config(conn.site)))
-        await store.visitor_seen(conn.site, visitor_id, fields, keep)
+        seen = (page.get("url", ""), page.get("title", ""))
+        await store.visitor_seen(conn.site, visitor_id, fields, keep, now, seen)
         conn.visitor_id = visitor_id
         conn.name = fields.get("name", "")
         conn.department = f.get("department", "")
@@ -192,6 +193,8 @@ class VisitorSession:
             await self.s.hub.track(conn, conv["id"], cursor)
             if conn.conv_status == Status.QUEUED:
                 self.s.hub.queue_changed(conn.site)
+            # Its agents see the visitor online again, on the page they opened.
+            await store.publish(conn.site, VisitorChanged(conv["id"], visitor_id))
 
     async def _ensure_conversation(self, ref: str | None = None) -> str:
         conn, hub = self.conn, self.s.hub
@@ -296,7 +299,10 @@ class VisitorSession:
             if src in page
         }
         if fields:
-            await self.s.store.save_visitor(conn.site, conn.visitor_id, fields)
+            keep = retention_ms(retention_days(await self.s.hub.site_config(conn.site)))
+            seen = (page.get("url", ""), page.get("title", ""))
+            now = self.s.hub.clock()
+            await self.s.store.visitor_page(conn.site, conn.visitor_id, now, keep, seen, fields)
             if conn.conv_id:
                 await self.s.store.publish(conn.site, VisitorChanged(conn.conv_id, conn.visitor_id))
 

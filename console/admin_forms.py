@@ -16,6 +16,7 @@ import orjson
 from chatserver.api.webhook_handlers import valid_url
 from chatserver.api_keys import SCOPES
 from chatserver.auth import ROLES
+from chatserver.core.canned import check
 from chatserver.core.department_hours import SETTING as DEPARTMENT_HOURS
 from chatserver.core.department_hours import department_hours_text, parse_department_hours
 from chatserver.core.departments import join_departments, parse_departments
@@ -23,13 +24,12 @@ from chatserver.core.hours import DAY_NAMES, parse_office_hours
 from chatserver.core.policy import REQUIRE_TWO_FACTOR, SitePolicy
 from chatserver.feed import FeedEvent
 from chatserver.identity import REQUIRE_SETTING
-from chatserver.protocol import valid_email
 from chatserver.mail.alerts import TEAM_LANGUAGE
 from chatserver.mail.render import LANGUAGES as MAIL_LANGUAGES
+from chatserver.protocol import valid_email
 from console.i18n import translate
 
 MAX_CAPACITY = 50
-SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -297,14 +297,23 @@ def site_fields(form: Form) -> tuple[dict[str, str], list[str]]:
     return out, errors
 
 
+_CANNED_PROBLEMS = {
+    "invalid_shortcut": "admin.err_shortcut",
+    "invalid_text": "admin.err_canned_text",
+    "unknown_variable": "admin.err_canned_variable",
+    "invalid_fallback": "admin.err_canned_fallback",
+}
+
+
 def canned_fields(form: Form) -> tuple[str, str, list[str]]:
-    shortcut = _text(form, "shortcut", 40).lstrip("/").lower()
-    text = str(form.get("text", "")).strip()
-    errors: list[str] = []
-    if not SHORTCUT.match(shortcut):
-        errors.append(Problem("admin.err_shortcut"))
-    if not text or len(text) > 4000:
-        errors.append(Problem("admin.err_canned_text"))
+    """The canonical shortcut and the text of a shared canned response (core.canned)."""
+    shortcut, text, problems = check(_text(form, "shortcut", 40), str(form.get("text", "")))
+    errors: list[str] = [
+        Problem(_CANNED_PROBLEMS[p.code], typed=p.typed)
+        if p.code in ("unknown_variable", "invalid_fallback")
+        else Problem(_CANNED_PROBLEMS[p.code])
+        for p in problems
+    ]
     return shortcut, text, errors
 
 

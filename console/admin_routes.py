@@ -1,5 +1,6 @@
 """Admin pages: agents, sites (settings, lifecycle policy, REST API keys and the identity
-secret) and canned responses; each site's webhook endpoints are in console.admin_webhooks.
+secret); each site's webhook endpoints are in console.admin_webhooks, its canned responses in
+console.admin_canned.
 
 Admins change; supervisors see the same pages read-only; agents get 403. Every change is
 checked here on the server (role and CSRF token), whatever the page showed.
@@ -20,12 +21,10 @@ from chatserver.auth import ROLES, hash_password, off_loop
 from chatserver.config import valid_site_name
 from chatserver.core.departments import parse_departments
 from chatserver.core.policy import SitePolicy
-from chatserver.files import canned as canned_files
-from chatserver.files.service import Refused, too_large
 from chatserver.identity import MAX_AGE_S
 from chatserver.sessions import VIEW_ROLES, close_session_sockets
 from chatserver.store import StoreError
-from console import admin_webhooks
+from console import admin_canned, admin_webhooks
 from console.admin_audit import record
 from console.admin_common import (
     back,
@@ -45,7 +44,6 @@ from console.admin_forms import (
     Problem,
     agent_fields,
     api_key_fields,
-    canned_fields,
     department_hours_problem,
     department_hours_rows,
     office_hours_form,
@@ -327,84 +325,6 @@ async def identity_rotate(request: Request, me: dict[str, str]) -> Response:
     return back(f"/admin/sites/{found[0]}", "identity", "#identity")
 
 
-# --- canned responses ---------------------------------------------------------------------
-async def _canned_page(
-    request: Request, me: dict[str, str], site_id: str, status: int = 200, **extra: Any
-) -> Response:
-    store = services_of(request).store
-    items = await store.canned_responses(site_id)
-    files = await store.canned_files(site_id)
-    extra.setdefault("new", {})  # what the admin typed, when the form is shown again
-    ctx = page_context(request, me, site_id=site_id, items=items, files=files, **extra)
-    return render(request, "admin_canned.html", ctx, status)
-
-
-@page(VIEW_ROLES)
-async def canned(request: Request, me: dict[str, str]) -> Response:
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    return await _canned_page(request, me, found[0])
-
-
-async def _chosen_file(request: Request) -> tuple[str, bytes] | None:
-    """The (name, bytes) of the form's file field; None when no file was chosen."""
-    upload = (await request.form()).get("file")
-    if isinstance(upload, str) or upload is None or not (upload.filename or upload.size):
-        return None
-    limit = services_of(request).settings.file_max_bytes
-    if upload.size is not None and upload.size > limit:
-        raise too_large(limit)
-    return upload.filename or "", await upload.read(limit + 1)
-
-
-@page(CHANGE_ROLES)
-async def canned_save(request: Request, me: dict[str, str]) -> Response:
-    """Save the text; a chosen file replaces the one it had (none chosen: it keeps it)."""
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    form = form_fields(await request.form())
-    shortcut, text, errors = canned_fields(form)
-    if errors:
-        return await _canned_page(request, me, found[0], 400, errors=errors, new=form)
-    services, detail = services_of(request), f"/{shortcut}"
-    try:
-        chosen = await _chosen_file(request)
-        if chosen is None:
-            await services.store.save_canned(found[0], shortcut, text)
-        else:
-            meta = await canned_files.attach(services.files, found[0], shortcut, text, *chosen)
-            detail += f" with file {meta['name']!r}"
-    except Refused as exc:
-        problem = Problem("admin.err_file_refused", code=exc.code, detail=exc.message)
-        return await _canned_page(request, me, found[0], exc.status, errors=[problem], new=form)
-    await record(request, me, found[0], "canned_saved", detail)
-    return back(f"/admin/sites/{found[0]}/canned")
-
-
-@page(CHANGE_ROLES)
-async def canned_file_remove(request: Request, me: dict[str, str]) -> Response:
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    shortcut = form_fields(await request.form()).get("shortcut", "")[:40]
-    if await canned_files.remove(services_of(request).files, found[0], shortcut):
-        await record(request, me, found[0], "canned_saved", f"/{shortcut} file removed")
-    return back(f"/admin/sites/{found[0]}/canned", "file-removed")
-
-
-@page(CHANGE_ROLES)
-async def canned_delete(request: Request, me: dict[str, str]) -> Response:
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    form = form_fields(await request.form())
-    await canned_files.delete(services_of(request).files, found[0], form.get("shortcut", ""))
-    await record(request, me, found[0], "canned_deleted", f"/{form.get('shortcut', '')[:40]}")
-    return back(f"/admin/sites/{found[0]}/canned", "deleted")
-
-
 # --- REST API keys (on the site's page) ---------------------------------------------------
 async def _revealed_key(request: Request, site_id: str, token: str) -> dict[str, str] | None:
     """The key just created, if ``token`` is one of this site's active keys."""
@@ -465,12 +385,9 @@ routes = [
     Route("/admin/sites", site_create, methods=["POST"]),
     Route("/admin/sites/{site}", site_edit, methods=["GET"]),
     Route("/admin/sites/{site}", site_update, methods=["POST"]),
-    Route("/admin/sites/{site}/canned", canned, methods=["GET"]),
-    Route("/admin/sites/{site}/canned", canned_save, methods=["POST"]),
-    Route("/admin/sites/{site}/canned/delete", canned_delete, methods=["POST"]),
-    Route("/admin/sites/{site}/canned/file/remove", canned_file_remove, methods=["POST"]),
     Route("/admin/sites/{site}/identity/rotate", identity_rotate, methods=["POST"]),
     Route("/admin/sites/{site}/keys", key_create, methods=["POST"]),
     Route("/admin/sites/{site}/keys/{key_id}/revoke", key_revoke, methods=["POST"]),
     *admin_webhooks.routes,
+    *admin_canned.routes,
 ]

@@ -65,6 +65,7 @@ async def dashboard_page(request: Request, me: dict[str, str]) -> Response:
             "section": "dashboard",
             "export_max_rows": MAX_ROWS,
             "report_days": REPORT_DAYS,
+            "labels": await services_of(request).store.labels(me["site"]),
         },
     )
 
@@ -108,6 +109,9 @@ async def search_api(request: Request) -> Response:
     status = q.get("status", "")
     if status and status not in _STATUSES:
         return _error(400, "invalid_field", "unknown status")
+    label = q.get("label", "")
+    if label and not await store.has_label(account["site"], label[:60]):
+        return _error(400, "invalid_field", "no such label")
     agent = await _agent_id(store, account["site"], q.get("agent", "").strip()[:200])
     if agent is None:  # no agent of the site has that name
         return JSONResponse(
@@ -129,7 +133,7 @@ async def search_api(request: Request) -> Response:
         store,
         account["site"],
         words,
-        Filters(agent=agent, status=status, start=start, end=end),
+        Filters(agent=agent, status=status, label=label, start=start, end=end),
         Viewer(),
         limit=SEARCH_LIMIT,
     )

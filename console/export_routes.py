@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from chatserver.core import exports as x
 from chatserver.core import window_figures as m
+from chatserver.core.labels import conversation_label_ids, resolve_labels
 from chatserver.core.states import Status
 from chatserver.dashboards import Dashboards, department_filter
 from chatserver.sessions import TWO_FACTOR_SETUP, VIEW_ROLES
@@ -158,6 +159,13 @@ async def conversations_csv(request: Request) -> Response:
         },
     )
 
+    labels = await store.labels(me["site"])
+
+    def names(conv: dict[str, str]) -> list[str]:
+        return [
+            lab.name for lab in resolve_labels(conversation_label_ids(conv.get("labels")), labels)
+        ]
+
     async def rows() -> AsyncIterator[str]:
         yield x.BOM + x.encode([x.CONVERSATION_HEADER])
         written = scanned = 0
@@ -165,7 +173,9 @@ async def conversations_csv(request: Request) -> Response:
             scanned += len(ids)
             items = await store.export_items(me["site"], ids, keep.keeps)
             take = items[: limit - written]
-            yield x.encode(x.conversation_row(i.conv, i.email, i.messages) for i in take)
+            yield x.encode(
+                x.conversation_row(i.conv, i.email, i.messages, names(i.conv)) for i in take
+            )
             written += len(take)
             if len(take) < len(items):
                 note = i18n.translate(locale, "tools.export_cut", n=limit)
@@ -215,17 +225,24 @@ async def dashboard_csv(request: Request) -> Response:
     await store.fold_metrics(site)
     agents = await store.live_agents(site)
 
+    site_labels = await store.labels(site) if kind == "days" else []
+
     async def rows() -> AsyncIterator[str]:
-        header = x.DAY_HEADER if kind == "days" else x.AGENT_HEADER
+        if kind == "days":  # a column per label of the site: the day's conversations with it
+            header = [*x.DAY_HEADER, *x.label_header([lab.name for lab in site_labels])]
+        else:
+            header = list(x.AGENT_HEADER)
         yield x.BOM + x.encode([header])
         # One day's records at a time (and the next day's, for online periods that began
         # this day and ended after it), never the whole range.
         for date, lo, hi in x.days_of(start, min(end, now + 1), tz):
             records = await store.metric_records(site, lo, min(hi + _DAY_MS, now + 1))
             if kind == "days":
-                yield x.encode(
-                    [x.day_row(date, m.window_figures(m.in_window(records, lo, hi, dept)))]
-                )
+                row = x.day_row(date, m.window_figures(m.in_window(records, lo, hi, dept)))
+                if site_labels:
+                    counts = await store.label_counts(site, lo, hi, dept)
+                    row += [str(c["count"]) for c in counts]
+                yield x.encode([row])
                 continue
             mine = [
                 r for r in records if dept is None or r.dept == dept or r.kind in ("online", "away")

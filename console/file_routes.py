@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatserver.core.canned import shortcut_key
 from chatserver.files import canned
 from chatserver.files.routes import claimed_name, error, read_body, refusal
 from chatserver.files.service import Refused
@@ -26,7 +27,6 @@ from console.common import csrf_ok, current_account, services_of
 
 _CONV_ID = re.compile(r"^c_[A-Za-z0-9_-]{1,40}$")
 _FILE_ID = re.compile(r"^f_[A-Za-z0-9_-]{1,40}$")
-_SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 async def _agents_conversation(request: Request) -> tuple[Services, str, str, str] | Response:
@@ -72,9 +72,9 @@ async def canned_file(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     services, site, conv_id, agent_id = found
-    shortcut = request.path_params["shortcut"]
+    shortcut = shortcut_key(request.path_params["shortcut"])
     try:
-        if not _SHORTCUT.match(shortcut):
+        if shortcut is None:
             raise Refused(404, "canned_file_not_found", "that canned response has no file")
         meta = await canned.for_message(
             services.files, site, shortcut, f"agent:{agent_id}", conv_id

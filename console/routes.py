@@ -7,6 +7,7 @@ from chatserver.core.states import CLOSED_STATUSES, HANDLED_STATUSES, Status
 from console import (
     account_routes,
     admin_audit,
+    admin_labels,
     admin_mail,
     admin_privacy,
     admin_routes,
@@ -27,6 +28,7 @@ routes = [
     *admin_mail.routes,
     *admin_audit.routes,
     *admin_privacy.routes,
+    *admin_labels.routes,
     *account_routes.routes,
     *dashboard_routes.routes,
 ]

@@ -62,6 +62,8 @@ async def search_api(request: Request) -> Response:
     )
     if isinstance(filters, str):
         return _error(400, "invalid_field", filters)
+    if filters.label and not await services.store.has_label(site, filters.label):
+        return _error(400, "invalid_field", "no such label")
     page = await search(
         services.store,
         site,

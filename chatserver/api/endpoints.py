@@ -15,15 +15,18 @@ from chatserver.api.handlers import (
     list_canned,
     list_conversations,
     list_departments,
+    list_labels,
     list_messages,
     reopen,
     resolve,
     send_message,
+    set_labels,
     transfer,
     update_visitor,
     visitor_conversations,
 )
 from chatserver.api.spec import ID, Endpoint, Param, obj
+from chatserver.core.labels import MAX_LABELS, PALETTE
 from chatserver.core.states import Status
 
 # --- the declarations -------------------------------------------------------------------
@@ -85,6 +88,8 @@ CANNED = obj(
     },
     ("items",),
 )
+LABEL_ID = {"type": "string", "pattern": "^l_[A-Za-z0-9_-]{1,40}$"}
+LABELS = obj({"items": {"type": "array", "items": spec.LABEL}}, ("items",))
 ACTING = ("not_found", "forbidden", "conversation_closed", "invalid_request")
 
 ENDPOINTS: list[Endpoint] = [
@@ -107,6 +112,7 @@ ENDPOINTS: list[Endpoint] = [
                 "must match, the last one as a prefix; Persian and Arabic letters and digits "
                 "match however they were typed",
             ),
+            Param("label", "query", LABEL_ID, "has this label (an id of `GET /labels`)"),
             Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100}),
             Param("cursor", "query", {"type": "string"}, "`next_cursor` of the page before"),
         ),
@@ -244,11 +250,38 @@ ENDPOINTS: list[Endpoint] = [
         handler=reopen,
     ),
     Endpoint(
+        "PUT",
+        "/conversations/{conv_id}/labels",
+        "write",
+        "Set a conversation's labels",
+        spec.CONVERSATION,
+        params=(CONV,),
+        body=obj(
+            {
+                "labels": {
+                    "type": "array",
+                    "items": LABEL_ID,
+                    "maxItems": MAX_LABELS,
+                    "description": "label ids of `GET /labels`; `[]` takes every label off",
+                }
+            },
+            ("labels",),
+        ),
+        errors=("not_found", "conversation_closed", "invalid_request"),
+        description=(
+            "Replaces the conversation's labels with these (an open or resolved one; a "
+            "missed or abandoned one is `conversation_closed`). An id the site does not have "
+            "is `invalid_request` with `field: labels`, and nothing changes. Consoles "
+            "following the conversation see the change at once. Returns the conversation."
+        ),
+        handler=set_labels,
+    ),
+    Endpoint(
         "GET",
         "/visitors/{visitor_id}",
         "read",
         "Get a visitor",
-        spec.VISITOR,
+        spec.VISITOR_DETAIL,
         params=(VISITOR,),
         errors=("not_found",),
         handler=get_visitor,
@@ -258,7 +291,7 @@ ENDPOINTS: list[Endpoint] = [
         "/visitors/{visitor_id}",
         "write",
         "Update a visitor's name or e-mail (agents following their chat see it at once)",
-        spec.VISITOR,
+        spec.VISITOR_DETAIL,
         params=(VISITOR,),
         body=obj(
             {
@@ -309,6 +342,18 @@ ENDPOINTS: list[Endpoint] = [
         "The departments a conversation can be in",
         LIST,
         handler=list_departments,
+    ),
+    Endpoint(
+        "GET",
+        "/labels",
+        "read",
+        "The site's conversation labels, by name",
+        LABELS,
+        description=(
+            "Defined by the site's admins and supervisors (Admin › Sites › the site › "
+            f"Labels), at most {MAX_LABELS}; `color` is one of {', '.join(PALETTE)}."
+        ),
+        handler=list_labels,
     ),
     Endpoint(
         "GET",

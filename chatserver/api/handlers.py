@@ -4,11 +4,19 @@ and body, and returns the JSON to send (or raises ApiError / StoreError)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from chatserver.agent_actions import site_departments, team_members
 from chatserver.api.context import ApiError, Ctx
 from chatserver.core.audit import AuditQuery
+from chatserver.core.labels import (
+    Label,
+    LabelError,
+    conversation_label_ids,
+    parse_ids,
+    resolve_labels,
+)
 from chatserver.core.search import parse_query
 from chatserver.core.states import OPEN_STATUSES
 from chatserver.events import VisitorChanged
@@ -18,6 +26,7 @@ from chatserver.identity import text_problem
 from chatserver.messages import Outgoing
 from chatserver.protocol import STREAM_ID, valid_email
 from chatserver.search import catch_up
+from chatserver.store import StoreError
 from chatserver.store.search import Filters, Viewer
 
 
@@ -35,10 +44,25 @@ async def _conversation(ctx: Ctx, conv_id: str) -> dict[str, str]:
     return conv
 
 
-def _summary(conv: dict[str, str], visitor: dict[str, str] | None) -> dict[str, Any]:
+def _summary(
+    conv: dict[str, str], visitor: dict[str, str] | None, labels: Sequence[Label]
+) -> dict[str, Any]:
+    """A conversation as the API shows it; ``labels``: the site's (a deleted one's id, still
+    in the conversation's field, is dropped here)."""
     out = conversation_summary(conv, visitor)
     out["resolved_at"] = int(conv["resolved_at"]) if conv.get("resolved_at") else None
+    out["labels"] = [
+        lab.as_dict() for lab in resolve_labels(conversation_label_ids(conv.get("labels")), labels)
+    ]
     return out
+
+
+async def _label_filter(ctx: Ctx, label: str | None) -> list[Label]:
+    """The site's labels, after checking ``label`` (a filter) is one of them."""
+    labels = await ctx.services.store.labels(ctx.site)
+    if label is not None and all(lab.id != label for lab in labels):
+        raise ApiError("invalid_request", "the site has no such label", "label")
+    return labels
 
 
 def _client_id(body: dict[str, Any]) -> str:
@@ -73,12 +97,14 @@ async def list_conversations(
     agent_id: str | None = None,
     visitor_id: str | None = None,
     q: str | None = None,
+    label: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
+    labels = await _label_filter(ctx, label)
     if q and q.strip():
         return await _search_conversations(
-            ctx, q, status, department, agent_id, visitor_id, limit, cursor
+            ctx, q, status, department, agent_id, visitor_id, label, labels, limit, cursor
         )
 
     def keep(c: dict[str, str]) -> bool:
@@ -91,13 +117,14 @@ async def list_conversations(
             (department is None or c.get("department", "") == department)
             and (agent_id is None or c.get("agent", "") == agent_id)
             and (visitor_id is None or c.get("visitor", "") == visitor_id)
+            and (label is None or label in conversation_label_ids(c.get("labels")))
         )
 
     store = ctx.services.store
     convs, position = await store.conversation_page(ctx.site, _cursor(cursor), limit, keep)
     visitors = await store.load_visitors(ctx.site, [c.get("visitor", "") for c in convs])
     return {
-        "items": [_summary(c, v) for c, v in zip(convs, visitors, strict=True)],
+        "items": [_summary(c, v, labels) for c, v in zip(convs, visitors, strict=True)],
         "next_cursor": f"{position[0]}.{position[1]}" if position else None,
     }
 
@@ -109,6 +136,8 @@ async def _search_conversations(
     department: str | None,
     agent_id: str | None,
     visitor_id: str | None,
+    label: str | None,
+    labels: Sequence[Label],
     limit: int,
     cursor: str | None,
 ) -> dict[str, Any]:
@@ -116,7 +145,7 @@ async def _search_conversations(
     site's view; department and visitor narrow the page afterwards (a short page then keeps
     its cursor, as the unsearched list does)."""
     store = ctx.services.store
-    filters = Filters(agent=agent_id or "", status=status or "")
+    filters = Filters(agent=agent_id or "", status=status or "", label=label or "")
     await catch_up(store, ctx.site)
     hits = await store.search_hits(
         ctx.site, parse_query(q), filters, Viewer(), _cursor(cursor), limit
@@ -129,7 +158,7 @@ async def _search_conversations(
     ]
     visitors = await store.load_visitors(ctx.site, [c.get("visitor", "") for c in convs])
     return {
-        "items": [_summary(c, v) for c, v in zip(convs, visitors, strict=True)],
+        "items": [_summary(c, v, labels) for c, v in zip(convs, visitors, strict=True)],
         "next_cursor": f"{hits.next[0]}.{hits.next[1]}" if hits.next else None,
     }
 
@@ -137,7 +166,27 @@ async def _search_conversations(
 async def get_conversation(ctx: Ctx, conv_id: str) -> dict[str, Any]:
     conv = await _conversation(ctx, conv_id)
     visitor = await ctx.services.store.load_visitor(ctx.site, conv.get("visitor", ""))
-    return _summary(conv, visitor)
+    return _summary(conv, visitor, await ctx.services.store.labels(ctx.site))
+
+
+async def set_labels(ctx: Ctx, conv_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Set a conversation's labels (open or resolved); consoles following it see them."""
+    try:
+        ids = parse_ids(body["labels"])
+    except LabelError as exc:
+        raise ApiError("invalid_request", str(exc), "labels") from None
+    try:
+        await ctx.services.store.change_labels(ctx.site, conv_id, "set", ids)
+    except StoreError as exc:
+        if exc.code == "unknown_label":
+            message = f"the site has no label {exc.detail}"
+            raise ApiError("invalid_request", message, "labels") from None
+        raise
+    return await get_conversation(ctx, conv_id)
+
+
+async def list_labels(ctx: Ctx) -> dict[str, Any]:
+    return {"items": [lab.as_dict() for lab in await ctx.services.store.labels(ctx.site)]}
 
 
 async def list_messages(
@@ -270,7 +319,13 @@ async def get_visitor(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
     visitor = await ctx.services.store.load_visitor(ctx.site, visitor_id)
     if visitor is None:
         raise ApiError("not_found", "no such visitor")
-    return visitor_summary(visitor_id, visitor)
+    return await _visitor_detail(ctx, visitor_id, visitor)
+
+
+async def _visitor_detail(ctx: Ctx, visitor_id: str, visitor: dict[str, str]) -> dict[str, Any]:
+    """The visitor endpoints' visitor: the record, online or gone, this visit's pages."""
+    (context,) = await ctx.services.store.visitor_context(ctx.site, [visitor_id], ctx.now())
+    return {**visitor_summary(visitor_id, visitor), **context}
 
 
 async def update_visitor(ctx: Ctx, visitor_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -291,7 +346,7 @@ async def update_visitor(ctx: Ctx, visitor_id: str, body: dict[str, Any]) -> dic
         visitor.update(fields)
         if conv_id:
             await store.publish(ctx.site, VisitorChanged(conv_id, visitor_id))
-    return visitor_summary(visitor_id, visitor)
+    return await _visitor_detail(ctx, visitor_id, visitor)
 
 
 async def visitor_conversations(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
@@ -300,7 +355,8 @@ async def visitor_conversations(ctx: Ctx, visitor_id: str) -> dict[str, Any]:
     if visitor is None:
         raise ApiError("not_found", "no such visitor")
     convs = await store.visitor_conversations(ctx.site, visitor_id)
-    return {"items": [_summary(c, visitor) for c in convs], "next_cursor": None}
+    labels = await store.labels(ctx.site)
+    return {"items": [_summary(c, visitor, labels) for c in convs], "next_cursor": None}
 
 
 # --- the team ---------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from typing import Any
 from chatserver import __version__
 from chatserver.api_keys import SCOPES
 from chatserver.core.audit import ACTIONS as AUDIT_ACTIONS
+from chatserver.core.labels import PALETTE
 from chatserver.core.states import Status
+from chatserver.core.visits import PAGES_KEPT, VISIT_GAP_MS
 from chatserver.feed import FeedEvent
 
 Schema = dict[str, Any]
@@ -58,6 +60,13 @@ VISITOR = obj(
         "timezone": {"type": "string"},
         "page": PAGE,
         "first_seen": nullable(MS),
+        "visits": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "how many visits this is (a new one after "
+            f"{VISIT_GAP_MS // 60000} minutes without activity and no socket open)",
+        },
+        "visit_started": {**nullable(MS), "description": "when the current visit started"},
     },
     (
         "id",
@@ -70,7 +79,40 @@ VISITOR = obj(
         "timezone",
         "page",
         "first_seen",
+        "visits",
+        "visit_started",
     ),
+)
+VISIT_PAGE = obj(
+    {"url": {"type": "string"}, "title": {"type": "string"}, "ts": MS}, ("url", "title", "ts")
+)
+# The visitor endpoints' visitor: the record and what changes live beside it.
+VISITOR_DETAIL = {
+    **VISITOR,
+    "properties": {
+        **VISITOR["properties"],
+        "online": {"type": "boolean", "description": "a socket of theirs is open now"},
+        "left_at": {
+            **nullable(MS),
+            "description": "when their last socket closed (null while online)",
+        },
+        "pages": {
+            "type": "array",
+            "items": VISIT_PAGE,
+            "maxItems": PAGES_KEPT,
+            "description": f"the pages of the current visit, newest first (the last "
+            f"{PAGES_KEPT}; a reload of the newest is not listed again)",
+        },
+    },
+    "required": [*VISITOR["required"], "online", "left_at", "pages"],
+}
+LABEL = obj(
+    {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "color": {"type": "string", "enum": list(PALETTE)},
+    },
+    ("id", "name", "color"),
 )
 CONVERSATION = obj(
     {
@@ -96,6 +138,7 @@ CONVERSATION = obj(
             "items": AUTHOR,
             "description": "supervisors who joined it beside its agent",
         },
+        "labels": {"type": "array", "items": LABEL, "description": "its labels, by name"},
         "visitor": VISITOR,
     },
     (
@@ -112,6 +155,7 @@ CONVERSATION = obj(
         "last_id",
         "preview",
         "participants",
+        "labels",
         "visitor",
     ),
 )
@@ -371,6 +415,7 @@ def openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
                 "Conversation": CONVERSATION,
                 "Message": MESSAGE,
                 "Visitor": VISITOR,
+                "VisitorDetail": VISITOR_DETAIL,
                 "Agent": AGENT,
                 "Error": ERROR,
                 "Webhook": WEBHOOK,
@@ -440,8 +485,20 @@ EXPORT = obj(
                             ("id", "status", "messages"),
                         ),
                     },
+                    "pages": {
+                        "type": "array",
+                        "description": "the pages of their current visit, newest first",
+                        "items": obj(
+                            {
+                                "url": {"type": "string"},
+                                "title": {"type": "string"},
+                                "at": {"type": "string", "format": "date-time"},
+                            },
+                            ("url", "title", "at"),
+                        ),
+                    },
                 },
-                ("visitor_id", "details", "conversations"),
+                ("visitor_id", "details", "conversations", "pages"),
             ),
         },
         "files": {

@@ -49,6 +49,7 @@ CONVERSATION_HEADER = (
     "rating",
     "messages",
     "agent_replies",
+    "labels",  # names, "; " between them (core/labels.py; a deleted label's left out)
 )
 # What the store reads of each conversation for a row (and for the filters).
 CONVERSATION_FIELDS = (
@@ -66,6 +67,7 @@ CONVERSATION_FIELDS = (
     "first_response_ms",
     "rating",
     "responses",
+    "labels",
 )
 DAY_HEADER = (
     "date",
@@ -152,8 +154,11 @@ class ConversationFilter:
         return True
 
 
-def conversation_row(conv: Mapping[str, str], email: str, messages: int) -> list[str]:
-    """One conversation's row under :data:`CONVERSATION_HEADER`, cells neutralised."""
+def conversation_row(
+    conv: Mapping[str, str], email: str, messages: int, labels: Sequence[str] = ()
+) -> list[str]:
+    """One conversation's row under :data:`CONVERSATION_HEADER`, cells neutralised;
+    ``labels``: the names of its labels."""
     created = conv.get("created_at", "")
     resolved = conv.get("resolved_at", "")
     resolution = ""
@@ -176,8 +181,15 @@ def conversation_row(conv: Mapping[str, str], email: str, messages: int) -> list
         conv.get("rating", ""),
         str(messages),
         conv.get("responses", "") or "0",
+        "; ".join(labels),
     ]
     return [csv_safe(c) for c in cells]
+
+
+def label_header(names: Sequence[str]) -> list[str]:
+    """The day report's columns after DAY_HEADER: one per label of the site, ``label:<name>``
+    (the count of the day's conversations with it)."""
+    return [csv_safe(f"label:{name}") for name in names]
 
 
 def day_row(date: str, figures: Mapping[str, Any]) -> list[str]:

@@ -27,15 +27,25 @@ from chatserver.store import new_id
 _MIME = "mime"
 
 
-def canned_items(texts: dict[str, str], files: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def canned_items(
+    texts: dict[str, str],
+    files: dict[str, dict[str, Any]],
+    uses: dict[str, int] | None = None,
+    scope: str = "",
+) -> list[dict[str, Any]]:
     """Canned responses as the console and the REST API list them: shortcut, text and, for
-    those with a file, its name, type and size (no id, no URL: an agent sends a copy)."""
+    those with a file, its name, type and size (no id, no URL: an agent sends a copy); with
+    ``uses``, how often each was inserted; with ``scope`` ('shared' | 'personal'), that."""
     out: list[dict[str, Any]] = []
     for shortcut, text in texts.items():
         item: dict[str, Any] = {"shortcut": shortcut, "text": text}
         meta = files.get(shortcut)
         if meta:
             item["file"] = {k: meta.get(k) for k in ("name", "type", "size")}
+        if scope:
+            item["scope"] = scope
+        if uses is not None:
+            item["uses"] = uses.get(shortcut, 0)
         out.append(item)
     return out
 

@@ -55,6 +55,19 @@ local function visitor_present(presence_key, now)
   return false, left
 end
 
+-- This visit's pages (lua/visitor_seen.lua, visitor_pages.lua): the newest first, at most
+-- `kept`, an immediate repeat of the newest url (a reload) not added again; the list expires
+-- `keep_ms` after its last page (the record's own expiry or the retention; 0: never). url ''
+-- adds nothing.
+local function add_page(pages_key, url, entry, kept, keep_ms)
+  if url == '' then return end
+  local ok, head = pcall(cjson.decode, redis.call('LINDEX', pages_key, 0) or '')
+  if ok and type(head) == 'table' and head.url == url then return end
+  redis.call('LPUSH', pages_key, entry)
+  redis.call('LTRIM', pages_key, 0, kept - 1)
+  if keep_ms > 0 then redis.call('PEXPIRE', pages_key, keep_ms) end
+end
+
 -- Keep the site's e-mail index (e-mail -> visitor ids, for export and erasure by e-mail) in
 -- step with the e-mail a visitor's record is about to hold; call before writing it.
 local function index_email(emails_key, visitor_key, visitor_id, email)

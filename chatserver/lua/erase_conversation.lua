@@ -50,6 +50,6 @@ if redis.call('EXISTS', copy_key) == 1 then
   redis.call('RENAME', copy_key, stream_key)
   redis.call('PERSIST', stream_key)
 end
-redis.call('HDEL', conv_key, 'visitor_name', 'rating_comment')
+redis.call('HDEL', conv_key, 'visitor_name', 'rating_comment', 'labels')  -- labels: label_set.lua
 unindex(doc_key, todo_key, vocab_key, postings_prefix, conv_id)
 return {'done', erased}

@@ -5,7 +5,8 @@
 -- KEYS: 1 ended zset, 2 conversation index zset, 3 conversation hash, 4 messages stream,
 --       5 client ids hash, 6 visitor hash, 7 visitor's conversations zset, 8 visitor presence
 --       hash, 9 verified users hash, 10 e-mail index hash, 11 timers zset, 12 its search
---       entry (string), 13 search to-index zset, 14 search vocabulary zset
+--       entry (string), 13 search to-index zset, 14 search vocabulary zset, 15 the pages of
+--       the visitor's current visit (list)
 -- ARGV: 1 conversation id, 2 its visitor id as the caller read it, 3 cutoff (ms: ended at or
 --       before it goes), 4 now (ms), 5 the site's retention (ms), 6 the search postings' key
 --       prefix (keys.search_postings_prefix: the postings are named by the entry's tokens)
@@ -14,6 +15,7 @@ local ended_key, index_key, conv_key, stream_key = KEYS[1], KEYS[2], KEYS[3], KE
 local cids_key, visitor_key, vconvs_key, presence_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local users_key, emails_key, timers_key = KEYS[9], KEYS[10], KEYS[11]
 local doc_key, todo_key, vocab_key = KEYS[12], KEYS[13], KEYS[14]
+local pages_key = KEYS[15]
 local conv_id, visitor_id = ARGV[1], ARGV[2]
 local cutoff, now, keep_ms = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local postings_prefix = ARGV[6]
@@ -53,11 +55,14 @@ local last_seen = tonumber(v[1] or '') or 0
 if last_seen > cutoff or visitor_present(presence_key, now) then
   -- Nothing of theirs is left: the record goes a retention period after they were last here.
   redis.call('PEXPIRE', visitor_key, math.max(1, last_seen + keep_ms - now))
+  if redis.call('PTTL', pages_key) == -1 then
+    redis.call('PEXPIRE', pages_key, math.max(1, last_seen + keep_ms - now))
+  end
   return {'deleted', 0}
 end
 if v[2] and v[2] ~= '' and redis.call('HGET', users_key, v[2]) == visitor_id then
   redis.call('HDEL', users_key, v[2])
 end
 index_email(emails_key, visitor_key, visitor_id, '')
-redis.call('DEL', visitor_key, vconvs_key)
+redis.call('DEL', visitor_key, vconvs_key, pages_key)
 return {'deleted', 1}

@@ -12,7 +12,7 @@
 --       8 viewer id ('' the whole site: supervisors, admins, API keys), 9 the viewer's
 --       departments (',' separated; '' every department), 10 agent filter ('' any),
 --       11 status filter ('' any, 'open' any open state), 12 rating filter ('' any),
---       13 label filter ('' any; labels do not exist yet: the hook where they will be checked),
+--       13 label filter ('' any; a label id the conversation's 'labels' field holds),
 --       14 the conversation hashes' key prefix (keys.conversation(site, '')): candidates are
 --       named by the postings, so their hashes (same site, same slot) are read by name
 -- Returns {next score, next id, id, id, ...} (next '' '' at the end).
@@ -125,7 +125,9 @@ local function wanted(conv_id, c)
   if f_agent ~= '' and c[2] ~= f_agent and redis.call('ZSCORE', agent_key, conv_id) == false then
     return false
   end
-  if f_label ~= '' then return false end  -- labels: check the conversation's labels here
+  if f_label ~= '' and not string.find(' ' .. (c[6] or '') .. ' ', ' ' .. f_label .. ' ', 1, true) then
+    return false
+  end
   return true
 end
 
@@ -140,7 +142,7 @@ while looked < scan do
   if not (top_id ~= '' and score == top and conv_id >= top_id) then
     looked = looked + 1
     local c = redis.call('HMGET', ARGV[14] .. conv_id, 'status', 'agent', 'department',
-      'joined', 'rating')
+      'joined', 'rating', 'labels')
     if c[1] and allowed(conv_id, c) and wanted(conv_id, c) then
       found[#found + 1] = conv_id
     end

@@ -13,6 +13,7 @@ from chatserver.store.agents import AgentStore
 from chatserver.store.api_keys import ApiKeyStore
 from chatserver.store.audit import AuditStore
 from chatserver.store.base import MAPS, StoreError, new_id, now_ms
+from chatserver.store.canned import CannedStore
 from chatserver.store.console import ConsoleStore
 from chatserver.store.conversations import ConversationStore
 from chatserver.store.dashboard import DashboardStore
@@ -20,6 +21,7 @@ from chatserver.store.exports import ExportStore
 from chatserver.store.feedback import FeedbackStore
 from chatserver.store.files import FileStore
 from chatserver.store.identity import IdentityStore
+from chatserver.store.labels import LabelStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
 from chatserver.store.mail import MailStore
@@ -37,6 +39,7 @@ class Store(
     ExportStore,
     DashboardStore,
     ConsoleStore,
+    CannedStore,
     AdminStore,
     FeedbackStore,
     ConversationStore,
@@ -55,5 +58,6 @@ class Store(
     PrivacyStore,
     FileStore,
     SearchStore,
+    LabelStore,
 ):
     """Every Redis operation the server performs."""

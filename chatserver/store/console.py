@@ -1,13 +1,11 @@
-"""What the agent console does beyond chatting: notes, transfers, reopening, canned responses
-and the read-only views it shows (a visitor's earlier conversations, the team)."""
+"""What the agent console does beyond chatting: notes, transfers, reopening and the read-only
+views it shows (a visitor's earlier conversations, the team); canned responses are in
+chatserver.store.canned."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
-
-import orjson
 
 from chatserver.core.policy import DEFAULT_POLICY, SitePolicy
 from chatserver.core.states import Event
@@ -192,38 +190,6 @@ class ConsoleStore(ConversationStore):
     ) -> list[Stored]:
         """The first ``limit`` entries of a conversation's stream, notes included (agents)."""
         return await self.read_messages(site, conv_id, None, limit)
-
-    # --- canned responses -----------------------------------------------------------------
-    async def canned_responses(self, site: str) -> dict[str, str]:
-        """shortcut -> text, sorted by shortcut."""
-        data: dict[str, str] = await self.r.hgetall(self.k.canned(site))
-        return dict(sorted(data.items()))
-
-    async def canned_files(self, site: str) -> dict[str, dict[str, Any]]:
-        """shortcut -> metadata of the file the canned response sends (only those with one)."""
-        data: dict[str, str] = await self.r.hgetall(self.k.canned_files(site))
-        return {k: orjson.loads(v) for k, v in data.items()}
-
-    async def canned_file(self, site: str, shortcut: str) -> dict[str, Any] | None:
-        raw: str | None = await self.r.hget(self.k.canned_files(site), shortcut)
-        return orjson.loads(raw) if raw else None
-
-    async def save_canned(
-        self, site: str, shortcut: str, text: str, file: str = "keep", meta: str = ""
-    ) -> dict[str, Any] | None:
-        """Save the text ('' leaves it) and ``file``: 'keep' the file it has, 'set' it to
-        ``meta`` (JSON), or 'remove' it. Returns the metadata of a file no longer used
-        (replaced, removed, or ``meta`` itself when there was no such canned response):
-        the caller deletes its bytes."""
-        keys = [self.k.canned(site), self.k.canned_files(site)]
-        old: str = await self.scripts.run("canned_save", keys, [shortcut, text, file, meta])
-        return orjson.loads(old) if old else None
-
-    async def delete_canned(self, site: str, shortcut: str) -> dict[str, Any] | None:
-        """Delete the text and file record; returns the file's metadata, if it had one."""
-        keys = [self.k.canned(site), self.k.canned_files(site)]
-        old: str = await self.scripts.run("canned_delete", keys, [shortcut])
-        return orjson.loads(old) if old else None
 
     async def conversation_page(
         self,

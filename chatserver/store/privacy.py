@@ -104,6 +104,7 @@ class PrivacyStore(StoreBase):
                 k.visitor_conversations(site, visitor_id),
                 k.verified_users(site),
                 k.visitor_emails(site),
+                k.visitor_pages(site, visitor_id),
             ],
             [visitor_id, *erased],
         )

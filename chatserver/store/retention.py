@@ -4,8 +4,10 @@ expiry (visitor_seen.lua)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from chatserver.core.visits import PAGES_KEPT, VISIT_GAP_MS, page_entry
 from chatserver.store.base import StoreBase
 
 _TRIES = 3
@@ -21,23 +23,46 @@ class Backfill:
 
 class RetentionStore(StoreBase):
     async def visitor_seen(
-        self, site: str, visitor_id: str, fields: dict[str, str], keep_ms: int
-    ) -> None:
+        self,
+        site: str,
+        visitor_id: str,
+        fields: dict[str, str],
+        keep_ms: int,
+        now: int | None = None,
+        page: tuple[str, str] = ("", ""),
+    ) -> tuple[int, int]:
         """Store a visitor's record at hello; with no conversation it expires after
-        ``keep_ms`` (0: never) unless they come back or write."""
-        args: list[str | int] = [visitor_id, keep_ms]
+        ``keep_ms`` (0: never) unless they come back or write. Counts their visits (a new one
+        after :data:`~chatserver.core.visits.VISIT_GAP_MS` without activity, its pages list
+        then emptied) and adds ``page`` (url, title; url '' for none) to this visit's pages.
+        ``now`` defaults to ``fields['last_seen']`` (else the wall clock). Returns (visits,
+        visit_started)."""
+        when = now if now is not None else int(fields.get("last_seen") or time.time() * 1000)
+        url, title = page
+        args: list[str | int] = [
+            visitor_id,
+            keep_ms,
+            when,
+            VISIT_GAP_MS,
+            PAGES_KEPT,
+            url,
+            page_entry(url, title, when) if url else "",
+        ]
         for name, value in fields.items():
             args += [name, value]
         k = self.k
-        await self.scripts.run(
+        res = await self.scripts.run(
             "visitor_seen",
             [
                 k.visitor(site, visitor_id),
                 k.visitor_conversations(site, visitor_id),
                 k.visitor_emails(site),
+                k.visitor_pages(site, visitor_id),
+                k.visitor_presence(site, visitor_id),
             ],
             args,
         )
+        return int(res[0]), int(res[1])
 
     async def retention_lease(self, site: str, node: str, ttl_ms: int) -> bool:
         """Whether this node runs the site's retention now (one node at a time; the work is
@@ -80,6 +105,7 @@ class RetentionStore(StoreBase):
                     k.search_doc(site, conv_id),
                     k.search_todo(site),
                     k.search_vocab(site),
+                    k.visitor_pages(site, visitor),
                 ],
                 [conv_id, visitor, cutoff, now, keep_ms, k.search_postings_prefix(site)],
             )

@@ -37,7 +37,7 @@ class Filters:
     agent: str = ""  # held it, or wrote in it
     status: str = ""  # a status, or 'open' for any open one
     rating: str = ""
-    label: str = ""  # hook: labels do not exist yet (lua/search_query.lua)
+    label: str = ""  # a label id (the caller checks it is one of the site's)
     start: int = 0  # created at or after (ms)
     end: int = 0  # created before (ms); 0: no bound
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from chatserver.core.paging import VersionedCache
+from chatserver.core.visits import PAGES_KEPT, page_entry, visitor_context
 from chatserver.store.base import (
     StoreBase,
 )
@@ -94,6 +96,51 @@ class SiteStore(StoreBase):
 
     async def save_visitor(self, site: str, visitor_id: str, fields: dict[str, str]) -> None:
         await self.r.hset(self.k.visitor(site, visitor_id), mapping=fields)
+
+    async def visitor_page(
+        self,
+        site: str,
+        visitor_id: str,
+        now: int,
+        keep_ms: int,
+        page: tuple[str, str] = ("", ""),
+        fields: dict[str, str] | None = None,
+    ) -> bool:
+        """A page view of the visitor's current visit (``page``: url, title), stored with
+        ``fields`` on their record; with url '' only their activity (a socket closed: the next
+        hello measures the visit gap from now). The pages list expires ``keep_ms`` after its
+        last page (0: never). False when the record is gone (nothing is written then)."""
+        url, title = page
+        args: list[str | int] = [now, keep_ms, PAGES_KEPT, url, page_entry(url, title, now)]
+        for name, value in (fields or {}).items():
+            args += [name, value]
+        k = self.k
+        res = await self.scripts.run(
+            "visitor_pages", [k.visitor(site, visitor_id), k.visitor_pages(site, visitor_id)], args
+        )
+        return bool(res)
+
+    async def visitor_context(
+        self, site: str, visitor_ids: Sequence[str], now: int
+    ) -> list[dict[str, Any]]:
+        """For each visitor, in order, what the agent sees beside the record (one round trip):
+        ``online`` (a socket open on some node), ``left_at`` and this visit's ``pages``
+        (chatserver/core/visits.py)."""
+        if not visitor_ids:
+            return []
+        k = self.k
+        pipe = self.r.pipeline(transaction=False)
+        for vid in visitor_ids:
+            pipe.lrange(k.visitor_pages(site, vid), 0, -1)
+            pipe.hgetall(k.visitor_presence(site, vid))
+            pipe.hmget(k.visitor(site, vid), ["last_active", "last_seen"])
+        res = await pipe.execute()
+        out: list[dict[str, Any]] = []
+        for i in range(len(visitor_ids)):
+            pages, presence, (last_active, last_seen) = res[i * 3 : i * 3 + 3]
+            record = {"last_active": last_active or "", "last_seen": last_seen or ""}
+            out.append(visitor_context(pages, presence, record, now))
+        return out
 
     async def update_visitor(
         self, site: str, visitor_id: str, fields: dict[str, str], now: int

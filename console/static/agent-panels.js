@@ -5,7 +5,7 @@
 
 window.AgentPanels = (() => {
   const { el } = window.ChatCommon;
-  const { browserOf, localTime, dateTime, user, num } = window.ConsoleKit;
+  const { browserOf, localTime, dateTime, user, num, duration } = window.ConsoleKit;
   const { t, time: timeOf } = window.I18n;
 
   async function getJSON(url) {
@@ -29,12 +29,74 @@ window.AgentPanels = (() => {
   }
 
   // --- visitor details and history -------------------------------------------------------
-  function createDetails({ details, history, historyList, onReopen, closed }) {
+  function createDetails({ details, history, historyList, onReopen, closed, now = Date.now }) {
     let shown = null; // {conv}
+    // What changes live beside a visitor's record (online or gone, this visit's pages), per
+    // visitor id: from GET /api/console/visitors/{id} when a chat is opened, then from each
+    // `visitor` frame (whose visitor object carries it; conversation summaries do not).
+    const contexts = new Map(); // visitor id -> {online, left_at, pages, visits, visit_started}
+    const frames = new Map(); // visitor id -> the last visitor object taken from a frame
+    const updates = new Map(); // visitor id -> how many frames brought one (stale fetches lose)
+
+    function remember(v) {
+      if (!v.id || !Array.isArray(v.pages) || frames.get(v.id) === v) return;
+      frames.set(v.id, v);
+      updates.set(v.id, (updates.get(v.id) || 0) + 1);
+      contexts.set(v.id, v);
+    }
+
+    async function loadContext(conv) {
+      const visitorId = conv.visitor && conv.visitor.id;
+      if (!visitorId) return;
+      const before = updates.get(visitorId) || 0;
+      let data;
+      try {
+        data = await getJSON(`/api/console/visitors/${encodeURIComponent(visitorId)}`);
+      } catch { return; }
+      if ((updates.get(visitorId) || 0) !== before) return; // a frame since is newer
+      contexts.set(visitorId, data);
+      if (shown && shown.conv.visitor && shown.conv.visitor.id === visitorId) render(shown.conv);
+    }
+
+    // "Online now", or "Left 3 m ago" (a date after a day), in the agent's digits and calendar.
+    function presence(ctx) {
+      if (ctx.online) return el("span", { className: "presence online", testid: "visitor-presence" }, t("console.online_now"));
+      const text = !ctx.left_at ? "" : now() - ctx.left_at < 86400000
+        ? t("console.left_ago", { time: duration(now() - ctx.left_at) }) : t("console.left_on", { date: dateTime(ctx.left_at) });
+      return text ? el("span", { className: "presence gone", testid: "visitor-presence" }, text) : "";
+    }
+
+    // This visit's pages, newest first: each title a safe link to its URL (http(s) only).
+    function visitPages(pages) {
+      if (!pages.length) return "";
+      return el("ol", { className: "visit-pages", testid: "visit-pages" }, ...pages.map((p) => {
+        const text = p.title || p.url;
+        const link = /^https?:\/\//i.test(p.url)
+          ? el("a", { href: p.url, target: "_blank", rel: "noopener noreferrer nofollow", dir: "auto", title: p.url }, text)
+          : el("span", { dir: "auto", title: p.url }, text);
+        return el("li", { testid: "visit-page" }, user(link), " ", el("span", { className: "visit-page-time" }, timeOf(p.ts)));
+      }));
+    }
+
+    function visitRows(v) {
+      const ctx = contexts.get(v.id);
+      if (!ctx) return [];
+      const visits = ctx.visits || v.visits || 0;
+      const started = ctx.visit_started || v.visit_started;
+      const end = ctx.online ? now() : ctx.left_at;
+      const pages = Array.isArray(ctx.pages) ? ctx.pages : [];
+      return [
+        [t("console.detail_presence"), presence(ctx)],
+        [t("console.detail_visit"), visits > 1 ? t("console.visit_n", { n: visits }) : visits ? t("console.first_visit") : ""],
+        [t("console.detail_time_on_site"), started && end ? duration(end - started) : ""],
+        [t("console.pages_this_visit", { n: pages.length }), visitPages(pages)],
+      ];
+    }
 
     function render(conv) {
       const v = conv.visitor || {};
       const page = v.page || {};
+      remember(v);
       // Identity verification (docs/security.md): details the site's backend signed get a
       // "verified" badge; self-declared ones are shown plainly.
       const mark = (value) => (v.verified && value ? el("span", {}, user(el("span", { dir: "auto" }, value)), " ",
@@ -50,6 +112,7 @@ window.AgentPanels = (() => {
         [t("console.detail_referrer"), page.referrer ? pageLink(page.referrer, "") : ""],
         [t("console.detail_first_seen"), dateTime(v.first_seen)], [t("console.detail_department"), theirs(conv.department)],
       ];
+      rows.splice(2, 0, ...visitRows(v));
       details.replaceChildren(...rows.filter(([, value]) => value).flatMap(([label, value]) => [
         el("dt", {}, label),
         typeof value === "string" ? el("dd", { dir: "auto" }, value) : el("dd", {}, value),
@@ -109,149 +172,14 @@ window.AgentPanels = (() => {
         const changed = !shown || shown.conv !== conv;
         shown = { conv };
         render(conv);
-        if (changed) { history.hidden = true; historyList.replaceChildren(); loadHistory(conv); }
+        if (changed) { history.hidden = true; historyList.replaceChildren(); loadHistory(conv); loadContext(conv); }
       },
       tick() { if (shown) render(shown.conv); },
     };
   }
 
-  // --- canned responses ------------------------------------------------------------------
-  // Typing "/" then a shortcut at the caret opens the picker; ↑/↓ move, Enter or Tab insert,
-  // Escape closes. An entry with a file (a paperclip and its name in the list) attaches it to
-  // the next reply: shown above the composer, removable, and taken by the reply (takeFile),
-  // which sends a copy of it (agent-files.js).
-  // {name} and {agent} in a canned text become the visitor's and the agent's names; an
-  // unknown visitor's {name} goes with the space before it ("Hi {name}," -> "Hi,").
-  function fillPlaceholders(text, names) {
-    return text
-      .replace(/\s?\{name\}/g, (m) => (names.visitor ? m.replace("{name}", names.visitor) : ""))
-      .replace(/\{agent\}/g, names.agent || "");
-  }
-
-  function createCanned({ textarea, list, onInsert, names = () => ({}) }) {
-    let items = [];
-    let fetchedAt = 0;
-    let matches = [];
-    let active = 0;
-    let attached = null; // {shortcut, file: {name, type, size}}
-    const chip = el("p", { className: "hint canned-attachment", testid: "canned-attachment", hidden: true });
-    (list.closest(".composer-row") || list).before(chip);
-
-    // agent-files.js loads after this file: looked up when first drawn.
-    const describe = (file) => `${window.AgentFiles.kindOf(file)} · ${window.AgentFiles.sizeText(file.size)}`;
-    const clip = () => window.AgentFiles.clipIcon(14);
-
-    // The attachment lasts while the composer has text (the agent may edit the canned text);
-    // an emptied composer or a switch to another chat drops it.
-    function sync() {
-      if (attached && !textarea.value.trim()) attached = null;
-      if (!attached) { chip.hidden = true; chip.replaceChildren(); return; }
-      const remove = el("button", { type: "button", className: "button small", testid: "canned-attachment-remove" }, t("console.remove"));
-      remove.addEventListener("click", () => { attached = null; sync(); textarea.focus(); });
-      chip.replaceChildren(clip(), ` ${t("console.sent_with_reply")} `, user(el("bdi", { dir: "auto", className: "file-name", testid: "canned-attachment-name" }, attached.file.name)),
-        " ", el("span", { className: "file-meta" }, describe(attached.file)), " ", remove);
-      chip.hidden = false;
-    }
-
-    async function refresh() {
-      if (Date.now() - fetchedAt < 30000) return;
-      fetchedAt = Date.now();
-      try { items = (await getJSON("/api/console/canned")).items; } catch { fetchedAt = 0; }
-    }
-
-    function token() {
-      const before = textarea.value.slice(0, textarea.selectionStart);
-      const match = before.match(/(^|\s)\/([\w-]*)$/);
-      return match ? { query: match[2].toLowerCase(), start: before.length - match[2].length - 1 } : null;
-    }
-
-    function close() {
-      list.hidden = true;
-      matches = [];
-      active = 0;
-      textarea.removeAttribute("aria-activedescendant");
-      // Switching chats closes the picker and then puts the other chat's draft in place.
-      const before = textarea.value;
-      setTimeout(() => { if (textarea.value !== before) attached = null; sync(); }, 0);
-    }
-
-    // The attachment the next reply sends ({shortcut, file}), or null; taken either way.
-    function takeFile() {
-      const found = attached;
-      attached = null;
-      sync();
-      return found;
-    }
-
-    function render() {
-      list.replaceChildren(...matches.map((item, i) => {
-        const li = el("li", { role: "option", id: `canned-${i}`, className: "canned-option", testid: "canned-option" },
-          user(el("span", { className: "canned-shortcut" }, `/${item.shortcut}`)),
-          user(el("span", { className: "canned-text", dir: "auto" }, item.text)));
-        if (item.file) {
-          li.append(el("span", { className: "canned-text", testid: "canned-option-file", title: describe(item.file) },
-            clip(), " ", user(el("bdi", { dir: "auto" }, item.file.name))));
-        }
-        li.setAttribute("aria-selected", String(i === active));
-        li.addEventListener("mousedown", (event) => { event.preventDefault(); insert(i); });
-        return li;
-      }));
-      list.hidden = matches.length === 0;
-      if (matches.length) textarea.setAttribute("aria-activedescendant", `canned-${active}`);
-    }
-
-    async function update() {
-      const found = token();
-      if (!found) return close();
-      await refresh();
-      const now = token(); // the text may have changed while the list loaded
-      if (!now) return close();
-      matches = items.filter((item) => item.shortcut.startsWith(now.query))
-        .concat(items.filter((item) => !item.shortcut.startsWith(now.query) && item.shortcut.includes(now.query)))
-        .slice(0, 8);
-      active = Math.min(active, Math.max(0, matches.length - 1));
-      render();
-    }
-
-    function insert(i) {
-      const found = token();
-      const item = matches[i];
-      if (!found || !item) return close();
-      const value = textarea.value;
-      const end = textarea.selectionStart;
-      const text = fillPlaceholders(item.text, names());
-      textarea.value = value.slice(0, found.start) + text + value.slice(end);
-      const caret = found.start + text.length;
-      textarea.setSelectionRange(caret, caret);
-      if (item.file) attached = { shortcut: item.shortcut, file: item.file };
-      close();
-      sync();
-      onInsert();
-    }
-
-    // Returns true when the key was the picker's.
-    function keydown(event) {
-      if (list.hidden || !matches.length) return false;
-      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        active = (active + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
-        render();
-      } else if (event.key === "Enter" || event.key === "Tab") {
-        if (event.isComposing) return false;
-        insert(active);
-      } else if (event.key === "Escape") {
-        close();
-      } else {
-        return false;
-      }
-      event.preventDefault();
-      return true;
-    }
-
-    textarea.addEventListener("blur", () => setTimeout(close, 100));
-    textarea.addEventListener("input", sync);
-    refresh();
-    return { update, keydown, close, takeFile };
-  }
+  // --- canned responses: the picker is in agent-canned.js (loaded first) ---------------------
+  const { createCanned } = window.AgentCanned;
 
   const AGENT_STATUS = { online: "console.agent_online", away: "console.agent_away", offline: "console.agent_offline" };
 

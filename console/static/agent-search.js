@@ -3,6 +3,7 @@
 // transcript the way the visitor's earlier conversations do. The server applies the agent's
 // permission (their chats and departments; the whole site for supervisors). User text only
 // ever reaches the page as text nodes: the snippet arrives as parts, every other one a match.
+// A label (the site's, from agent-labels.js) narrows it; results show their labels' chips.
 "use strict";
 
 (() => {
@@ -36,7 +37,7 @@
     const params = new URLSearchParams();
     const text = input.value;
     if (text.trim()) params.set("q", text);
-    for (const name of ["status", "from", "to"]) {
+    for (const name of ["status", "label", "from", "to"]) {
       const field = form.elements[name];
       if (field && field.value) params.set(name, field.value);
     }
@@ -94,6 +95,9 @@
       el("span", { className: "history-meta" },
         ` · ${dateTime(item.created_at)} · ${statusLabel(item.status)}`,
         item.agent_name ? " · " : "", item.agent_name ? user(el("bdi", {}, item.agent_name)) : ""));
+    if (item.labels && item.labels.length && window.AgentLabels) {
+      summary.append(" ", el("span", { className: "label-chips" }, ...item.labels.map((l) => window.AgentLabels.chip(l))));
+    }
     if (item.snippet) summary.append(el("br"), snippetNode(item.snippet));
     const body = el("ol", { className: "history-messages" });
     const box = el("details", { className: "history-item search-result", testid: "search-result" }, summary, body);
@@ -119,8 +123,18 @@
 
   form.addEventListener("submit", (event) => { event.preventDefault(); clearTimeout(timer); run(false); });
   input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => run(false), 300); });
-  for (const name of ["status", "from", "to"]) {
+  for (const name of ["status", "label", "from", "to"]) {
     if (form.elements[name]) form.elements[name].addEventListener("change", () => run(false));
+  }
+  // The label filter offers the site's labels (agent-labels.js loads them).
+  const labelSelect = form.elements.label;
+  if (labelSelect && window.AgentLabels) {
+    window.AgentLabels.site.onChange((labels) => {
+      const keep = labelSelect.value;
+      labelSelect.replaceChildren(el("option", { value: "" }, t("search.any_label")),
+        ...labels.map((l) => user(el("option", { value: l.id }, l.name))));
+      labelSelect.value = labels.some((l) => l.id === keep) ? keep : "";
+    });
   }
   more.addEventListener("click", () => run(true));
   if (status) status.value = "";

@@ -1,8 +1,9 @@
 // Agent console. Speaks the v1 wire protocol (docs/protocol.md) over a JSON WebSocket that the
 // session cookie from /login authenticates. User text only ever reaches the page as text nodes.
-// Panels (visitor details, canned picker, transfer): agent-panels.js; composer, buttons,
+// Panels (visitor details, transfer): agent-panels.js; canned responses (the picker, "My
+// canned responses"): agent-canned.js; composer, buttons,
 // shortcuts, settings: agent-input.js; watching, whispering, joining, taking over:
-// agent-supervise.js; snoozing: agent-snooze.js; helpers: console-kit.js; strings: i18n.js.
+// agent-supervise.js; snoozing: agent-snooze.js; labels: agent-labels.js; helpers: console-kit.js; strings: i18n.js.
 "use strict";
 
 (() => {
@@ -95,6 +96,7 @@
       if (Array.isArray(summary.participants)) conv.participants = summary.participants;
       if (!conv.preview && summary.preview) conv.preview = summary.preview;
       snooze.fromSummary(conv, summary);
+      labels.fromSummary(conv, summary);
       conv.lastAt = Math.max(conv.lastAt, summary.assigned_at || summary.created_at || 0);
     }
     refresh(conv);
@@ -140,6 +142,7 @@
     if (conv.awaitingEmail) button.append(el("span", { className: "mail-mark", testid: "awaiting-email" }, t("console.awaiting_email")));
     supervise.decorate(conv, button);
     snooze.decorate(conv, button);
+    labels.decorate(conv, button);
     conv.item.replaceChildren(button);
     tick(conv);
     if (state.selected !== conv.id) return refreshTotals();
@@ -158,6 +161,7 @@
     ui.typing.hidden = !ui.typing.textContent;
     supervise.renderThread(conv);
     snooze.renderThread(conv);
+    labels.renderThread(conv);
     details.show(conv);
     refreshTotals();
   }
@@ -372,7 +376,7 @@
 
   function handle(frame) {
     const conv = frame.conversation_id && state.convs.get(frame.conversation_id);
-    if (supervise.handle(frame, conv)) return;
+    if (supervise.handle(frame, conv) || labels.handle(frame, conv)) return;
     switch (frame.type) {
       case "welcome":
         return onWelcome(frame);
@@ -446,7 +450,7 @@
 
   function onError(frame) {
     controls.unsent(frame);
-    if (transfer.failed(frame) || supervise.failed(frame) || snooze.failed(frame)) return;
+    if (transfer.failed(frame) || supervise.failed(frame) || snooze.failed(frame) || labels.failed(frame)) return;
     if (["conflict", "capacity", "not_found"].includes(frame.code)) queue.render(); // re-enables Take
     say(kit.errorText(frame), true);
   }
@@ -454,13 +458,14 @@
   // --- panels ------------------------------------------------------------------------------
   const details = panels.createDetails({
     details: q("visitor-details"), history: q("history"), historyList: q("history-list"),
-    onReopen: (id) => send({ type: "reopen", conversation_id: id }), closed: CLOSED,
+    onReopen: (id) => send({ type: "reopen", conversation_id: id }), closed: CLOSED, now,
   });
   const canned = panels.createCanned({
     textarea: ui.composer, list: q("canned-picker"), onInsert: () => controls.onInput(),
     // A visitor's own name only (not their e-mail) fills {name}.
-    names: () => ({ visitor: (state.convs.get(state.selected)?.visitor || {}).name || "", agent: me.name }),
+    names: () => ({ visitor: (state.convs.get(state.selected)?.visitor || {}).name || "", agent: me.name, site: root.dataset.siteName }),
   });
+  window.AgentCanned.createMine({ dialog: q("my-canned-dialog"), opener: q("my-canned-button"), onChange: () => canned.reload() });
   const transfer = panels.createTransfer({ dialog: q("transfer-dialog"), me, send });
   const queue = window.AgentParts.createQueue({
     list: ui.queue, count: ui.queueCount, empty: ui.queueEmpty, send, visitorLabel, now,
@@ -482,6 +487,10 @@
   });
   const snooze = window.AgentSnooze.create({
     ui, state, me, send, say, q, now, visitorLabel, refresh, visible, alert: alertFor,
+  });
+
+  const labels = window.AgentLabels.create({
+    state, send, say, q, CLOSED, refresh, refreshAll: () => { for (const c of state.convs.values()) refresh(c); },
   });
 
   document.addEventListener("visibilitychange", () => {

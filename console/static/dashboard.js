@@ -151,6 +151,15 @@
       cell(tr, sat(a.satisfaction));
       cell(tr, duration(a.online_ms));
     });
+    // Today's conversations per label of the site (the section shows once the site has one).
+    const labels = data.today.labels || [];
+    $("labels-section").hidden = !labels.length;
+    fill($("label-report"), labels, (tr, l) => {
+      const td = document.createElement("td");
+      td.append(user(Object.assign(document.createElement("span"), { className: `label-chip label-${l.color}`, textContent: l.name, dir: "auto" })));
+      tr.append(td);
+      cell(tr, int(l.count), "num");
+    });
     drawCharts(data.charts);
     const picker = $("department");
     const known = [...picker.options].map((o) => o.value);
@@ -266,7 +275,18 @@
       text.className = "preview";
       text.dir = "auto";
       text.textContent = c.match || c.preview;
-      button.append(title, meta, text);
+      button.append(title, meta);
+      if (c.labels && c.labels.length) {
+        const chips = document.createElement("span");
+        chips.className = "label-chips";
+        chips.dataset.testid = "result-labels";
+        for (const l of c.labels) {
+          const chip = user(Object.assign(document.createElement("span"), { className: `label-chip label-${l.color}`, textContent: l.name, dir: "auto" }));
+          chips.append(chip);
+        }
+        button.append(chips);
+      }
+      button.append(text);
       button.addEventListener("click", () => showTranscript(c));
       li.append(button);
       return li;

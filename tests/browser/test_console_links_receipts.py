@@ -127,6 +127,7 @@ async def test_canned_placeholders_take_the_names(browser: Browser, live: LiveSe
             await chat(page, conv).click()
             composer = page.get_by_test_id("composer")
             await composer.press_sequentially("/hi")
+            await expect(page.get_by_test_id("canned-option")).to_have_count(1)
             await composer.press("Enter")
             await expect(composer).to_have_value(expected)
             await composer.press("Enter")

@@ -192,6 +192,18 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     assert (await api("GET", f"/api/v1/agents/{ann}"))["name"] == "Ann"
     await api("GET", "/api/v1/departments")
     await api("GET", "/api/v1/canned_responses")
+    # Labels (tests/integration/test_labels.py has the rest): the site's, set on the chat.
+    label_store = Store.from_url(live.redis_url)
+    try:
+        label = await label_store.save_label("demo", "", "پرداخت", "green")
+    finally:
+        await label_store.close()
+    assert (await api("GET", "/api/v1/labels"))["items"][0]["id"] == label
+    put = {"labels": [label]}
+    labelled = await api("PUT", f"/api/v1/conversations/{conv}/labels", put)
+    assert labelled["labels"] == [{"id": label, "name": "پرداخت", "color": "green"}]
+    by_label = await api("GET", f"/api/v1/conversations?label={label}")
+    assert [c["id"] for c in by_label["items"]] == [conv]
 
     done = await api("POST", f"/api/v1/conversations/{conv}/resolve", {})
     assert done["ok"] is True

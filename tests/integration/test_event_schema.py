@@ -273,6 +273,10 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     (snoozed,) = await step()
     assert isinstance(snoozed, events.Message) and snoozed.event == "snoozed"
     COVERED.add("snooze")
+    label = await store.save_label("demo", "", "VIP", "purple")
+    await store.change_labels("demo", watched, "add", [label])
+    assert await step() == [events.LabelsChanged(watched, label)]
+    COVERED.add("label_set")
     # A conversation's mail that fails for good tells its agents, in the same step.
     mail = {"to": "v4@example.com", "subject": "Your chat", "conv": watched}
     await store.enqueue_mail("demo", "m_t1", mail, T0 + 3_000_030, watched)

@@ -33,7 +33,10 @@ def test_a_conversation_row() -> None:
     assert (row["wait_s"], row["first_response_s"], row["resolution_s"]) == ("3", "12", "90")
     assert (row["messages"], row["agent_replies"], row["rating"]) == ("7", "2", "5")
     open_conv = x.conversation_row({"id": "c_2", "status": "queued"}, "", 0)
-    assert open_conv[2] == "" and open_conv[12] == "" and open_conv[-1] == "0"
+    assert open_conv[2] == "" and open_conv[12] == "" and open_conv[15] == "0"
+    assert open_conv[-1] == ""  # no labels
+    labelled = x.conversation_row({"id": "c_3"}, "", 0, ["=VIP", "پرداخت"])
+    assert labelled[x.CONVERSATION_HEADER.index("labels")] == "'=VIP; پرداخت"  # neutralised
 
 
 def test_cells_that_start_a_formula_are_text() -> None:
