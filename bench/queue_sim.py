@@ -130,8 +130,14 @@ def simulate(seed: int) -> list[Visitor]:
     return visitors
 
 
-def report(visitors: list[Visitor]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per phase and formula: median and p90 absolute % error, mean bias (actual - estimate)."""
+FORMULAS = ("chatserver", "naive", "rocket.chat", "oracle")
+
+
+def report(
+    visitors: list[Visitor], formulas: tuple[str, ...] = FORMULAS
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per phase and formula: median and p90 absolute % error, mean bias (actual - estimate),
+    over the visitors who waited at least a second."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for phase in ("all", *dict.fromkeys(p for p, _, _ in PHASES)):
         waited = [
@@ -140,7 +146,7 @@ def report(visitors: list[Visitor]) -> dict[str, dict[str, dict[str, float]]]:
             if (phase == "all" or v.phase == phase) and v.waited is not None and v.waited >= 1
         ]
         out[phase] = {}
-        for name in ("chatserver", "naive", "rocket.chat", "oracle"):
+        for name in formulas:
             pct = sorted(abs(v.estimates[name] - w) / w * 100 for v, w in waited)
             bias = [w - v.estimates[name] for v, w in waited]
             if not pct:
