@@ -1,10 +1,13 @@
 """Issue 20's Persian console: an agent whose browser speaks Persian (fa-IR) works a whole
-chat (takes it, a canned response, a note, a transfer) in a right-to-left console without one
-Latin letter on screen beyond what people wrote, and English comes back when the account
-chooses it. The screenshots are the README's (docs/img/)."""
+chat (takes it, a canned response, a note, a label, finds it by search typed on an Arabic
+keyboard, exports her chats, a transfer) in a right-to-left console without one Latin letter
+on screen beyond what people wrote, and English comes back when the account chooses it. The
+screenshots are the README's (docs/img/)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +91,7 @@ async def test_a_whole_chat_in_a_persian_console(browser: Browser, live: LiveSer
     store = Store.from_url(live.redis_url)
     try:
         await store.save_canned("fa", "salam", "سلام {name}، من {agent} هستم. چطور کمکتان کنم؟")
+        await store.save_label("fa", "", "پیگیری سفارش", "orange")
     finally:
         await store.close()
     problems: list[str] = []
@@ -140,12 +144,40 @@ async def test_a_whole_chat_in_a_persian_console(browser: Browser, live: LiveSer
         await composer.press("Enter")
         await expect(thread.get_by_test_id("note")).to_contain_text("یادداشت · شما")
 
+        # A label from the thread's header.
+        await sara.get_by_test_id("label-add").click()
+        option = sara.get_by_test_id("label-menu").get_by_test_id("label-option")
+        await expect(option).to_have_count(1)
+        await option.click()
+        chip = sara.get_by_test_id("thread-labels").get_by_test_id("label-chip")
+        await expect(chip).to_contain_text("پیگیری سفارش")
+        await expect(chat(sara, conv).get_by_test_id("label-chip")).to_contain_text("پیگیری")
+
         await expect(thread.get_by_test_id("message")).to_have_count(3)
         text = await visible_text(sara)
         assert "گفتگوهای من" in text and "صف" in text, text
         assert latin_words(text) == [], text
         IMG.mkdir(parents=True, exist_ok=True)
         await sara.screenshot(path=str(IMG / "console-fa.png"))
+
+        # Search, typed on an Arabic keyboard (ك for ک) with Persian digits, finds the chat.
+        box = sara.get_by_test_id("search-input")
+        await box.press_sequentially("كجاست ۱۲۳۴۵")
+        result = sara.get_by_test_id("search-result")
+        await expect(result).to_have_count(1)
+        await expect(result.locator(".search-title")).to_have_text("علی رضایی")
+        assert await result.get_attribute("data-conversation") == conv
+        assert latin_words(await visible_text(sara)) == []
+        await box.fill("")
+
+        # Her chats as CSV, the label's name in it.
+        async with sara.expect_download() as info:
+            await sara.get_by_test_id("export-link").click()
+        rows = list(
+            csv.reader(io.StringIO((await (await info.value).path()).read_text("utf-8")[1:]))
+        )
+        mine = next(r for r in rows[1:] if r[0] == conv)
+        assert mine[rows[0].index("labels")] == "پیگیری سفارش"
 
         # The transfer dialog, then the transfer.
         await sara.get_by_test_id("mode-reply").click()
