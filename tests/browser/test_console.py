@@ -386,6 +386,8 @@ async def test_reconnect_and_two_tabs_never_lose_or_double(
         await expect(texts(second)).to_have_text([*expected, "five"])
         await second.get_by_test_id("composer").fill("From the second tab")
         await second.get_by_test_id("composer").press("Enter")
+        # Stored before the visitor's next line, so the order below is the order written.
+        await v.expect("message", lambda f: f.get("text") == "From the second tab")
         await visitor_says(v, "six")
         final = [*expected, "five", "From the second tab", "six"]
         await expect(texts(second)).to_have_text(final)
