@@ -92,6 +92,8 @@ class Fuzzer:
             "from_agent_id": r.choice(["a_nope", "a_x"]),
             "until": r.choice([0, 1, 2**40]),
             "to_agent_id": r.choice(["a_nope", "a_x"]),
+            "label_id": r.choice(["l_nope", "l_x"]),
+            "action": r.choice(["add", "remove"]),
             "department": r.choice(["", "Sales", "Nope"]),
             "note": "n",
             "name": "Ali",
