@@ -40,6 +40,7 @@ class EventKind(StrEnum):
     ACCOUNT = "account"  # an admin changed an agent account
     SIGNED_OUT = "signed_out"  # an agent signed out of one session
     LABELS = "labels"  # a conversation's labels changed
+    NOTICE = "notice"  # the site's notice was posted, replaced or taken down
 
 
 class BadEvent(ValueError):
@@ -188,6 +189,12 @@ class LabelsChanged:
     labels: str  # the label ids it holds now, space separated
 
 
+@dataclass(slots=True)
+class NoticeChanged:
+    KIND: ClassVar[EventKind] = EventKind.NOTICE
+    notice: str  # what visitors receive (JSON, core/notices.Notice.public); '' taken down
+
+
 Event = (
     Message
     | Opened
@@ -206,6 +213,7 @@ Event = (
     | AccountChanged
     | SignedOut
     | LabelsChanged
+    | NoticeChanged
 )
 
 RECORDS: tuple[type[Event], ...] = (
@@ -226,6 +234,7 @@ RECORDS: tuple[type[Event], ...] = (
     AccountChanged,
     SignedOut,
     LabelsChanged,
+    NoticeChanged,
 )
 
 _TYPES = {"str": str, "int": int, "bool": bool}

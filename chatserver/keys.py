@@ -365,3 +365,8 @@ class Keys:
     def label_names(self, site: str) -> str:
         """Hash name key (core/labels.name_key) -> label id: what keeps names unique."""
         return f"{self._s(site)}:labels:names"
+
+    # --- the site-wide notice (chatserver/store/notices.py) --------------------------------
+    def notice(self, site: str) -> str:
+        """String: the site's notice (JSON, core/notices.py), expiring with it (PEXPIREAT)."""
+        return f"{self._s(site)}:notice"

@@ -113,6 +113,9 @@ SCRIPT_NAMES = (
     "label_save",
     "label_delete",
     "label_set",
+    # the site-wide notice (chatserver/store/notices.py): post or replace, take down
+    "notice_set",
+    "notice_end",
 )
 
 Arg = str | int | float | bytes

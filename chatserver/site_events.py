@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
+
 from chatserver.close_codes import CloseCode
 from chatserver.connection import AgentConn, Connection, VisitorConn
 from chatserver.core.estimate import EstimateAccuracy, HandleTimeEstimator
@@ -26,6 +28,7 @@ from chatserver.events import (
     FollowUp,
     LabelsChanged,
     Message,
+    NoticeChanged,
     Opened,
     Queue,
     Read,
@@ -49,6 +52,7 @@ class SiteEvents:
     file_links: Links
     by_conv: dict[str, set[Connection]]
     visitors: dict[tuple[str, str], set[VisitorConn]]
+    site_visitors: dict[str, set[VisitorConn]]
     agents: dict[tuple[str, str], set[AgentConn]]
     site_agents: dict[str, set[AgentConn]]
     handle_times: dict[str, HandleTimeEstimator]
@@ -279,6 +283,16 @@ class SiteEvents:
             if conn.role == "agent":
                 conn.send(frame)
 
+    # --- the site's notice ----------------------------------------------------------------
+    def _on_notice(self, site: str, ev: NoticeChanged) -> None:
+        """Every visitor socket of the site on this node gets the notice, or ``null`` when
+        it was taken down (docs/protocol.md, ``notice``)."""
+        frame = OutFrame(
+            {"type": "notice", "notice": orjson.loads(ev.notice) if ev.notice else None}
+        )
+        for conn in list(self.site_visitors.get(site, ())):
+            conn.send(frame)
+
     # --- agents ---------------------------------------------------------------------------
     def _on_agent_status(self, site: str, ev: AgentStatus) -> None:
         self.router.kick(site, fresh=True)
@@ -370,4 +384,5 @@ HANDLERS: dict[type[Event], Callable[[SiteEvents, str, Any], None]] = {
     AccountChanged: SiteEvents._on_account,
     SignedOut: SiteEvents._on_signed_out,
     LabelsChanged: SiteEvents._on_labels,
+    NoticeChanged: SiteEvents._on_notice,
 }

@@ -174,6 +174,9 @@ class VisitorSession:
         if conv is not None:
             full = conversation_summary(conv)
             summary = {k: full[k] for k in ("id", "status", "agent", "created_at", "department")}
+        # Read after add_visitor: a notice posted meanwhile reaches the socket as a frame, and
+        # the welcome never carries an older one than that frame did.
+        notice = await store.notice(conn.site, now)
         conn.send(
             {
                 "type": "welcome",
@@ -182,6 +185,7 @@ class VisitorSession:
                 "site": conn.site,
                 "conversation": summary,
                 "server_time": now,
+                "notice": notice.public() if notice else None,
             }
         )
         for error in details.errors:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import rjsmin  # type: ignore[import-untyped]
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
@@ -50,7 +51,7 @@ _templates = Environment(
 _ALL_STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
 # Strings of the lazily loaded modules (widget/transcript.js) travel in those modules, not in
 # the frame every visitor downloads before the panel opens (its weight is at the budget).
-LAZY_PREFIX = ("transcript_", "file_", "emoji_")
+LAZY_PREFIX = ("transcript_", "file_", "emoji_", "notice_")
 STRINGS = {
     loc: {k: v for k, v in d.items() if not k.startswith(LAZY_PREFIX)}
     for loc, d in _ALL_STRINGS.items()
@@ -62,11 +63,11 @@ LAZY_STRINGS = {
 
 
 def compact(name: str, text: str) -> str:
-    """The file without comments and indentation: every visitor downloads it, and this keeps
-    what loads before the panel opens under 20 KB gzipped without a build step.
-
-    Line breaks stay (automatic semicolons and error positions are unchanged). A script with a
-    template literal across lines is served as written, since its lines are content.
+    """The file minified: every visitor downloads it, and this keeps what loads before the
+    panel opens under 20 KB gzipped without a build step. Scripts go through rjsmin (comments,
+    spaces and the line breaks no statement needs; strings, template literals and regular
+    expressions stay as written); the caller fills placeholders first, since they are
+    comments (docs/decisions.md, "The widget's scripts are minified by rjsmin").
     """
     if name.endswith(".css"):
         text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
@@ -75,11 +76,7 @@ def compact(name: str, text: str) -> str:
         # selector such as a:hover, never in a string).
         text = re.sub(r"(?<=[{;])([a-z-]+):\s+", r"\1:", text)
         return text.replace(";}", "}")
-    lines = text.splitlines()
-    if any(line.count("`") % 2 for line in lines):
-        return text
-    kept = (line.strip() for line in lines)
-    return "\n".join(line for line in kept if line and not line.startswith("//")) + "\n"
+    return str(rjsmin.jsmin(text)) + "\n"
 
 
 def states_json(states: frozenset[Status]) -> str:
@@ -127,12 +124,13 @@ class Asset:
         """widget/``name``, followed by the files ``parts`` as one file (each file costs its
         own gzip overhead), with the placeholders of ``values`` filled in."""
 
-        def read(part: str) -> str:
-            return compact(part, (WIDGET_DIR / part).read_text(encoding="utf-8"))
-
+        sources = [(WIDGET_DIR / part).read_text(encoding="utf-8") for part in (name, *parts)]
+        # Filled before they are minified: the placeholders are comments.
+        filled = fill(name, "\0".join(sources), values or {}).split("\0")
+        texts = [compact(part, text) for part, text in zip((name, *parts), filled, strict=True)]
         # The first file's "use strict" covers the whole script; the others' would be no-ops.
-        text = read(name) + "".join(read(part).removeprefix('"use strict";\n') for part in parts)
-        body = fill(name, text, values or {}).encode()
+        text = texts[0] + "".join(t.removeprefix('"use strict";') for t in texts[1:])
+        body = text.encode()
         version = hashlib.sha256(body).hexdigest()[:12]
         return cls(body, gzip.compress(body, 9, mtime=0), media_type, version)
 
@@ -171,6 +169,16 @@ ASSETS = {
         "text/javascript",
         values={"/*TRANSCRIPT_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
     ),
+    # The site's notice: imported by lazy.js, by chat.js when a notice frame comes before the
+    # panel opens, and by panel.html itself when the frame is served with one.
+    "notice.js": Asset.load(
+        "notice.js",
+        "text/javascript",
+        values={"/*NOTICE_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
+    ),
+    "notice.css": Asset.load("notice.css", "text/css"),
+    # The chime on an agent's reply while the page is out of sight (the loader asks for it).
+    "attention.js": Asset.load("attention.js", "text/javascript"),
 }
 LOADER = Asset.load("loader.js", "text/javascript")
 
@@ -299,6 +307,9 @@ async def config_api(request: Request) -> Response:
     if found is None:
         return JSONResponse({"error": "unknown site"}, status_code=404)
     body = await public_config(request, *found)
+    services: Services = request.app.state.services
+    notice = await services.store.notice(found[0], services.hub.clock())
+    body["notice"] = notice.public() if notice else None
     # Public and per site; whether agents are online changes, so it is never cached.
     return JSONResponse(
         body, headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
@@ -322,6 +333,11 @@ async def _panel(request: Request, mode: str) -> Response:
         request.headers.get("accept-language"),
     )
     config = await public_config(request, site, site_cfg, locale)
+    services: Services = request.app.state.services
+    notice = await services.store.notice(site, services.hub.clock())
+    if notice:
+        # Only when there is one: without, the frame stays within its byte budget.
+        config["notice"] = notice.public()
     # The page's own settings (data-color, data-greeting, data-position) win over the site's.
     config["color"] = color_or(q.get("color"), config["color"])
     if q.get("greeting"):

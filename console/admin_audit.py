@@ -52,6 +52,8 @@ ACTION_KEYS = {
     "api_key_created": "admin.action_api_key_created",
     "api_key_revoked": "admin.action_api_key_revoked",
     "identity_secret_rotated": "admin.action_identity_secret_rotated",
+    "notice_posted": "admin.action_notice_posted",
+    "notice_ended": "admin.action_notice_ended",
     "api_key_used": "admin.action_api_key_used",
     "monitor": "admin.action_monitor",
     "unmonitor": "admin.action_unmonitor",

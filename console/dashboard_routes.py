@@ -8,14 +8,17 @@ documents every figure.
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 
+from chatserver import notices
 from chatserver.agent_actions import team_members
 from chatserver.core import window_figures as m
 from chatserver.core.exports import MAX_ROWS, REPORT_DAYS
+from chatserver.core.notices import NoticeError
 from chatserver.core.states import Status
 from chatserver.core.text import fold
 from chatserver.dashboards import Dashboards, department_filter
@@ -23,7 +26,7 @@ from chatserver.search import match_text, search
 from chatserver.sessions import TWO_FACTOR_SETUP, VIEW_ROLES
 from chatserver.store import Store
 from chatserver.store.search import Filters, Viewer
-from console.common import current_account, page, render, services_of
+from console.common import client_ip, csrf_ok, current_account, page, render, services_of
 from console.export_routes import routes as export_routes
 
 SEARCH_DAYS = 7  # the default date range of a search, ending today
@@ -163,8 +166,50 @@ async def _agent_id(store: Store, site: str, agent: str) -> str | None:
     return None
 
 
+# --- the site's notice (chatserver/notices.py; docs/protocol.md, Notices) -----------------
+
+_NOTICE_BODY_MAX = 16 * 1024
+
+
+async def notice_api(request: Request) -> Response:
+    """GET: the site's notice (``{"notice": … | null}``); PUT ``{"text": {"en", "fa"},
+    "expires_at" | "expires_in"}`` posts or replaces it; DELETE takes it down. PUT and
+    DELETE carry the page's CSRF token in ``X-CSRF-Token`` (a bearer token needs none)."""
+    account = await _supervisor(request)
+    if isinstance(account, Response):
+        return account
+    services, site = services_of(request), account["site"]
+    if request.method == "GET":
+        found = await services.store.notice(site, services.hub.clock())
+        return JSONResponse({"notice": found.staff() if found else None})
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if not bearer and not csrf_ok(request, request.headers.get("x-csrf-token")):
+        return _error(403, "forbidden", "the page's CSRF token is missing; reload the page")
+    via = f"from {client_ip(request)}"
+    if request.method == "DELETE":
+        ended = await notices.end(services, site, account["id"], account.get("name", ""), via)
+        return JSONResponse({"ended": ended})
+    raw = await request.body()
+    if len(raw) > _NOTICE_BODY_MAX:
+        return _error(413, "too_large", "the request body is larger than 16 KiB")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        return _error(400, "invalid_json", "the body is a JSON object")
+    try:
+        posted = await notices.post(
+            services, site, body, account["id"], account.get("name", ""), via
+        )
+    except NoticeError as exc:
+        return _error(400, exc.code, str(exc))
+    return JSONResponse({"notice": posted.staff()})
+
+
 routes = [
     Route("/dashboard", dashboard_page, methods=["GET"]),
+    Route("/api/console/notice", notice_api, methods=["GET", "PUT", "DELETE"]),
     Route("/api/metrics/dashboard", dashboard_api, methods=["GET"]),
     Route("/api/metrics/conversations", search_api, methods=["GET"]),
     *export_routes,

@@ -350,9 +350,14 @@
     P.render();
   }
 
+  // The site's notice (widget/notice.js shows it): loaded now when one comes before the panel
+  // opens, so the launcher shows its dot.
+  const notice = (n) => (n || config.notice) && import("./notice.js").then((m) => m.show(config.notice = n));
+
   function onFrame(frame) {
     switch (frame.type) {
-      case "welcome": return onWelcome(frame);
+      case "notice": return notice(frame.notice);
+      case "welcome": notice(frame.notice); return onWelcome(frame);
       case "message": return onMessage(frame);
       case "ack": return onAck(frame);
       case "queue":

@@ -97,13 +97,29 @@
         // Opened from the page (not by a click in the frame): give the frame the focus, so
         // the panel can put it on its composer.
         if (open && !wasOpen && document.activeElement !== frame) frame.focus();
+        if (open) seen();
       } else if (m.type === "event" && typeof m.name === "string") {
+        if (m.name === "message" && (document.hidden || !document.hasFocus())) attention();
         emit(m.name, m.detail);
       } else if (m.type === "store" && borrowing && /^cs:[\w:.-]{1,100}$/.test(m.key)) {
         hostStore("localStorage", (s) => (typeof m.value === "string"
           ? s.setItem(PREFIX + m.key, m.value) : s.removeItem(PREFIX + m.key)));
       }
     }
+
+    // An agent's reply while the page is out of sight or focus: "(2) Title" until the visitor
+    // is back, and a chime from the frame unless data-sound="off".
+    let unseen = 0, title = "", marked = "";
+    function attention() {
+      if (!unseen) title = document.title;
+      marked = document.title = `(${++unseen}) ${title}`;
+      if (opt.sound !== "off") send({ type: "chime" });
+    }
+    function seen() {
+      if (unseen && document.title === marked) document.title = title;
+      unseen = 0;
+    }
+    const back = () => !document.hidden && document.hasFocus() && seen();
 
     function mount() {
       const params = new URLSearchParams({ site: opt.site || "", host: location.origin });
@@ -135,9 +151,14 @@
       document.addEventListener("keydown", (event) => {
         if (event.key === "Escape" && open) send({ type: "close" });
       });
+      // Focus coming back to the frame is a focus event of its element: captured here.
+      window.addEventListener("focus", back, true);
+      document.addEventListener("visibilitychange", back);
       // Single-page apps change the URL without a load: tell the agent where the visitor is.
+      // (And the focus may come back straight into the frame, which the page hears nothing of.)
       let lastUrl = location.href;
       setInterval(() => {
+        back();
         if (location.href !== lastUrl) {
           lastUrl = location.href;
           send({ type: "page", page: page() });

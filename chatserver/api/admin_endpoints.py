@@ -1,10 +1,11 @@
 """The REST API v1's endpoints of the admin scope: a person's data (export, erasure), the
-event feed and its webhooks, the audit log (declared as in endpoints.py)."""
+event feed and its webhooks, the audit log, the site's notice (declared as in endpoints.py)."""
 
 from __future__ import annotations
 
 from chatserver.api import spec
 from chatserver.api.handlers import audit_log
+from chatserver.api.notice_handlers import delete_notice, get_notice, put_notice
 from chatserver.api.privacy_handlers import erase, export
 from chatserver.api.spec import Endpoint, Param, obj
 from chatserver.api.webhook_handlers import (
@@ -16,6 +17,7 @@ from chatserver.api.webhook_handlers import (
     list_webhooks,
     replay_webhook,
 )
+from chatserver.core.notices import MAX_DAYS, MAX_TEXT
 from chatserver.feed import FeedEvent
 
 PERSON_PARAMS = (
@@ -24,6 +26,18 @@ PERSON_PARAMS = (
     Param("user_id", "query", {"type": "string", "maxLength": 254}, "a verified user id"),
 )
 HOOK = Param("webhook_id", "path", {"type": "string", "pattern": "^wh_[A-Za-z0-9_-]{1,40}$"})
+
+NOTICE = obj(
+    {
+        "id": {"type": "string"},
+        "text": obj({"en": {"type": "string"}, "fa": {"type": "string"}}),
+        "expires_at": spec.MS,
+        "posted_at": spec.MS,
+        "by": {"type": "string", "description": "who posted it (an agent's or key's name)"},
+    },
+    ("id", "text", "expires_at", "posted_at", "by"),
+)
+NOTICE_OF = obj({"notice": spec.nullable(NOTICE)}, ("notice",))
 
 ADMIN_ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -214,5 +228,57 @@ ADMIN_ENDPOINTS: list[Endpoint] = [
             "than `limit` items and still have a `next_cursor` to look further back."
         ),
         handler=audit_log,
+    ),
+    Endpoint(
+        "GET", "/notice", "admin", "The site's notice to visitors", NOTICE_OF, handler=get_notice
+    ),
+    Endpoint(
+        "PUT",
+        "/notice",
+        "admin",
+        "Post the site's notice to visitors (replacing the one shown)",
+        NOTICE_OF,
+        body=obj(
+            {
+                "text": obj(
+                    {
+                        "en": {"type": "string", "maxLength": MAX_TEXT},
+                        "fa": {"type": "string", "maxLength": MAX_TEXT},
+                    },
+                    description="English, Persian or both (at least one with text)",
+                ),
+                "expires_at": {**spec.MS, "description": "when it stops being shown"},
+                "expires_in": {
+                    "type": "integer",
+                    "minimum": 60,
+                    "maximum": MAX_DAYS * 86400,
+                    "description": "seconds from now (instead of expires_at)",
+                },
+            },
+            ("text",),
+        ),
+        errors=("invalid_request",),
+        description=(
+            "Shown at the top of every open chat widget of the site at once (a `notice` "
+            "frame, docs/protocol.md), and to every visitor who opens it, in the visitor's "
+            f"language, else the other, until it expires: give `expires_at` or `expires_in`, "
+            f"at least a minute and at most {MAX_DAYS} days ahead. Plain text, at most "
+            f"{MAX_TEXT} characters per language (web addresses become links). One notice "
+            "per site: this replaces the one shown. Recorded in the audit log "
+            "(`notice_posted`)."
+        ),
+        handler=put_notice,
+    ),
+    Endpoint(
+        "DELETE",
+        "/notice",
+        "admin",
+        "Take the site's notice down",
+        obj({"ended": {"type": "boolean"}}, ("ended",)),
+        description=(
+            "Every open widget hides it at once; `ended` is false when none was shown. "
+            "Recorded in the audit log (`notice_ended`)."
+        ),
+        handler=delete_notice,
     ),
 ]

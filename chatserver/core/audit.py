@@ -39,6 +39,8 @@ ACTION_GROUPS: dict[str, tuple[str, ...]] = {
         "api_key_created",
         "api_key_revoked",
         "identity_secret_rotated",
+        "notice_posted",
+        "notice_ended",
     ),
     "API": ("api_key_used",),
     "Supervision": ("monitor", "unmonitor", "whisper", "join", "leave", "take_over"),

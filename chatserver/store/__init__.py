@@ -25,6 +25,7 @@ from chatserver.store.labels import LabelStore
 from chatserver.store.lifecycle import LifecycleStore
 from chatserver.store.limits import LimitStore
 from chatserver.store.mail import MailStore
+from chatserver.store.notices import NoticeStore
 from chatserver.store.privacy import PrivacyStore
 from chatserver.store.retention import RetentionStore
 from chatserver.store.search import SearchStore
@@ -59,5 +60,6 @@ class Store(
     FileStore,
     SearchStore,
     LabelStore,
+    NoticeStore,
 ):
     """Every Redis operation the server performs."""

@@ -281,6 +281,17 @@ async def test_a_whole_chat_through_the_api(live_server: LiveServer, tmp_path: P
     assert nobody["visitors"] == []
     await admin("DELETE", f"/api/v1/webhooks/{hook}")
     await admin("GET", f"/api/v1/webhooks/{hook}", expect=404)
+    # The site's notice to visitors (tests/integration/test_notices.py has the live side).
+    assert await admin("GET", "/api/v1/notice") == {"notice": None}
+    posted = await admin("PUT", "/api/v1/notice", {"text": {"fa": "تأخیر"}, "expires_in": 3600})
+    assert posted["notice"]["text"] == {"fa": "تأخیر"} and posted["notice"]["by"] == "Ops"
+    assert (await admin("GET", "/api/v1/notice"))["notice"] == posted["notice"]
+    bad = await admin("PUT", "/api/v1/notice", {"text": {"en": " "}, "expires_in": 60}, expect=400)
+    assert bad["error"]["field"] == "text"
+    bad = await admin("PUT", "/api/v1/notice", {"text": {"en": "x"}}, expect=400)
+    assert bad["error"]["field"] == "expires_at"
+    await api("PUT", "/api/v1/notice", {"text": {"en": "x"}, "expires_in": 60}, expect=403)
+    assert await admin("DELETE", "/api/v1/notice") == {"ended": True}
     api.calls += admin.calls
 
     # Every endpoint of the document was called, and answered as it says.

@@ -60,14 +60,14 @@ def test_frame_ancestors_are_plain_origins(allowed: str, expected: str) -> None:
     assert frame_ancestors(allowed) == expected
 
 
-def test_compact_keeps_lines_and_code_but_not_comments() -> None:
-    js = "// header\n(() => {\n  const a = 1; // kept: code before it\n\n  // gone\n  return a;\n"
+def test_compact_minifies_scripts_and_styles() -> None:
+    js = "// header\n(() => {\n  const a = 1; // gone too, after code\n\n  // gone\n  return a;\n"
     js += "})();\n"
-    assert (
-        compact("x.js", js) == "(() => {\nconst a = 1; // kept: code before it\nreturn a;\n})();\n"
-    )
-    spanning = "const s = `one\n  two`;\n"
-    assert compact("x.js", spanning) == spanning  # a template literal's lines are content
+    assert compact("x.js", js) == "(()=>{const a=1;return a;})();\n"
+    # What the minifier must not touch: strings, template literals, regular expressions, and
+    # the one space that keeps "+ ++b" from reading as "++ +b".
+    kept = "const s = `one\n  two ${ x }`, r = /a b/g, t = 'c // d';\nlet c = a + ++b\n"
+    assert compact("x.js", kept) == "const s=`one\n  two ${ x }`,r=/a b/g,t='c // d';let c=a+ ++b\n"
     css = "/* note */\n.a :focus-visible,\n.b > .c {\n  color: red;\n  margin: 0 auto;\n}\n"
     assert compact("x.css", css) == ".a :focus-visible,.b > .c{color:red;margin:0 auto}"
 
@@ -80,7 +80,7 @@ def test_the_served_panel_holds_the_open_states_of_python() -> None:
     assert "waiting_on_visitor" not in source  # no hand-written copy of the set left
     served = ASSETS["chat.js"].body.decode()
     assert OPEN_STATES not in served
-    (listed,) = re.findall(r"const OPEN = new Set\((\[[^\]]*\])\);", served)
+    (listed,) = re.findall(r"const OPEN=new Set\((\[[^\]]*\])\);", served)
     assert json.loads(listed) == [s.value for s in Status if s in OPEN_STATUSES]
     assert gzip.decompress(ASSETS["chat.js"].gzipped) == ASSETS["chat.js"].body
 
@@ -116,11 +116,11 @@ def test_the_shared_socket_is_served_at_the_end_of_the_panel_script() -> None:
     (hoisted), and the whole file stays in strict mode."""
     served = ASSETS["chat.js"].body.decode()
     socket = compact("socket.js", (WIDGET_DIR / "socket.js").read_text(encoding="utf-8"))
-    assert socket.startswith('"use strict";\nfunction ChatSocket(')
-    assert served.startswith('"use strict";\n')
-    assert served.endswith(socket.removeprefix('"use strict";\n'))
+    assert socket.startswith('"use strict";function ChatSocket(')
+    assert served.startswith('"use strict";')
+    assert served.endswith(socket.removeprefix('"use strict";'))
     assert served.count('"use strict"') == 1
-    assert "ChatSocket(" in served.removesuffix(socket.removeprefix('"use strict";\n'))
+    assert "ChatSocket(" in served.removesuffix(socket.removeprefix('"use strict";'))
 
 
 # The widget's scripts and the console's, which share widget/chat-common.js and socket.js.
