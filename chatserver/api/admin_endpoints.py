@@ -4,6 +4,7 @@ event feed and its webhooks, the audit log, the site's notice (declared as in en
 from __future__ import annotations
 
 from chatserver.api import spec
+from chatserver.api.export_schema import EXPORT
 from chatserver.api.handlers import audit_log
 from chatserver.api.notice_handlers import delete_notice, get_notice, put_notice
 from chatserver.api.privacy_handlers import erase, export
@@ -45,7 +46,7 @@ ADMIN_ENDPOINTS: list[Endpoint] = [
         "/privacy/export",
         "admin",
         "Everything kept about one person, as one JSON document",
-        spec.EXPORT,
+        EXPORT,
         params=PERSON_PARAMS,
         errors=("invalid_request",),
         description=(
