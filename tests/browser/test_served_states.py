@@ -48,12 +48,12 @@ async def test_the_pages_get_the_sets_of_python(browser: Browser, live: LiveServ
             *(s.value for s in Status),
         ]
 
-        # The widget's script as the server sends it, with Python's open states written in.
+        # The widget's script as the server sends it (minified), with Python's open states in.
         frame = await page.request.get(f"{live.base_url}/widget/frame?site=demo")
         match = re.search(r'src="(/widget/assets/chat\.js\?v=\w+)"', await frame.text())
         assert match
         script = await (await page.request.get(live.base_url + match.group(1))).text()
-        (listed,) = re.findall(r"const OPEN = new Set\(\[([^\]]*)\]\);", script)
+        (listed,) = re.findall(r"const OPEN\s*=\s*new Set\(\[([^\]]*)\]\);", script)
         assert set(re.findall(r'"(\w+)"', listed)) == names(OPEN_STATUSES)
     finally:
         await ctx.close()
