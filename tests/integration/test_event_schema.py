@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from chatserver import events
+from chatserver.core.notices import Notice
 from chatserver.core.policy import SitePolicy
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.events import EventKind as K
@@ -277,6 +280,16 @@ async def test_each_script_publishes_typed_records(channel: Channel) -> None:
     await store.change_labels("demo", watched, "add", [label])
     assert await step() == [events.LabelsChanged(watched, label)]
     COVERED.add("label_set")
+    # The site's notice: posted and taken down, each a typed record with what visitors get.
+    # (expiring an hour from the real now: the key's PEXPIREAT is Redis's clock, not T0)
+    until = int(time.time() * 1000) + 3_600_000
+    notice = Notice("n_1", {"fa": "پرداخت‌ها با تأخیر است"}, T0, until, "Ann")
+    await store.post_notice("demo", notice)
+    assert await step() == [events.NoticeChanged(orjson.dumps(notice.public()).decode())]
+    COVERED.add("notice_set")
+    assert await store.end_notice("demo")
+    assert await step() == [events.NoticeChanged("")]
+    COVERED.add("notice_end")
     # A conversation's mail that fails for good tells its agents, in the same step.
     mail = {"to": "v4@example.com", "subject": "Your chat", "conv": watched}
     await store.enqueue_mail("demo", "m_t1", mail, T0 + 3_000_030, watched)
