@@ -1,5 +1,9 @@
 """The cross-node doorbell: one Redis pub/sub connection per process.
 
+On a Redis Cluster that connection goes to one node (the next in REDIS_URL's list after each
+failure): classic PUBLISH reaches every node of a cluster. Sharded pub/sub (SSUBSCRIBE per
+site's slot, so one site's traffic stays on its shard) is a later step; see docs/scaling.md.
+
 Pub/sub is only the doorbell; the streams are the truth. After a reconnect (Redis restarted,
 or this subscriber was cut off for reading too slowly) the bus calls ``on_reconnect`` so the
 hub re-reads every connection's streams from its cursor and fills any gap.
@@ -20,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from chatserver.events import BadEvent, Event, decode
 from chatserver.keys import Keys
 from chatserver.log import get_logger
-from chatserver.redis_clients import redis_client
+from chatserver.redis_clients import pubsub_client
 from chatserver.tasks import Background
 
 log = get_logger(__name__)
@@ -54,6 +58,7 @@ class Bus:
         self._connected = asyncio.Event()
         self._closing = False
         self._resyncs = Background()
+        self._attempt = 0  # connections tried so far: on a cluster, which node is next
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bus-reader")
@@ -97,7 +102,8 @@ class Bus:
             self._client = None
 
     async def _connect(self) -> None:
-        self._client = redis_client(self.url, decode=False, max_connections=4, socket_timeout=None)
+        self._client = await pubsub_client(self.url, self._attempt)
+        self._attempt += 1
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)
         # A placeholder subscription keeps the connection in pub/sub mode with no sites yet.
         await self._pubsub.subscribe(f"{self.k.prefix}:bus:hello")

@@ -7,8 +7,14 @@ A Sentinel URL lists the sentinels and names the service they watch::
 
 ``rediss+sentinel://`` connects to the primary (and the sentinels) over TLS. The user and
 password are the primary's; sentinels that need their own password take it as
-``?sentinel_password=...``. Redis Cluster (``redis+cluster://``) is refused with a message:
-this version does not run on one yet.
+``?sentinel_password=...``.
+
+A Redis Cluster URL lists some of the cluster's nodes (any of them: the client learns the rest
+from the first that answers)::
+
+    redis+cluster://[user:password@]host:port[,host:port...][/0]
+
+``rediss+cluster://`` speaks TLS to every node. A cluster has only database 0.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ _SERVICE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 @dataclass(frozen=True, slots=True)
 class RedisTarget:
-    kind: str  # "single" | "sentinel"
+    kind: str  # "single" | "sentinel" | "cluster"
     url: str  # as given (a single Redis is opened from it)
-    sentinels: tuple[tuple[str, int], ...] = ()
+    sentinels: tuple[tuple[str, int], ...] = ()  # the sentinels, or the cluster's nodes
     service: str = ""
     db: int = 0
     username: str | None = None
@@ -43,35 +49,43 @@ def parse_redis_url(url: str) -> RedisTarget:
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme in SINGLE_SCHEMES:
         return RedisTarget("single", text)
-    if scheme in CLUSTER_SCHEMES:
+    if scheme not in SENTINEL_SCHEMES | CLUSTER_SCHEMES:
         raise ValueError(
-            "REDIS_URL: Redis Cluster (redis+cluster://) is not supported by this version; "
-            "use one Redis or a Sentinel group (redis+sentinel://host:port,.../SERVICE)"
-        )
-    if scheme not in SENTINEL_SCHEMES:
-        raise ValueError(
-            "REDIS_URL must start with redis://, rediss://, unix:// or redis+sentinel://, "
-            f"got {scheme or text!r}"
+            "REDIS_URL must start with redis://, rediss://, unix://, redis+sentinel:// or "
+            f"redis+cluster://, got {scheme or text!r}"
         )
     rest = text.split("://", 1)[1]
     netloc, _, tail = rest.partition("/")
     query = ""
     if "?" in tail:
         tail, _, query = tail.partition("?")
+    elif "?" in netloc:
+        netloc, _, query = netloc.partition("?")
     username = password = None
     if "@" in netloc:
         creds, _, netloc = netloc.rpartition("@")
         user, _, secret = creds.partition(":")
         username, password = unquote(user) or None, unquote(secret) or None
-    sentinels = []
-    for part in netloc.split(","):
-        match = _HOST_PORT.match(part.strip())
-        if match is None or not 0 < int(match[2]) < 65536:
+    if scheme in CLUSTER_SCHEMES:
+        nodes = _host_ports(netloc, "a cluster node's", "redis+cluster://host:port[,host:port...]")
+        if tail.strip("/") not in ("", "0"):
             raise ValueError(
-                f"REDIS_URL: {part.strip() or '(empty)'!r} is not a sentinel's host:port "
-                "(redis+sentinel://host:port[,host:port...]/SERVICE[/DB])"
+                "REDIS_URL: a Redis Cluster has only database 0; nothing else may follow the "
+                f"nodes (got /{tail})"
             )
-        sentinels.append((match[1].strip("[]"), int(match[2])))
+        if query:
+            raise ValueError(f"REDIS_URL: redis+cluster:// takes no options (got ?{query})")
+        return RedisTarget(
+            "cluster",
+            text,
+            nodes,
+            username=username,
+            password=password,
+            tls=scheme.startswith("rediss"),
+        )
+    sentinels = _host_ports(
+        netloc, "a sentinel's", "redis+sentinel://host:port[,host:port...]/SERVICE[/DB]"
+    )
     pieces = [p for p in tail.split("/") if p]
     if not pieces or not _SERVICE.match(pieces[0]):
         raise ValueError(
@@ -91,7 +105,7 @@ def parse_redis_url(url: str) -> RedisTarget:
     return RedisTarget(
         "sentinel",
         text,
-        tuple(sentinels),
+        sentinels,
         pieces[0],
         db,
         username,
@@ -99,6 +113,18 @@ def parse_redis_url(url: str) -> RedisTarget:
         sentinel_password,
         scheme.startswith("rediss"),
     )
+
+
+def _host_ports(netloc: str, what: str, form: str) -> tuple[tuple[str, int], ...]:
+    found = []
+    for part in netloc.split(","):
+        match = _HOST_PORT.match(part.strip())
+        if match is None or not 0 < int(match[2]) < 65536:
+            raise ValueError(
+                f"REDIS_URL: {part.strip() or '(empty)'!r} is not {what} host:port ({form})"
+            )
+        found.append((match[1].strip("[]"), int(match[2])))
+    return tuple(found)
 
 
 def redact(url: str) -> str:

@@ -22,6 +22,7 @@ from chatserver.core.states import OPEN_STATUSES
 from chatserver.core.timers import CONVERSATION_TIMERS
 from chatserver.events import lua_packers
 from chatserver.feed import RETENTION_MS
+from chatserver.redis_clients import is_cluster
 from chatserver.tasks import Background
 
 if TYPE_CHECKING:
@@ -178,6 +179,13 @@ class ScriptRunner:
         self.round_trips = 0
 
     async def load_all(self) -> None:
+        """Load every script (on a cluster: on every primary, which SCRIPT LOAD goes to)."""
+        if is_cluster(self.client):
+            # SCRIPT LOAD names no key, so a cluster pipeline cannot route it: one call each.
+            await asyncio.gather(
+                *(self.client.script_load(s.source) for s in self.scripts.values())
+            )
+            return
         pipe = self.client.pipeline(transaction=False)
         for script in self.scripts.values():
             pipe.script_load(script.source)
@@ -253,15 +261,26 @@ class ScriptRunner:
     ) -> list[Any]:
         pipe = self.client.pipeline(transaction=False)
         for script, keys, args, _ in batch:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            # Not pipe.evalsha: redis-py's cluster pipeline refuses that helper, not the command.
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         promise = self.promise
+        waits = 0
         if promise is not None and promise.wait:
-            pipe.execute_command(*promise.wait)
+            if is_cluster(self.client):
+                # WAIT counts the replicas of the node it runs on: one per node of the batch.
+                for node in self._nodes(batch):
+                    pipe.execute_command(*promise.wait, target_nodes=node)
+                    waits += 1
+            else:
+                pipe.execute_command(*promise.wait)
+                waits = 1
         self.round_trips += 1
         results: list[Any] = await pipe.execute(raise_on_error=False)
-        if promise is not None and promise.wait:
-            reply = results.pop()
-            if isinstance(reply, Exception) or not promise.satisfied(reply):
+        if promise is not None and waits:
+            replies, results = results[len(results) - waits :], results[: len(results) - waits]
+            failed = [r for r in replies if isinstance(r, Exception) or not promise.satisfied(r)]
+            if failed:
+                reply = failed[0]
                 # Written, but not yet as promised: nobody is told it was stored. A retry
                 # with the same client id finds it and is acknowledged then.
                 failure = NotDurable(f"{promise.wait[0]} answered {reply!r}")
@@ -270,3 +289,15 @@ class ScriptRunner:
             NoScriptError(str(r)) if isinstance(r, ResponseError) and "NOSCRIPT" in str(r) else r
             for r in results
         ]
+
+    def _nodes(
+        self, batch: Sequence[tuple[Script, Sequence[str], Sequence[Arg], asyncio.Future[Any]]]
+    ) -> list[Any]:
+        """The primaries the batch's scripts go to (by their first key's slot)."""
+        client: Any = self.client
+        found: dict[str, Any] = {}
+        for _, keys, _, _ in batch:
+            if keys:
+                node = client.nodes_manager.get_node_from_slot(client.keyslot(keys[0]))
+                found[node.name] = node
+        return list(found.values())

@@ -1,14 +1,17 @@
 """Redis topologies the tests start on loopback from Debian's redis-server (Redis 7, which the
-Makefile installs): a Sentinel group of a primary, a replica and three sentinels."""
+Makefile installs): a Sentinel group of a primary, a replica and three sentinels, and a Redis
+Cluster of three primaries with one replica each."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+from redis.cluster import ClusterNode
 
 from chatserver.embedded_redis import EmbeddedRedis, free_port
 
@@ -122,3 +125,150 @@ class Sentinels:
                 proc.wait()
         self.replica.kill()
         self.primary.kill()
+
+
+def _cluster_port() -> int:
+    """A free port Redis accepts for a cluster node (it refuses ports past 55535)."""
+    while True:
+        port = free_port()
+        if port <= 55535:
+            return port
+
+
+class RedisCluster:
+    """Three primaries with one replica each (``redis-cli --cluster create``), every node on a
+    free loopback port, started from ``binary``; the cluster keeps serving the slots it still
+    covers when a shard is down (``cluster-require-full-coverage no``)."""
+
+    SHARDS = 3
+
+    def __init__(self, root: Path, binary: str) -> None:
+        self.root, self.binary = root, binary
+        self.nodes = [
+            EmbeddedRedis(
+                root / f"node{i}",
+                port=_cluster_port(),
+                binary=binary,
+                appendonly=False,
+                extra_args=[
+                    # Its own bus port: the default (port + 10000) may be taken or past 65535.
+                    "--cluster-port",
+                    str(free_port()),
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(root / f"node{i}" / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-require-full-coverage",
+                    "no",
+                ],
+            )
+            for i in range(self.SHARDS * 2)
+        ]
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[: self.SHARDS])
+        return f"redis+cluster://{hosts}"
+
+    def ports(self) -> list[int]:
+        return [n.port for n in self.nodes if n.port is not None]
+
+    def start(self, timeout: float = 60.0) -> None:
+        cli = shutil.which("redis-cli", path=str(Path(self.binary).parent))
+        if cli is None:
+            raise RuntimeError(f"redis-cli is not installed beside {self.binary}")
+        for node in self.nodes:
+            node.start()
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in self.ports()),
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if time.monotonic() > deadline:
+                raise AssertionError("the cluster never reached cluster_state:ok on every node")
+            time.sleep(0.1)
+
+    def subscribed(self) -> list[tuple[EmbeddedRedis, str]]:
+        """The nodes some client holds a pub/sub connection to, each with its role."""
+        found = []
+        for node, client in zip(self.nodes, self._clients(), strict=True):
+            try:
+                if client.client_list(_type="pubsub"):
+                    found.append((node, str(client.info("replication").get("role"))))
+            except (redis.ConnectionError, redis.TimeoutError):
+                continue
+            finally:
+                client.close()
+        return found
+
+    def ready(self) -> bool:
+        """Every node says cluster_state:ok and knows all six nodes, three of them primaries
+        serving slots, and each replica's link to its primary is up."""
+        replicas = 0
+        for client in self._clients():
+            try:
+                info = str(client.execute_command("CLUSTER", "INFO"))
+                replication = client.info("replication")
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+                return False
+            finally:
+                client.close()
+            fields = dict(line.split(":", 1) for line in info.split() if ":" in line)
+            if (
+                fields.get("cluster_state") != "ok"
+                or fields.get("cluster_known_nodes") != str(len(self.nodes))
+                or fields.get("cluster_size") != str(self.SHARDS)
+            ):
+                return False
+            if replication.get("role") == "slave":
+                if replication.get("master_link_status") != "up":
+                    return False
+                replicas += 1
+        return replicas == self.SHARDS
+
+    def _clients(self) -> Iterator[redis.Redis]:
+        for port in self.ports():
+            yield redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+
+    def client(self) -> redis.RedisCluster:
+        """A synchronous cluster client, for tests that look at what the server stored."""
+        nodes = [ClusterNode("127.0.0.1", port) for port in self.ports()]
+        return redis.RedisCluster(startup_nodes=nodes, decode_responses=True)
+
+    def primary_of(self, key: str) -> EmbeddedRedis:
+        """The node that serves ``key``'s slot now."""
+        client = self.client()
+        try:
+            port = int(client.get_node_from_key(key).port)
+        finally:
+            client.close()
+        return next(n for n in self.nodes if n.port == port)
+
+    def flush(self) -> None:
+        """Empty every primary (the replicas follow); the loaded scripts stay."""
+        for client in self._clients():
+            try:
+                if client.info("replication").get("role") == "master":
+                    client.flushall()
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()

@@ -13,7 +13,7 @@ from chatserver import events
 from chatserver.core.states import Event, Status, transition
 from chatserver.keys import Keys
 from chatserver.messages import SendResult, Stored
-from chatserver.redis_clients import redis_client
+from chatserver.redis_clients import is_cluster, redis_client
 from chatserver.scripts import ScriptRunner
 
 
@@ -60,11 +60,14 @@ class StoreBase:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "cs", max_connections: int = 64) -> Self:
-        """The store of the Redis (or Sentinel group) ``url`` names; pipelining keeps the
+        """The store of the Redis (Sentinel group, cluster) ``url`` names; pipelining keeps the
         connections each caller needs at one."""
         return cls(redis_client(url, max_connections=max_connections), Keys(prefix))
 
     async def close(self) -> None:
+        if is_cluster(self.r):
+            await self.r.aclose()  # a cluster client's nodes are its own: it closes them all
+            return
         await self.r.aclose(close_connection_pool=True)
 
     async def ping(self) -> bool:
@@ -72,7 +75,14 @@ class StoreBase:
 
     async def writable(self) -> bool:
         """Whether this client reaches a primary: a replica (a demoted primary) takes no
-        writes, so a node connected to one is not ready."""
+        writes, so a node connected to one is not ready. On a cluster: every primary the
+        client's slot map names still is one (a primary it cannot reach raises)."""
+        if is_cluster(self.r):
+            # Reload the slot map first if the last error asked for it (a failover): the
+            # primaries named below must be today's, not the dead one's.
+            await self.r.initialize()
+            roles = await self.r.execute_command("ROLE", target_nodes=self.r.get_primaries())
+            return bool(roles) and all(r and r[0] == "master" for r in roles.values())
         role = await self.r.execute_command("ROLE")
         return bool(role) and role[0] == "master"
 

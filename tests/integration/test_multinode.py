@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import redis
 
@@ -37,6 +38,14 @@ async def test_visitor_on_one_node_agent_on_the_other(live_server: LiveServer) -
 
 async def test_race_50_agents_500_visitors_two_nodes(live_server: LiveServer) -> None:
     """No conversation held by two agents, no agent over capacity, whatever the races."""
+    await routing_race(
+        live_server, redis.Redis.from_url(live_server.redis_url, decode_responses=True)
+    )
+
+
+async def routing_race(live_server: LiveServer, r: Any) -> None:
+    """The race's body, for any Redis topology: ``r`` is a synchronous client of the Redis
+    the servers use (closed at the end), which the test reads the invariants from."""
     node2 = live_server.start_node()
     nodes = [live_server.nodes[0], node2]
     capacity = 5
@@ -67,7 +76,6 @@ async def test_race_50_agents_500_visitors_two_nodes(live_server: LiveServer) ->
     for a in agents:
         for cid in random.sample(conv_ids, 20):
             await a.send({"type": "claim", "conversation_id": cid})
-    r = redis.Redis.from_url(live_server.redis_url, decode_responses=True)
     # Wait (bounded) until routing has filled every slot; then check the invariants.
     for _ in range(200):
         held = sum(r.scard(K.agent_conversations("demo", a)) for a in r.smembers(K.agents("demo")))

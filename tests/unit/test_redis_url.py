@@ -22,6 +22,18 @@ def test_a_sentinel_group() -> None:
     assert tls.tls and tls.sentinel_password == "x" and tls.db == 0
 
 
+def test_a_cluster() -> None:
+    t = parse_redis_url("redis+cluster://app:s%40lt@10.0.0.1:7000,[::1]:7001,node-3:7002")
+    assert t.kind == "cluster" and not t.tls and t.db == 0
+    assert t.sentinels == (("10.0.0.1", 7000), ("::1", 7001), ("node-3", 7002))
+    assert (t.username, t.password) == ("app", "s@lt")
+    for url in ("rediss+cluster://h:7000", "rediss+cluster://h:7000/", "REDIS+CLUSTER://h:1/0"):
+        one = parse_redis_url(url)
+        assert one.kind == "cluster" and one.sentinels[0][0] == "h"
+    assert parse_redis_url("rediss+cluster://h:7000").tls
+    assert parse_redis_url("redis+cluster://h:7000").username is None
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [
@@ -31,7 +43,12 @@ def test_a_sentinel_group() -> None:
         ("redis+sentinel://h:1,/chat", "is not a sentinel's host:port"),
         ("redis+sentinel://h:1/chat/x", "only a database number"),
         ("redis+sentinel://h:1/chat?ssl=1", "unknown option 'ssl'"),
-        ("redis+cluster://h:7000,h:7001", "Redis Cluster"),
+        ("redis+cluster://h", "is not a cluster node's host:port"),
+        ("redis+cluster://h:7000,", "is not a cluster node's host:port"),
+        ("redis+cluster://h:70000", "is not a cluster node's host:port"),
+        ("redis+cluster://h:7000/1", "only database 0"),
+        ("redis+cluster://h:7000/chat", "only database 0"),
+        ("redis+cluster://h:7000?ssl=1", "takes no options"),
         ("http://h:6379", "must start with"),
     ],
 )
@@ -45,4 +62,6 @@ def test_refusals_say_what_is_wrong(url: str, says: str) -> None:
 def test_passwords_never_reach_a_log() -> None:
     assert redact("redis://u:pw@h:6379/0") == "redis://u:***@h:6379/0"
     assert "pw" not in redact("redis+sentinel://u:pw@a:1,b:2/chat")
+    assert "pw" not in redact("redis+cluster://u:pw@a:1,b:2")
+    assert "pw" not in redact("rediss+cluster://u:pw@a:1")
     assert redact("redis://h:6379/0") == "redis://h:6379/0"
