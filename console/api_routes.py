@@ -94,6 +94,17 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
     return data
 
 
+async def _posted_json(request: Request) -> tuple[dict[str, str], dict[str, Any]] | Response:
+    """The posting agent (:func:`_posting_agent`) and the JSON object they sent."""
+    account = await _posting_agent(request)
+    if isinstance(account, Response):
+        return account
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    return account, body
+
+
 def _problem(problem: CannedProblem) -> Response:
     return JSONResponse(
         {"error": problem.code, "message": problem.message, "typed": problem.typed},
@@ -117,12 +128,10 @@ async def my_canned(request: Request) -> Response:
 
 async def my_canned_save(request: Request) -> Response:
     """Create or replace one of the agent's own: ``{"shortcut": …, "text": …}``."""
-    account = await _posting_agent(request)
-    if isinstance(account, Response):
-        return account
-    body = await _json_body(request)
-    if isinstance(body, Response):
-        return body
+    posted = await _posted_json(request)
+    if isinstance(posted, Response):
+        return posted
+    account, body = posted
     typed_shortcut, typed_text = body.get("shortcut"), body.get("text")
     if not isinstance(typed_shortcut, str) or not isinstance(typed_text, str):
         return _error(400, "invalid_json", "shortcut and text are strings")
@@ -153,12 +162,10 @@ async def my_canned_delete(request: Request) -> Response:
 
 async def canned_use(request: Request) -> Response:
     """Count one insertion: ``{"shortcut": …, "scope": "shared" | "personal"}``."""
-    account = await _posting_agent(request)
-    if isinstance(account, Response):
-        return account
-    body = await _json_body(request)
-    if isinstance(body, Response):
-        return body
+    posted = await _posted_json(request)
+    if isinstance(posted, Response):
+        return posted
+    account, body = posted
     scope, typed = body.get("scope"), body.get("shortcut")
     if scope not in ("shared", "personal") or not isinstance(typed, str):
         return _error(400, "invalid_json", "scope is 'shared' or 'personal', shortcut a string")
