@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import orjson
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chatserver.api_keys import SCOPES, ApiKey
 from chatserver.auth import ROLES, hash_password
@@ -430,7 +432,21 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         sys.stderr.write(f"chatserver: {exc.detail or exc.code}\n")
         return 1
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # A message, not a traceback: the usual cause is a REDIS_URL that names nothing running.
+        where = redacted(settings.redis_url) if settings.redis_url else "the embedded Redis"
+        sys.stderr.write(f"chatserver: cannot reach Redis at {where}: {exc}\n")
+        return 1
     return 0
+
+
+def redacted(url: str) -> str:
+    """``url`` without the password it may carry (``user:secret@`` becomes ``user:***@``)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hosts = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hosts}"
 
 
 if __name__ == "__main__":
