@@ -118,6 +118,20 @@ class Receipts:
             self.task.cancel()
 
 
+def _ref_of(codec: Codec, data: str | bytes) -> str | None:
+    """The ``ref`` of a frame refused by the frame rate, as protocol.md promises: without it
+    a client cannot tell which of its unacknowledged messages to resend, and one refused
+    under load waited for the next reconnect (found by the cluster failover test). The frame
+    is already read and within the size limit, and a flooder is closed after 50 refusals, so
+    decoding it costs little."""
+    try:
+        frame = codec.decode(data)
+    except ProtocolError:
+        return None
+    ref = frame.get("client_id") or frame.get("conversation_id")
+    return ref if isinstance(ref, str) else None
+
+
 async def receive_loop(
     ws: WebSocket,
     conn: Connection,
@@ -138,7 +152,9 @@ async def receive_loop(
             continue
         wait = bucket.take(time.monotonic())
         if wait:
-            error = ProtocolError("rate_limited", "too many frames", retry_after=wait)
+            error = ProtocolError(
+                "rate_limited", "too many frames", ref=_ref_of(codec, data), retry_after=wait
+            )
             if conn.flood.frame_refused():
                 await close_flooder(conn, error)
                 return

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +28,9 @@ from redis.exceptions import (
     ExecAbortError,
     MovedError,
     RedisError,
+)
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
 )
 
 from chatserver.redis_url import RedisTarget, parse_redis_url
@@ -142,14 +146,15 @@ class WaitingCluster(RedisCluster):
         await super().aclose()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if _holding.get():
-            return await super().execute_command(*args, **kwargs)
-        async with self.permits:
-            token = _holding.set(True)
-            try:
+        with _dead_transport():
+            if _holding.get():
                 return await super().execute_command(*args, **kwargs)
-            finally:
-                _holding.reset(token)
+            async with self.permits:
+                token = _holding.set(True)
+                try:
+                    return await super().execute_command(*args, **kwargs)
+                finally:
+                    _holding.reset(token)
 
     def pipeline(
         self, transaction: Any | None = None, shard_hint: Any | None = None
@@ -162,19 +167,38 @@ class WaitingCluster(RedisCluster):
         return WaitingPipeline(self, transaction)  # type: ignore[abstract]
 
 
+@contextlib.contextmanager
+def _dead_transport() -> Iterator[None]:
+    """A write to a node's connection closed under it (redis-py's cluster client disconnects
+    every connection of a node it gives up on, also one another call is using, as when the
+    node is SIGKILLed in a failover) raises uvloop's ``RuntimeError('… the handler is
+    closed')``, or an ``AttributeError`` on the connection's writer now ``None``, instead of a
+    ``ConnectionError``. Every caller handles ``RedisError`` (the sender hears `unavailable`
+    and resends); these ended a site's routing loop, a heartbeat and the webhook task (found by
+    the cluster failover test). They are raised as what they are."""
+    try:
+        yield
+    except (RuntimeError, AttributeError) as exc:
+        text = str(exc)
+        if "handler is closed" not in text and "'writelines'" not in text:
+            raise
+        raise RedisConnectionError(f"the connection closed under the call: {text}") from exc
+
+
 class WaitingPipeline(ClusterPipeline):
     """A cluster pipeline that holds one of its client's permits while it runs."""
 
     async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
         client = self.cluster_client
-        if _holding.get() or not isinstance(client, WaitingCluster):
-            return await super().execute(raise_on_error, allow_redirections)
-        async with client.permits:
-            token = _holding.set(True)
-            try:
+        with _dead_transport():
+            if _holding.get() or not isinstance(client, WaitingCluster):
                 return await super().execute(raise_on_error, allow_redirections)
-            finally:
-                _holding.reset(token)
+            async with client.permits:
+                token = _holding.set(True)
+                try:
+                    return await super().execute(raise_on_error, allow_redirections)
+                finally:
+                    _holding.reset(token)
 
 
 class SlotTransaction:

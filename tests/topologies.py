@@ -136,14 +136,14 @@ def _cluster_port() -> int:
 
 
 class RedisCluster:
-    """Three primaries with one replica each (``redis-cli --cluster create``), every node on a
-    free loopback port, started from ``binary``; the cluster keeps serving the slots it still
-    covers when a shard is down (``cluster-require-full-coverage no``)."""
+    """Three primaries with ``replicas`` replicas each (``redis-cli --cluster create``), every
+    node on a free loopback port, started from ``binary``; the cluster keeps serving the slots
+    it still covers when a shard is down (``cluster-require-full-coverage no``)."""
 
     SHARDS = 3
 
-    def __init__(self, root: Path, binary: str) -> None:
-        self.root, self.binary = root, binary
+    def __init__(self, root: Path, binary: str, replicas: int = 1) -> None:
+        self.root, self.binary, self.replicas = root, binary, replicas
         self.nodes = [
             EmbeddedRedis(
                 root / f"node{i}",
@@ -164,7 +164,7 @@ class RedisCluster:
                     "no",
                 ],
             )
-            for i in range(self.SHARDS * 2)
+            for i in range(self.SHARDS * (1 + replicas))
         ]
 
     @property
@@ -188,7 +188,7 @@ class RedisCluster:
                 "create",
                 *(f"127.0.0.1:{p}" for p in self.ports()),
                 "--cluster-replicas",
-                "1",
+                str(self.replicas),
                 "--cluster-yes",
             ],
             check=True,
@@ -218,7 +218,7 @@ class RedisCluster:
         return found
 
     def ready(self) -> bool:
-        """Every node says cluster_state:ok and knows all six nodes, three of them primaries
+        """Every node says cluster_state:ok and knows every node, three of them primaries
         serving slots, and each replica's link to its primary is up."""
         replicas = 0
         for client in self._clients():
@@ -240,7 +240,7 @@ class RedisCluster:
                 if replication.get("master_link_status") != "up":
                     return False
                 replicas += 1
-        return replicas == self.SHARDS
+        return replicas == self.SHARDS * self.replicas
 
     def _clients(self) -> Iterator[redis.Redis]:
         for port in self.ports():

@@ -110,3 +110,27 @@ async def test_a_flooder_is_cut_off_and_a_normal_chat_keeps_going(
     finally:
         live.stop()
     assert node.crashes() == []
+
+
+async def test_a_frame_refused_by_the_frame_rate_names_its_ref(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    """The refusal carries the frame's ``ref`` (protocol.md), so a client knows which of its
+    unacknowledged messages to resend; a frame that does not decode has none."""
+    live = LiveServer(redis_server, tmp_path / "server")
+    live.start_node({"CHATSERVER_FRAMES_PER_SECOND": "0.1", "CHATSERVER_FRAME_BURST": "2"})
+    try:
+        visitor = await cl.Client.connect(f"{live.ws_url}/ws/visitor?site=demo")
+        await visitor.send({"type": "hello"})  # the burst's first token
+        await visitor.expect("welcome")
+        await visitor.send({"type": "message", "client_id": "m-1", "text": "one"})
+        await visitor.expect("ack", lambda f: f.get("client_id") == "m-1")
+        await visitor.send({"type": "message", "client_id": "m-2", "text": "two"})
+        refused = await visitor.expect("error", lambda f: f.get("code") == "rate_limited")
+        assert refused["ref"] == "m-2" and refused["retry_after"] > 0
+        await visitor.send("not json")
+        refused = await visitor.expect("error", lambda f: f.get("code") == "rate_limited")
+        assert "ref" not in refused
+        await visitor.close()
+    finally:
+        live.stop()

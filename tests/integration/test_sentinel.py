@@ -1,12 +1,15 @@
 """chatserver behind a Sentinel group (REDIS_URL=redis+sentinel://…), on Debian's Redis 7 on
-loopback: two nodes chat, the CLI works, and the primary SIGKILLed mid-chat fails over to the
-replica with every acknowledged message delivered once and in order afterwards."""
+loopback: two nodes chat, the CLI works, and the primary SIGKILLed mid-chat (one chat sending
+a message every 50 ms meanwhile) fails over to the replica with every acknowledged message
+delivered once and in order afterwards; the outage (kill to the first acknowledgement) is
+printed (``pytest -s``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -17,7 +20,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from chatserver.core.follow import parse_id
 from tests import client as cl
+from tests.integration.test_cluster_failover import SiteVisitor
 from tests.servers import LiveServer, report
 from tests.topologies import Sentinels, debian_redis
 
@@ -89,6 +94,7 @@ async def test_the_primary_killed_mid_chat_fails_over(live: LiveServer, group: S
     agent, _ = await cl.agent(node.ws_url, live.login("sara@example.com"))
     visitor, _ = await cl.visitor(node.ws_url)
     acked: list[str] = []
+    chat: set[str] = set()  # its conversation (ids are per conversation: match both)
 
     async def send(n: int, deadline: float = 60.0) -> None:
         """Send message n, resending (same client id) until it is acknowledged."""
@@ -109,12 +115,21 @@ async def test_the_primary_killed_mid_chat_fails_over(live: LiveServer, group: S
                 got = {}
             if got.get("type") == "ack":
                 acked.append(got["id"])
+                chat.add(got["conversation_id"])
                 return
             assert time.monotonic() < end, f"message {n} was never acknowledged"
             await asyncio.sleep(0.2)
 
     for n in range(5):
         await send(n)
+    # Under load: a second chat sends a message every 50 ms through the failover, resending
+    # its unacknowledged ones after errors and reconnects (the chaos test's client).
+    loaded = SiteVisitor(live, random.Random(16), 1, "demo", node)
+    running = [asyncio.create_task(loaded.run()), asyncio.create_task(loaded.talk())]
+    deadline = time.monotonic() + 30
+    while len(loaded.acked) < 20:
+        assert time.monotonic() < deadline, "the loaded chat never got going"
+        await asyncio.sleep(0.05)
     old = group.primary.port
     group.primary.kill()
     killed = time.monotonic()
@@ -128,10 +143,45 @@ async def test_the_primary_killed_mid_chat_fails_over(live: LiveServer, group: S
     # Every acknowledged message reached the agent once, in order.
     got: list[str] = []
     for mid in acked:
-        frame = await agent.expect("message", lambda f, mid=mid: f.get("id") == mid, timeout=30)
+        frame = await agent.expect(
+            "message",
+            lambda f, mid=mid: f.get("id") == mid and f.get("conversation_id") in chat,
+            timeout=30,
+        )
         got.append(frame["id"])
     assert got == acked and len(set(got)) == 10
-    report(f"sentinel failover: primary {old} SIGKILLed, first ack after {outage:.1f}s")
+    # The loaded chat drains: each acknowledged message stored once, at the agent once, in
+    # order.
+    loaded.talking = False
+    deadline = time.monotonic() + 30
+    while loaded.outbox:
+        assert time.monotonic() < deadline, f"never acknowledged: {sorted(loaded.outbox)[:5]}"
+        await asyncio.sleep(0.05)
+    conv_id = loaded.conv_id
+    r = redis.Redis(port=group.replica.port, decode_responses=True)
+    stored = [f.get("c") for _, f in r.xrange(f"cs:{{demo}}:msgs:{conv_id}")]
+    r.close()
+    last = max((mid for _, mid in loaded.acked.values()), key=parse_id)
+    await agent.expect(
+        "message",
+        lambda f: f.get("id") == last and f.get("conversation_id") == conv_id,
+        timeout=30,
+    )
+    seen = [f["id"] for f in agent.of_type("message") if f.get("conversation_id") == conv_id]
+    wanted = sorted((mid for _, mid in loaded.acked.values()), key=parse_id)
+    assert [stored.count(cid) for cid in loaded.acked] == [1] * len(loaded.acked)
+    assert [mid for mid in seen if mid in set(wanted)] == wanted[:-1]  # the last one consumed
+    assert len(seen) == len(set(seen))
+    for task in running:
+        task.cancel()
+    loaded.stopped = True
+    loaded.cut()
+    await asyncio.gather(*running, return_exceptions=True)
+    report(
+        f"sentinel failover: primary {old} SIGKILLed, first ack after {outage:.1f}s; a chat "
+        f"sending every 50 ms meanwhile: {len(loaded.acked)} acknowledged, each stored and "
+        "delivered once, in order"
+    )
     # The old primary comes back as a replica of the new one: the node stays on the primary.
     group.primary.start()
     assert ready(node.base_url)[0] == 200
