@@ -25,6 +25,7 @@ from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.events import Event
 from chatserver.files.cleanup import PendingCleanup
 from chatserver.files.routes import routes as file_routes
+from chatserver.help_routes import routes as help_routes
 from chatserver.log import get_logger
 from chatserver.mail.alerts import MailSteps
 from chatserver.mail.inbound import routes as inbound_routes
@@ -161,6 +162,7 @@ def create_app(
 
     routes = [
         *widget_routes,
+        *help_routes,
         *mail_routes,
         *inbound_routes,
         *file_routes,

@@ -271,6 +271,8 @@ class Dashboards:
                 "start": today_start,
                 **m.window_figures(today),
                 "labels": await self.store.label_counts(site, today_start, now + 1, dept),
+                # Visitors a help article answered (site-wide: they never reached a department).
+                "deflected": await self.store.deflections(site, today_start),
             },
             "last_hour": {"start": hour_start, **m.window_figures(last_hour)},
             "agents": m.agent_report(agent_records, agents, today_start, now),

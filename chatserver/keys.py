@@ -370,3 +370,12 @@ class Keys:
     def notice(self, site: str) -> str:
         """String: the site's notice (JSON, core/notices.py), expiring with it (PEXPIREAT)."""
         return f"{self._s(site)}:notice"
+
+    # --- help articles (chatserver/store/articles.py) ----------------------------------------
+    def articles(self, site: str) -> str:
+        """Hash article id -> JSON record (core/articles.py): the site's help articles."""
+        return f"{self._s(site)}:articles"
+
+    def article_deflections(self, site: str) -> str:
+        """Hash day start (ms, the site's day) -> visitors an article answered that day."""
+        return f"{self._s(site)}:articles:deflected"

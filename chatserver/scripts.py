@@ -117,6 +117,8 @@ SCRIPT_NAMES = (
     # the site-wide notice (chatserver/store/notices.py): post or replace, take down
     "notice_set",
     "notice_end",
+    # help articles (chatserver/store/articles.py): create or replace one, under the limit
+    "article_save",
 )
 
 Arg = str | int | float | bytes

@@ -51,7 +51,7 @@ _templates = Environment(
 _ALL_STRINGS: dict[str, dict[str, str]] = orjson.loads((WIDGET_DIR / "i18n.json").read_bytes())
 # Strings of the lazily loaded modules (widget/transcript.js) travel in those modules, not in
 # the frame every visitor downloads before the panel opens (its weight is at the budget).
-LAZY_PREFIX = ("transcript_", "file_", "emoji_", "notice_")
+LAZY_PREFIX = ("transcript_", "file_", "emoji_", "notice_", "article_")
 STRINGS = {
     loc: {k: v for k, v in d.items() if not k.startswith(LAZY_PREFIX)}
     for loc, d in _ALL_STRINGS.items()
@@ -179,6 +179,13 @@ ASSETS = {
     "notice.css": Asset.load("notice.css", "text/css"),
     # The chime on an agent's reply while the page is out of sight (the loader asks for it).
     "attention.js": Asset.load("attention.js", "text/javascript"),
+    # Help articles suggested while the visitor types their first message (help_routes.py).
+    "articles.js": Asset.load(
+        "articles.js",
+        "text/javascript",
+        values={"/*ARTICLE_STRINGS*/{}": orjson.dumps(LAZY_STRINGS).decode()},
+    ),
+    "articles.css": Asset.load("articles.css", "text/css"),
 }
 LOADER = Asset.load("loader.js", "text/javascript")
 

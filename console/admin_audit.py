@@ -54,6 +54,8 @@ ACTION_KEYS = {
     "identity_secret_rotated": "admin.action_identity_secret_rotated",
     "notice_posted": "admin.action_notice_posted",
     "notice_ended": "admin.action_notice_ended",
+    "article_saved": "help.action_article_saved",
+    "article_deleted": "help.action_article_deleted",
     "api_key_used": "admin.action_api_key_used",
     "monitor": "admin.action_monitor",
     "unmonitor": "admin.action_unmonitor",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chatserver.core.states import CLOSED_STATUSES, HANDLED_STATUSES, Status
 from console import (
     account_routes,
+    admin_articles,
     admin_audit,
     admin_labels,
     admin_mail,
@@ -15,6 +16,7 @@ from console import (
     auth_routes,
     dashboard_routes,
     file_routes,
+    help_pages,
     search_routes,
 )
 from console.common import templates
@@ -29,6 +31,8 @@ routes = [
     *admin_audit.routes,
     *admin_privacy.routes,
     *admin_labels.routes,
+    *admin_articles.routes,
+    *help_pages.routes,
     *account_routes.routes,
     *dashboard_routes.routes,
 ]

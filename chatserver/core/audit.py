@@ -41,6 +41,8 @@ ACTION_GROUPS: dict[str, tuple[str, ...]] = {
         "identity_secret_rotated",
         "notice_posted",
         "notice_ended",
+        "article_saved",
+        "article_deleted",
     ),
     "API": ("api_key_used",),
     "Supervision": ("monitor", "unmonitor", "whisper", "join", "leave", "take_over"),

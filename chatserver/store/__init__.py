@@ -11,6 +11,7 @@ from chatserver.store.accounts_security import AccountSecurityStore
 from chatserver.store.admin import AdminStore
 from chatserver.store.agents import AgentStore
 from chatserver.store.api_keys import ApiKeyStore
+from chatserver.store.articles import ArticleStore
 from chatserver.store.audit import AuditStore
 from chatserver.store.base import MAPS, StoreError, new_id, now_ms
 from chatserver.store.canned import CannedStore
@@ -61,5 +62,6 @@ class Store(
     SearchStore,
     LabelStore,
     NoticeStore,
+    ArticleStore,
 ):
     """Every Redis operation the server performs."""

@@ -140,6 +140,8 @@
       [t("dashboard.resolution"), (p) => stat(p.resolution)],
       [t("dashboard.targets_missed"), (p) => `${int(p.sla_first_breaches)} / ${int(p.sla_next_breaches)}`],
       [t("dashboard.satisfaction_row"), (p) => sat(p.satisfaction)],
+      // Visitors a help article answered: counted per day only (help_routes.py).
+      [t("dashboard.deflected"), (p) => (p.deflected === undefined ? "–" : int(p.deflected))],
     ];
     fill($("periods"), rows, (tr, [label, f]) => { cell(tr, label, "label"); cell(tr, f(data.today)); cell(tr, f(data.last_hour)); });
     fill($("agent-report"), data.agents, (tr, a) => {
