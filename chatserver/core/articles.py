@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from markdown_it import MarkdownIt
 
+from chatserver.core.errors import CodedError
 from chatserver.core.search import tokens
 
 MAX_ARTICLES = 500  # per site
@@ -39,12 +40,8 @@ _PATTERN_CHARS = re.compile(r"^https?://[^\s<>\"'\\]+$")
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
-class ArticleError(ValueError):
+class ArticleError(CodedError):
     """A field an article cannot have; ``code`` names which rule (shown on the admin page)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from chatserver.core.errors import CodedError
 from chatserver.core.text import fold
 
 MAX_LABELS = 50  # per site
@@ -26,12 +27,8 @@ LABEL_ID = re.compile(r"^l_[A-Za-z0-9_-]{1,40}$")
 _SPACES = re.compile(r"\s+")
 
 
-class LabelError(ValueError):
+class LabelError(CodedError):
     """A name or colour a label cannot have; ``code`` names which rule (docs/protocol.md)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from chatserver.core.errors import CodedError
+
 LANGUAGES = ("en", "fa")
 MAX_TEXT = 500  # characters of each language's text, after trimming
 MAX_DAYS = 30
@@ -23,12 +25,8 @@ MAX_AHEAD_MS = MAX_DAYS * 86_400_000
 MIN_AHEAD_MS = 60_000  # an expiry sooner than a minute from now is a typing mistake
 
 
-class NoticeError(ValueError):
+class NoticeError(CodedError):
     """A notice that cannot be posted; ``code`` names the rule (docs/protocol.md, Notices)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,14 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from chatserver.core.errors import CodedError
+
 THUMB_SIDE = 320
 _FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
 
 
-class ImageRefused(ValueError):
+class ImageRefused(CodedError):
     """Not an image Pillow can decode safely: ``code`` is the protocol's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
