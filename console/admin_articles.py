@@ -36,9 +36,15 @@ from chatserver.core.articles import (
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
 from console.admin_audit import record
-from console.admin_common import back, form_fields, not_found, now_ms, page_context
+from console.admin_common import (
+    back,
+    form_fields,
+    managed_site,
+    not_found,
+    now_ms,
+    page_context,
+)
 from console.admin_forms import Problem
-from console.admin_labels import _site
 from console.api_routes import _refused
 from console.common import current_account, page, render, services_of
 
@@ -70,14 +76,14 @@ def _limits() -> dict[str, int]:
 
 @page(VIEW_ROLES)
 async def articles_page(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     articles = await services_of(request).store.articles(site)
     ctx = page_context(
         request, me, site_id=site, articles=articles, languages=LANGUAGE_NAMES, **_limits()
     )
-    ctx["can_change"] = True  # whoever reaches the page may change it (admin_labels.may_manage)
+    ctx["can_change"] = True  # whoever reaches the page may change it (admin_common.manages_site)
     return render(request, "admin_articles.html", ctx)
 
 
@@ -117,7 +123,7 @@ def _as_form(article: Article) -> dict[str, str]:
 
 @page(VIEW_ROLES)
 async def article_new(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     settings = await services_of(request).store.get_site(site) or {}
@@ -127,7 +133,7 @@ async def article_new(request: Request, me: dict[str, str]) -> Response:
 
 @page(VIEW_ROLES)
 async def article_edit(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     article_id = request.path_params["article_id"]
@@ -155,7 +161,7 @@ def _clean(form: dict[str, str], article_id: str, now: int) -> Article:
 
 
 async def _save(request: Request, me: dict[str, str], article_id: str) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     form = form_fields(await request.form())
@@ -191,7 +197,7 @@ async def article_update(request: Request, me: dict[str, str]) -> Response:
 
 @page(VIEW_ROLES)
 async def article_delete(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     article_id = request.path_params["article_id"]

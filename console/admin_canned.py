@@ -18,14 +18,16 @@ from chatserver.files import canned as canned_files
 from chatserver.files.service import Refused, too_large
 from chatserver.sessions import VIEW_ROLES
 from console.admin_audit import record
-from console.admin_common import back, form_fields, page_context, site_or_404
+from console.admin_common import (
+    back,
+    form_fields,
+    managed_site,
+    manages_site,
+    page_context,
+    site_or_404,
+)
 from console.admin_forms import Problem, canned_fields
-from console.common import CHANGE_ROLES, forbidden, page, render, services_of
-
-
-def _manages_canned(me: dict[str, str], site_id: str) -> bool:
-    role = me.get("role")
-    return role in CHANGE_ROLES or (role == "supervisor" and me.get("site") == site_id)
+from console.common import page, render, services_of
 
 
 async def _canned_page(
@@ -43,7 +45,7 @@ async def _canned_page(
         items=items,
         files=files,
         uses=uses,
-        can_manage=_manages_canned(me, site_id),
+        can_manage=manages_site(me, site_id),
         **extra,
     )
     return render(request, "admin_canned.html", ctx, status)
@@ -55,16 +57,6 @@ async def canned(request: Request, me: dict[str, str]) -> Response:
     if isinstance(found, Response):
         return found
     return await _canned_page(request, me, found[0])
-
-
-async def _managed_site(request: Request, me: dict[str, str]) -> str | Response:
-    """The site of a change to its shared set, or the refusal (no such site, not theirs)."""
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    if not _manages_canned(me, found[0]):
-        return forbidden(request, me)
-    return found[0]
 
 
 async def _chosen_file(request: Request) -> tuple[str, bytes] | None:
@@ -81,7 +73,7 @@ async def _chosen_file(request: Request) -> tuple[str, bytes] | None:
 @page(VIEW_ROLES)
 async def canned_save(request: Request, me: dict[str, str]) -> Response:
     """Save the text; a chosen file replaces the one it had (none chosen: it keeps it)."""
-    site_id = await _managed_site(request, me)
+    site_id = await managed_site(request, me)
     if isinstance(site_id, Response):
         return site_id
     form = form_fields(await request.form())
@@ -110,7 +102,7 @@ def _form_shortcut(form: dict[str, str]) -> str:
 
 @page(VIEW_ROLES)
 async def canned_file_remove(request: Request, me: dict[str, str]) -> Response:
-    site_id = await _managed_site(request, me)
+    site_id = await managed_site(request, me)
     if isinstance(site_id, Response):
         return site_id
     shortcut = _form_shortcut(form_fields(await request.form()))
@@ -121,7 +113,7 @@ async def canned_file_remove(request: Request, me: dict[str, str]) -> Response:
 
 @page(VIEW_ROLES)
 async def canned_delete(request: Request, me: dict[str, str]) -> Response:
-    site_id = await _managed_site(request, me)
+    site_id = await managed_site(request, me)
     if isinstance(site_id, Response):
         return site_id
     shortcut = _form_shortcut(form_fields(await request.form()))

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from console.admin_forms import Problem, when_utc
-from console.common import CHANGE_ROLES, render, services_of, templates
+from console.common import CHANGE_ROLES, forbidden, render, services_of, templates
 from console.i18n import Message, msg, t
 
 templates.env.filters["when"] = when_utc
@@ -98,6 +98,24 @@ async def site_or_404(
     if settings is None:
         return not_found(request, me, "admin.no_such_site")
     return site_id, settings
+
+
+def manages_site(me: dict[str, str], site_id: str) -> bool:
+    """Whether ``me`` keeps the site's shared content (canned responses, labels, help
+    articles): admins of every site, supervisors of their own."""
+    role = me.get("role")
+    return role in CHANGE_ROLES or (role == "supervisor" and me.get("site") == site_id)
+
+
+async def managed_site(request: Request, me: dict[str, str]) -> str | Response:
+    """The site of a page or change of its shared content, or the refusal (404 no such
+    site, 403 not theirs: :func:`manages_site`)."""
+    found = await site_or_404(request, me)
+    if isinstance(found, Response):
+        return found
+    if not manages_site(me, found[0]):
+        return forbidden(request, me)
+    return found[0]
 
 
 def reveal(request: Request, site_id: str, url: str, value: str) -> Response:

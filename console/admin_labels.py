@@ -25,7 +25,7 @@ from chatserver.core.labels import (
 )
 from chatserver.sessions import VIEW_ROLES
 from chatserver.store import StoreError
-from console.admin_common import back, form_fields, not_found, page_context, site_or_404
+from console.admin_common import back, form_fields, managed_site, not_found, page_context
 from console.admin_forms import Problem
 from console.api_routes import _refused
 from console.common import current_account, page, render, services_of
@@ -54,22 +54,6 @@ def _url(site_id: str) -> str:
     return f"/admin/sites/{site_id}/labels"
 
 
-def may_manage(me: dict[str, str], site_id: str) -> bool:
-    """Admins manage every site's labels, supervisors only their own site's."""
-    return me.get("role") == "admin" or (
-        me.get("role") == "supervisor" and me.get("site") == site_id
-    )
-
-
-async def _site(request: Request, me: dict[str, str]) -> str | Response:
-    found = await site_or_404(request, me)
-    if isinstance(found, Response):
-        return found
-    if not may_manage(me, found[0]):
-        return render(request, "forbidden.html", {"me": me}, 403)
-    return found[0]
-
-
 async def _page(
     request: Request, me: dict[str, str], site_id: str, status: int = 200, **extra: Any
 ) -> Response:
@@ -84,18 +68,18 @@ async def _page(
         max_labels=MAX_LABELS,
         **extra,
     )
-    ctx["can_change"] = True  # whoever reaches the page may change it (may_manage)
+    ctx["can_change"] = True  # whoever reaches the page may change it (admin_common.manages_site)
     return render(request, "admin_labels.html", ctx, status)
 
 
 @page(VIEW_ROLES)
 async def labels_page(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     return site if isinstance(site, Response) else await _page(request, me, site)
 
 
 async def _save(request: Request, me: dict[str, str], label_id: str) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     form = form_fields(await request.form())
@@ -130,7 +114,7 @@ async def label_update(request: Request, me: dict[str, str]) -> Response:
 
 @page(VIEW_ROLES)
 async def label_delete(request: Request, me: dict[str, str]) -> Response:
-    site = await _site(request, me)
+    site = await managed_site(request, me)
     if isinstance(site, Response):
         return site
     label_id = request.path_params["label_id"]
