@@ -107,3 +107,16 @@ def audit_entries(live: LiveServer, site: str | None = "demo", **query: Any) -> 
 
 def text_of(body: str) -> str:
     return html.unescape(body)
+
+
+def four_roles(live: LiveServer) -> tuple[str, str, str, str]:
+    """Sessions of an admin, the site's supervisor, another site's supervisor and an agent
+    (root, sue, far, ann): who may keep a site's shared content, and who may not."""
+    live.add_agent("root@example.com", name="Root", role="admin")
+    live.add_agent("sue@example.com", name="Sue", role="supervisor")
+    live.add_agent("far@example.com", name="Far", role="supervisor", site="other")
+    live.add_agent("ann@example.com", name="Ann")
+    root, sue, far, ann = (
+        live.login(f"{who}@example.com") for who in ("root", "sue", "far", "ann")
+    )
+    return root, sue, far, ann

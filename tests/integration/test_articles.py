@@ -14,7 +14,7 @@ from chatserver.core.articles import MAX_ARTICLES, Article
 from chatserver.embedded_redis import EmbeddedRedis
 from chatserver.store import Store, StoreError
 from tests import client as cl
-from tests.integration.account_support import get, post
+from tests.integration.account_support import four_roles, get, post
 from tests.integration.security_support import http
 from tests.servers import LiveServer
 
@@ -56,12 +56,7 @@ async def test_the_store_keeps_the_limit_where_it_writes(redis_server: EmbeddedR
 
 async def test_the_admin_pages_roles_bad_input_and_audit(live_server: LiveServer) -> None:
     live = live_server
-    live.add_agent("root@example.com", name="Root", role="admin")
-    live.add_agent("sue@example.com", name="Sue", role="supervisor")
-    live.add_agent("far@example.com", name="Far", role="supervisor", site="other")
-    live.add_agent("ann@example.com", name="Ann")
-    admin, sue = live.login("root@example.com"), live.login("sue@example.com")
-    far, ann = live.login("far@example.com"), live.login("ann@example.com")
+    admin, sue, far, ann = four_roles(live)
     base, url = live.base_url, f"/admin/sites/{SITE}/articles"
 
     assert f'href="{url}"' in get(base, f"/admin/sites/{SITE}", admin).body

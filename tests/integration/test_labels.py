@@ -22,7 +22,7 @@ from chatserver.search import search
 from chatserver.store import Store, StoreError
 from chatserver.store.search import Filters, Viewer
 from tests import client as cl
-from tests.integration.account_support import get, post
+from tests.integration.account_support import four_roles, get, post
 from tests.integration.security_support import http
 from tests.integration.test_api import cli_key
 from tests.servers import LiveServer
@@ -193,12 +193,7 @@ async def test_conversation_labels_search_and_erasure(redis_server: EmbeddedRedi
 # --- the admin page ------------------------------------------------------------------------
 async def test_the_admin_page_roles_and_bad_input(live_server: LiveServer) -> None:
     live = live_server
-    live.add_agent("root@example.com", name="Root", role="admin")
-    live.add_agent("sue@example.com", name="Sue", role="supervisor")
-    live.add_agent("far@example.com", name="Far", role="supervisor", site="other")
-    live.add_agent("ann@example.com", name="Ann")
-    admin, sue = live.login("root@example.com"), live.login("sue@example.com")
-    far, ann = live.login("far@example.com"), live.login("ann@example.com")
+    admin, sue, far, ann = four_roles(live)
     base, url = live.base_url, f"/admin/sites/{SITE}/labels"
 
     def create(token: str, name: str, color: str = "green") -> Any:
